@@ -1,0 +1,112 @@
+"""threading_engine: decides which conversation thread every message belongs to.
+
+It follows HubSpot's Custom Channels API: HubSpot-managed threading by delivery identifiers
+(``DELIVERY_IDENTIFIER``) and integration-managed threading (``INTEGRATION_THREAD_ID``). Rule ids in the
+docstrings (R4, V2, ...) refer to the specification summarised in the README.
+
+Importing this package loads no database driver and no test library.
+"""
+
+from .commands import (
+    UNSET,
+    ArchiveThread,
+    CloseThread,
+    CloseTicket,
+    Command,
+    CreateChannel,
+    CreateChannelAccount,
+    PublishMessage,
+    ReopenThread,
+    Reply,
+    RestoreThread,
+    StartConversation,
+    ThreadCommand,
+    UpdateChannel,
+    UpdateChannelAccount,
+)
+from .decisions import Outcome, Policy, ReopenClock
+from .engine import Engine, Result
+from .errors import (
+    IdempotencyConflictError,
+    KeyConflictError,
+    NotAllowedError,
+    NotFoundError,
+    StorageError,
+    ThreadingError,
+    ThreadNotOpenError,
+    ValidationError,
+    WriteConflict,
+)
+from .events import EventRecord
+from .identifiers import DeliveryIdentifier, IdentifierType
+from .ids import SequentialIds, unique_id, utc_now
+from .model import (
+    Capabilities,
+    Channel,
+    ChannelAccount,
+    Direction,
+    Message,
+    Participant,
+    Thread,
+    ThreadingModel,
+    ThreadStatus,
+    Ticket,
+    TicketStatus,
+)
+from .repository import Repository, UnitOfWork
+from .stores import open_repository
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "UNSET",
+    "ArchiveThread",
+    "Capabilities",
+    "Channel",
+    "ChannelAccount",
+    "CloseThread",
+    "CloseTicket",
+    "Command",
+    "CreateChannel",
+    "CreateChannelAccount",
+    "DeliveryIdentifier",
+    "Direction",
+    "Engine",
+    "EventRecord",
+    "IdempotencyConflictError",
+    "IdentifierType",
+    "KeyConflictError",
+    "Message",
+    "NotAllowedError",
+    "NotFoundError",
+    "Outcome",
+    "Participant",
+    "Policy",
+    "PublishMessage",
+    "ReopenClock",
+    "ReopenThread",
+    "Reply",
+    "Repository",
+    "RestoreThread",
+    "Result",
+    "SequentialIds",
+    "StartConversation",
+    "StorageError",
+    "Thread",
+    "ThreadCommand",
+    "ThreadNotOpenError",
+    "ThreadStatus",
+    "ThreadingError",
+    "ThreadingModel",
+    "Ticket",
+    "TicketStatus",
+    "UnitOfWork",
+    "UpdateChannel",
+    "UpdateChannelAccount",
+    "ValidationError",
+    "WriteConflict",
+    "__version__",
+    "open_repository",
+    "unique_id",
+    "utc_now",
+]

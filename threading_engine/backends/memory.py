@@ -1,0 +1,259 @@
+"""The in-memory backend: the reference implementation of the repository contract.
+
+Plain dictionaries behind one re-entrant lock. A unit of work holds the lock from its first load to its end,
+so units of work run one at a time and never conflict; ``commit`` still checks every uniqueness rule and
+raises :class:`WriteConflict` rather than store a state the contract forbids.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+from ..decisions import Changes, View, ViewQuery
+from ..errors import WriteConflict
+from ..events import EventRecord
+from ..identifiers import DeliveryIdentifier
+from ..model import Channel, ChannelAccount, Message, Thread, Ticket
+from ..repository import PendingEvent
+
+_Pair = tuple[str, str]
+
+
+class MemoryRepository:
+    """Keeps everything in process memory; safe for the threads of one process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._channels: dict[str, Channel] = {}
+        self._accounts: dict[str, ChannelAccount] = {}
+        self._threads: dict[str, Thread] = {}
+        self._tickets: dict[str, Ticket] = {}
+        self._messages: dict[str, Message] = {}
+        self._thread_messages: dict[str, list[str]] = {}
+        # Indexes that make each uniqueness rule and each view lookup a dictionary access.
+        self._threads_by_key: dict[_Pair, list[str]] = {}  # (account, key) -> thread ids, creation order
+        self._open_by_key: dict[_Pair, str] = {}  # U1
+        self._live_by_integration_id: dict[_Pair, str] = {}  # U3
+        self._message_by_idempotency_id: dict[_Pair, str] = {}  # U2
+        self._account_by_identifier: dict[tuple[str, DeliveryIdentifier], str] = {}  # U4
+        self._events: list[EventRecord] = []
+        self._pending: dict[str, EventRecord] = {}
+
+    # -- transactions -------------------------------------------------------------------------------------
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[_MemoryUnitOfWork]:
+        with self._lock:
+            yield _MemoryUnitOfWork(self)
+
+    def _load(self, query: ViewQuery) -> View:
+        thread = self._threads.get(query.thread_id) if query.thread_id is not None else None
+        account_id = thread.channel_account_id if thread is not None else query.channel_account_id
+        account = self._accounts.get(account_id) if account_id is not None else None
+        channel_id = account.channel_id if account is not None else query.channel_id
+        channel = self._channels.get(channel_id) if channel_id is not None else None
+        key = query.key
+        integration_thread_id = query.integration_thread_id
+        if thread is not None:
+            if thread.integration_thread_id is None:
+                key = thread.key
+            else:
+                integration_thread_id = thread.integration_thread_id
+        open_thread = latest_closed = integration_thread = duplicate = duplicate_thread = None
+        if account_id is not None and key is not None:
+            open_id = self._open_by_key.get((account_id, key))
+            open_thread = self._threads[open_id] if open_id is not None else None
+            latest_closed = self._latest_closed(account_id, key)
+        if account_id is not None and integration_thread_id is not None:
+            live_id = self._live_by_integration_id.get((account_id, integration_thread_id))
+            integration_thread = self._threads[live_id] if live_id is not None else None
+        if account_id is not None and query.idempotency_id is not None:
+            message_id = self._message_by_idempotency_id.get((account_id, query.idempotency_id))
+            if message_id is not None:
+                duplicate = self._messages[message_id]
+                duplicate_thread = self._threads[duplicate.thread_id]
+        other_account = None
+        if query.account_identifier is not None and channel_id is not None:
+            other_id = self._account_by_identifier.get((channel_id, query.account_identifier))
+            other_account = self._accounts[other_id] if other_id is not None else None
+        threads = (thread, open_thread, latest_closed, integration_thread, duplicate_thread)
+        tickets = {
+            t.ticket_id: self._tickets[t.ticket_id] for t in threads if t is not None and t.ticket_id is not None
+        }
+        return View(
+            channel=channel,
+            account=account,
+            thread=thread,
+            open_thread=open_thread,
+            latest_closed_thread=latest_closed,
+            integration_thread=integration_thread,
+            duplicate=duplicate,
+            duplicate_thread=duplicate_thread,
+            account_with_identifier=other_account,
+            tickets=tickets,
+        )
+
+    def _latest_closed(self, account_id: str, key: str) -> Thread | None:
+        best: Thread | None = None
+        # Creation order, so ">=" makes the one created last win a tie on closed_at (R4b).
+        for thread_id in self._threads_by_key.get((account_id, key), ()):
+            thread = self._threads[thread_id]
+            if thread.integration_thread_id is not None or thread.archived or thread.closed_at is None:
+                continue
+            if best is None or best.closed_at is None or thread.closed_at >= best.closed_at:
+                best = thread
+        return best
+
+    def _commit(self, changes: Changes, events: Sequence[PendingEvent]) -> tuple[EventRecord, ...]:
+        self._check_unique(changes)
+        if changes.channel is not None:
+            self._channels[changes.channel.id] = changes.channel
+        if changes.account is not None:
+            self._put_account(changes.account)
+        for thread in changes.threads:
+            self._put_thread(thread)
+        for ticket in changes.tickets:
+            self._tickets[ticket.id] = ticket
+        if changes.message is not None:
+            self._put_message(changes.message)
+        first = len(self._events) + 1
+        records = tuple(
+            EventRecord(first + offset, pending.event_id, pending.timestamp, pending.event)
+            for offset, pending in enumerate(events)
+        )
+        self._events.extend(records)
+        for record in records:
+            self._pending[record.event_id] = record
+        return records
+
+    def _check_unique(self, changes: Changes) -> None:
+        account = changes.account
+        if account is not None:
+            holder = self._account_by_identifier.get((account.channel_id, account.delivery_identifier))
+            if holder is not None and holder != account.id:
+                raise WriteConflict(f"U4: {account.delivery_identifier} already belongs to account {holder}")
+        for thread in changes.threads:
+            pair = (thread.channel_account_id, thread.key)
+            if thread.integration_thread_id is None and thread.is_open:
+                holder = self._open_by_key.get(pair)
+                if holder is not None and holder != thread.id:
+                    raise WriteConflict(f"U1: thread {holder} is already open for key {thread.key}")
+            if thread.integration_thread_id is not None and not thread.archived:
+                holder = self._live_by_integration_id.get((thread.channel_account_id, thread.integration_thread_id))
+                if holder is not None and holder != thread.id:
+                    raise WriteConflict(f"U3: thread {holder} is live for {thread.integration_thread_id}")
+        message = changes.message
+        if message is not None:
+            if message.id in self._messages:
+                raise WriteConflict(f"message {message.id} exists")
+            if message.integration_idempotency_id is not None:
+                pair = (message.channel_account_id, message.integration_idempotency_id)
+                if pair in self._message_by_idempotency_id:
+                    raise WriteConflict(f"U2: idempotency id {message.integration_idempotency_id} is used")
+
+    def _put_account(self, account: ChannelAccount) -> None:
+        self._accounts[account.id] = account
+        self._account_by_identifier[(account.channel_id, account.delivery_identifier)] = account.id
+
+    def _put_thread(self, thread: Thread) -> None:
+        old = self._threads.get(thread.id)
+        self._threads[thread.id] = thread
+        pair = (thread.channel_account_id, thread.key)
+        if old is None:
+            self._threads_by_key.setdefault(pair, []).append(thread.id)
+            self._thread_messages[thread.id] = []
+        if thread.integration_thread_id is None:
+            if thread.is_open:
+                self._open_by_key[pair] = thread.id
+            elif self._open_by_key.get(pair) == thread.id:
+                del self._open_by_key[pair]
+        else:
+            live = (thread.channel_account_id, thread.integration_thread_id)
+            if not thread.archived:
+                self._live_by_integration_id[live] = thread.id
+            elif self._live_by_integration_id.get(live) == thread.id:
+                del self._live_by_integration_id[live]
+
+    def _put_message(self, message: Message) -> None:
+        self._messages[message.id] = message
+        self._thread_messages[message.thread_id].append(message.id)
+        if message.integration_idempotency_id is not None:
+            pair = (message.channel_account_id, message.integration_idempotency_id)
+            self._message_by_idempotency_id[pair] = message.id
+
+    # -- reads ---------------------------------------------------------------------------------------------
+
+    def get_channel(self, channel_id: str) -> Channel | None:
+        return self._channels.get(channel_id)
+
+    def get_account(self, channel_account_id: str) -> ChannelAccount | None:
+        return self._accounts.get(channel_account_id)
+
+    def get_thread(self, thread_id: str) -> Thread | None:
+        return self._threads.get(thread_id)
+
+    def get_ticket(self, ticket_id: str) -> Ticket | None:
+        return self._tickets.get(ticket_id)
+
+    def get_message(self, message_id: str) -> Message | None:
+        return self._messages.get(message_id)
+
+    def list_channels(self) -> list[Channel]:
+        with self._lock:
+            return list(self._channels.values())
+
+    def list_accounts(self, channel_id: str | None = None) -> list[ChannelAccount]:
+        with self._lock:
+            return [a for a in self._accounts.values() if channel_id is None or a.channel_id == channel_id]
+
+    def list_threads(self, channel_account_id: str | None = None) -> list[Thread]:
+        with self._lock:
+            return [
+                t
+                for t in self._threads.values()
+                if channel_account_id is None or t.channel_account_id == channel_account_id
+            ]
+
+    def list_tickets(self) -> list[Ticket]:
+        with self._lock:
+            return list(self._tickets.values())
+
+    def list_messages(self, thread_id: str | None = None) -> list[Message]:
+        with self._lock:
+            if thread_id is None:
+                return list(self._messages.values())
+            return [self._messages[m] for m in self._thread_messages.get(thread_id, ())]
+
+    def read_events(self, after: int = 0, limit: int | None = None) -> list[EventRecord]:
+        with self._lock:
+            selected = self._events[max(after, 0) :]
+            return selected if limit is None else selected[:limit]
+
+    def pending_events(self, limit: int | None = None) -> list[EventRecord]:
+        with self._lock:
+            pending = list(self._pending.values())
+            return pending if limit is None else pending[:limit]
+
+    def acknowledge(self, event_ids: Iterable[str]) -> int:
+        with self._lock:
+            return sum(self._pending.pop(event_id, None) is not None for event_id in event_ids)
+
+    def close(self) -> None:
+        """Nothing to release; the data stays readable."""
+
+
+class _MemoryUnitOfWork:
+    def __init__(self, repository: MemoryRepository) -> None:
+        self._repository = repository
+        self._committed = False
+
+    def load(self, query: ViewQuery) -> View:
+        return self._repository._load(query)
+
+    def commit(self, changes: Changes, events: Sequence[PendingEvent]) -> tuple[EventRecord, ...]:
+        if self._committed:
+            raise RuntimeError("a unit of work commits at most once")
+        self._committed = True
+        return self._repository._commit(changes, events)

@@ -1,0 +1,144 @@
+"""What callers ask the engine to do. Imperative names; plain data; validated by the rules, not here."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import ClassVar, Final
+
+import attrs
+
+from .identifiers import DeliveryIdentifier
+from .model import Capabilities, Direction, Participant
+
+
+class Unset(enum.Enum):
+    """Marks an update field the caller did not mention (``None`` means "clear it")."""
+
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = Unset.UNSET
+
+
+@attrs.frozen
+class Command:
+    """Base of every command."""
+
+
+@attrs.frozen
+class CreateChannel(Command):
+    name: str
+    capabilities: Capabilities
+    webhook_url: str | None = None
+    channel_logo_url: str | None = None
+    channel_description: str | None = None
+
+
+@attrs.frozen
+class UpdateChannel(Command):
+    """Change a channel's presentation. Capabilities are fixed at creation: threads depend on them."""
+
+    channel_id: str
+    name: str | Unset = UNSET
+    webhook_url: str | Unset | None = UNSET
+    channel_logo_url: str | Unset | None = UNSET
+    channel_description: str | Unset | None = UNSET
+
+
+@attrs.frozen
+class CreateChannelAccount(Command):
+    channel_id: str
+    name: str
+    inbox_id: str
+    delivery_identifier: DeliveryIdentifier
+    authorized: bool = True
+    creates_tickets: bool = False
+
+
+@attrs.frozen
+class UpdateChannelAccount(Command):
+    channel_account_id: str
+    name: str | Unset = UNSET
+    authorized: bool | Unset = UNSET
+
+
+@attrs.frozen
+class PublishMessage(Command):
+    """A message the integration publishes: one it received (INCOMING) or one it mirrors (OUTGOING).
+
+    ``recipients`` of an incoming message default to the account's own identifier; ``timestamp`` (the
+    provider's time) defaults to the engine's time.
+    """
+
+    channel_account_id: str
+    direction: Direction
+    senders: tuple[Participant, ...]
+    text: str
+    recipients: tuple[Participant, ...] = ()
+    timestamp: datetime | None = None
+    integration_thread_id: str | None = None
+    integration_idempotency_id: str | None = None
+
+
+@attrs.frozen
+class Reply(Command):
+    """An agent's reply on one thread (R3: the thread must be open)."""
+
+    thread_id: str
+    text: str
+
+
+@attrs.frozen
+class StartConversation(Command):
+    """An agent's message addressed by recipients rather than by thread (R3; NOT_ALLOWED under I1)."""
+
+    channel_account_id: str
+    recipients: tuple[Participant, ...]
+    text: str
+
+
+class ThreadAction(enum.StrEnum):
+    CLOSE = "close"
+    ARCHIVE = "archive"
+    RESTORE = "restore"
+    REOPEN = "reopen"
+    CLOSE_TICKET = "closeTicket"
+
+
+@attrs.frozen
+class ThreadCommand(Command):
+    """An agent's change to one thread's lifecycle (R6-R8)."""
+
+    action: ClassVar[ThreadAction]
+    thread_id: str
+
+
+@attrs.frozen
+class CloseThread(ThreadCommand):
+    action: ClassVar[ThreadAction] = ThreadAction.CLOSE
+
+
+@attrs.frozen
+class ArchiveThread(ThreadCommand):
+    action: ClassVar[ThreadAction] = ThreadAction.ARCHIVE
+
+
+@attrs.frozen
+class RestoreThread(ThreadCommand):
+    action: ClassVar[ThreadAction] = ThreadAction.RESTORE
+
+
+@attrs.frozen
+class ReopenThread(ThreadCommand):
+    action: ClassVar[ThreadAction] = ThreadAction.REOPEN
+
+
+@attrs.frozen
+class CloseTicket(ThreadCommand):
+    """Close the ticket of a thread, which closes the thread too (R6)."""
+
+    action: ClassVar[ThreadAction] = ThreadAction.CLOSE_TICKET

@@ -1,0 +1,120 @@
+"""The shapes that pass between the store and the rules: what to load, what was loaded, what to write.
+
+A command is handled in one transaction: the engine asks the store for a :class:`View` described by a
+:class:`ViewQuery`, the rules turn the view into a :class:`Decision`, and the store commits the decision with
+its events. Everything the rules need for one command is in one view, so an SQL backend can load it in one
+round trip and commit in another.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import timedelta
+
+import attrs
+
+from .events import Event
+from .identifiers import DeliveryIdentifier
+from .model import Channel, ChannelAccount, Message, Thread, Ticket
+
+
+class Outcome(enum.StrEnum):
+    CREATED = "CREATED"
+    APPENDED = "APPENDED"
+    REOPENED = "REOPENED"
+    DUPLICATE = "DUPLICATE"
+    CHANGED = "CHANGED"
+    UNCHANGED = "UNCHANGED"
+
+
+class ReopenClock(enum.StrEnum):
+    """Which time R4 measures the reopen window to: the engine's arrival time, or the provider's timestamp."""
+
+    ARRIVAL = "arrival"
+    PROVIDER_TIMESTAMP = "provider-timestamp"
+
+
+@attrs.frozen
+class Policy:
+    """The engine's tunable rules (R4)."""
+
+    reopen_window: timedelta = timedelta(hours=24)
+    reopen_clock: ReopenClock = ReopenClock.ARRIVAL
+
+    def __attrs_post_init__(self) -> None:
+        if self.reopen_window < timedelta(0):
+            raise ValueError(f"reopen_window {self.reopen_window} is negative")
+
+
+@attrs.frozen
+class ViewQuery:
+    """What a command needs to read. Every field is optional; the store loads what is named.
+
+    - ``channel_id``: the channel (and, with ``account_identifier``, the channel's account that already has
+      that identifier, for V2's uniqueness).
+    - ``channel_account_id``: the account and its channel.
+    - ``thread_id``: the thread, its ticket, its account and channel; and, derived from the thread, the open
+      thread of its key and the live thread of its integration thread id (for R8 and I1 conflicts).
+    - ``key``: with the account, the key's open thread and its latest closed non-archived thread (R1, R4).
+    - ``integration_thread_id``: with the account, the pair's non-archived thread (I1).
+    - ``idempotency_id``: with the account, the message already published with that id, and its thread (D1).
+    """
+
+    channel_id: str | None = None
+    channel_account_id: str | None = None
+    thread_id: str | None = None
+    key: str | None = None
+    integration_thread_id: str | None = None
+    idempotency_id: str | None = None
+    account_identifier: DeliveryIdentifier | None = None
+
+
+@attrs.frozen
+class View:
+    """A consistent snapshot of the state one command depends on. Archived threads only appear as ``thread``."""
+
+    channel: Channel | None = None
+    account: ChannelAccount | None = None
+    thread: Thread | None = None
+    open_thread: Thread | None = None
+    latest_closed_thread: Thread | None = None
+    integration_thread: Thread | None = None
+    duplicate: Message | None = None
+    duplicate_thread: Thread | None = None
+    account_with_identifier: ChannelAccount | None = None
+    tickets: Mapping[str, Ticket] = attrs.field(factory=dict)
+
+    def ticket_of(self, thread: Thread) -> Ticket | None:
+        return None if thread.ticket_id is None else self.tickets.get(thread.ticket_id)
+
+
+@attrs.frozen
+class Changes:
+    """The rows a decision writes: new or changed values, each replacing the stored one with its id."""
+
+    channel: Channel | None = None
+    account: ChannelAccount | None = None
+    threads: tuple[Thread, ...] = ()
+    tickets: tuple[Ticket, ...] = ()
+    message: Message | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.channel or self.account or self.threads or self.tickets or self.message)
+
+
+NO_CHANGES = Changes()
+
+
+@attrs.frozen
+class Decision:
+    """What the rules decided for one command: the outcome, the rows to write, the events to record."""
+
+    outcome: Outcome
+    changes: Changes = NO_CHANGES
+    events: tuple[Event, ...] = ()
+    channel_id: str | None = None
+    channel_account_id: str | None = None
+    thread_id: str | None = None
+    ticket_id: str | None = None
+    message_id: str | None = None

@@ -1,0 +1,295 @@
+"""The engine: the facade an embedding server calls. It is the impure shell around ``rules``.
+
+For each command it normalizes the input, plans the read, and then, in one unit of work, loads the view,
+decides, and commits the decision with its events. When a backend reports a lost race (``WriteConflict``) the
+whole unit of work is retried with a jittered backoff, so the decision is always made on fresh state.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+import attrs
+
+from . import rules
+from .commands import (
+    UNSET,
+    ArchiveThread,
+    CloseThread,
+    CloseTicket,
+    Command,
+    CreateChannel,
+    CreateChannelAccount,
+    PublishMessage,
+    ReopenThread,
+    Reply,
+    RestoreThread,
+    StartConversation,
+    Unset,
+    UpdateChannel,
+    UpdateChannelAccount,
+)
+from .decisions import Decision, Outcome, Policy
+from .errors import NotFoundError, StorageError, WriteConflict
+from .events import EventRecord
+from .identifiers import DeliveryIdentifier
+from .ids import unique_id, utc_now
+from .model import Capabilities, Channel, ChannelAccount, Direction, Message, Participant, Thread, Ticket
+from .repository import PendingEvent, Repository
+from .rules import IdFactory
+
+Clock = Callable[[], datetime]
+_T = TypeVar("_T")
+ParticipantLike = Participant | DeliveryIdentifier
+
+
+@attrs.frozen
+class Result:
+    """What a command did: its outcome, the ids it touched (``None`` where they do not apply), its events."""
+
+    outcome: Outcome
+    channel_id: str | None = None
+    channel_account_id: str | None = None
+    thread_id: str | None = None
+    ticket_id: str | None = None
+    message_id: str | None = None
+    events: tuple[EventRecord, ...] = ()
+
+
+class Engine:
+    """Decides threads for messages and keeps them in a :class:`Repository`.
+
+    ``clock`` gives the engine's time (R4's "now"); ``ids`` makes new ids from a kind (``"thread"``,
+    ``"message"``, ...); ``policy`` holds the reopen window. All three are injected so tests and replays are
+    reproducible. The engine is safe to share between the threads of a process if its repository is.
+    """
+
+    def __init__(
+        self,
+        repository: Repository | None = None,
+        *,
+        clock: Clock = utc_now,
+        ids: IdFactory = unique_id,
+        policy: Policy | None = None,
+        max_attempts: int = 10,
+    ) -> None:
+        if repository is None:
+            from .backends.memory import MemoryRepository
+
+            repository = MemoryRepository()
+        self.repository = repository
+        self.clock = clock
+        self.ids = ids
+        self.policy = policy or Policy()
+        self.max_attempts = max_attempts
+        # An account's identifier and its channel's capabilities never change, so routing facts can be
+        # cached; anything that does change (``authorized``) is read fresh in every view.
+        self._routing: dict[str, tuple[ChannelAccount, Channel]] = {}
+
+    # -- the one entry point -------------------------------------------------------------------------------
+
+    def execute(self, command: Command) -> Result:
+        """Handle one command; raises a :class:`ThreadingError` subclass if it is rejected."""
+        command = rules.normalize(command)
+        account = channel = None
+        if isinstance(command, PublishMessage | StartConversation):
+            account, channel = self._routing_for(command.channel_account_id)
+        query = rules.plan(command, account, channel)
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                with self.repository.unit_of_work() as unit:
+                    view = unit.load(query)
+                    now = self.clock()
+                    decision = rules.decide(view, command, now, self.policy, self.ids)
+                    records: tuple[EventRecord, ...] = ()
+                    if decision.changes or decision.events:
+                        records = unit.commit(decision.changes, self._pending(decision, now))
+                return _result(decision, records)
+            except WriteConflict as conflict:
+                if attempt == self.max_attempts:
+                    raise StorageError(
+                        f"gave up after {attempt} attempts lost to concurrent writers: {conflict}"
+                    ) from conflict
+                time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
+        raise AssertionError("unreachable")
+
+    def _pending(self, decision: Decision, now: datetime) -> list[PendingEvent]:
+        return [PendingEvent(self.ids("event"), now, event) for event in decision.events]
+
+    def _routing_for(self, channel_account_id: str) -> tuple[ChannelAccount, Channel]:
+        cached = self._routing.get(channel_account_id)
+        if cached is not None:
+            return cached
+        account = self.repository.get_account(channel_account_id) if isinstance(channel_account_id, str) else None
+        channel = self.repository.get_channel(account.channel_id) if account is not None else None
+        if account is None or channel is None:
+            raise NotFoundError(
+                f"channelAccountId {channel_account_id!r} names no channel account",
+                field="channelAccountId",
+                value=channel_account_id,
+            )
+        self._routing[channel_account_id] = (account, channel)
+        return account, channel
+
+    # -- channels and accounts -----------------------------------------------------------------------------
+
+    def create_channel(
+        self,
+        name: str,
+        capabilities: Capabilities,
+        *,
+        webhook_url: str | None = None,
+        channel_logo_url: str | None = None,
+        channel_description: str | None = None,
+    ) -> Result:
+        return self.execute(CreateChannel(name, capabilities, webhook_url, channel_logo_url, channel_description))
+
+    def update_channel(
+        self,
+        channel_id: str,
+        *,
+        name: str | Unset = UNSET,
+        webhook_url: str | Unset | None = UNSET,
+        channel_logo_url: str | Unset | None = UNSET,
+        channel_description: str | Unset | None = UNSET,
+    ) -> Result:
+        return self.execute(UpdateChannel(channel_id, name, webhook_url, channel_logo_url, channel_description))
+
+    def create_channel_account(
+        self,
+        channel_id: str,
+        *,
+        name: str,
+        inbox_id: str,
+        delivery_identifier: DeliveryIdentifier,
+        authorized: bool = True,
+        creates_tickets: bool = False,
+    ) -> Result:
+        return self.execute(
+            CreateChannelAccount(channel_id, name, inbox_id, delivery_identifier, authorized, creates_tickets)
+        )
+
+    def update_channel_account(
+        self, channel_account_id: str, *, name: str | Unset = UNSET, authorized: bool | Unset = UNSET
+    ) -> Result:
+        return self.execute(UpdateChannelAccount(channel_account_id, name, authorized))
+
+    # -- messages ------------------------------------------------------------------------------------------
+
+    def publish_message(
+        self,
+        channel_account_id: str,
+        *,
+        direction: Direction,
+        senders: Iterable[ParticipantLike],
+        text: str,
+        recipients: Iterable[ParticipantLike] = (),
+        timestamp: datetime | None = None,
+        integration_thread_id: str | None = None,
+        integration_idempotency_id: str | None = None,
+    ) -> Result:
+        """Publish a message the integration received (INCOMING) or mirrors (OUTGOING): R3, R4, I1, D1."""
+        return self.execute(
+            PublishMessage(
+                channel_account_id,
+                direction,
+                _participants(senders),
+                text,
+                _participants(recipients),
+                timestamp,
+                integration_thread_id,
+                integration_idempotency_id,
+            )
+        )
+
+    def reply(self, thread_id: str, text: str) -> Result:
+        """An agent's reply on an open thread (R3), announced by an OUTGOING_CHANNEL_MESSAGE_CREATED (R5)."""
+        return self.execute(Reply(thread_id, text))
+
+    def start_conversation(
+        self, channel_account_id: str, *, recipients: Iterable[ParticipantLike], text: str
+    ) -> Result:
+        """An agent's message addressed by recipients (R3): to the key's open thread, or a new one."""
+        return self.execute(StartConversation(channel_account_id, _participants(recipients), text))
+
+    # -- thread lifecycle ----------------------------------------------------------------------------------
+
+    def close_thread(self, thread_id: str) -> Result:
+        return self.execute(CloseThread(thread_id))
+
+    def archive_thread(self, thread_id: str) -> Result:
+        return self.execute(ArchiveThread(thread_id))
+
+    def restore_thread(self, thread_id: str) -> Result:
+        return self.execute(RestoreThread(thread_id))
+
+    def reopen_thread(self, thread_id: str) -> Result:
+        return self.execute(ReopenThread(thread_id))
+
+    def close_ticket(self, thread_id: str) -> Result:
+        return self.execute(CloseTicket(thread_id))
+
+    # -- reads and the outbox ------------------------------------------------------------------------------
+
+    def channel(self, channel_id: str) -> Channel:
+        return _found(self.repository.get_channel(channel_id), "channelId", channel_id)
+
+    def channel_account(self, channel_account_id: str) -> ChannelAccount:
+        return _found(self.repository.get_account(channel_account_id), "channelAccountId", channel_account_id)
+
+    def thread(self, thread_id: str) -> Thread:
+        return _found(self.repository.get_thread(thread_id), "threadId", thread_id)
+
+    def ticket(self, ticket_id: str) -> Ticket:
+        return _found(self.repository.get_ticket(ticket_id), "ticketId", ticket_id)
+
+    def message(self, message_id: str) -> Message:
+        return _found(self.repository.get_message(message_id), "messageId", message_id)
+
+    def threads(self, channel_account_id: str | None = None) -> list[Thread]:
+        return self.repository.list_threads(channel_account_id)
+
+    def messages(self, thread_id: str) -> list[Message]:
+        return self.repository.list_messages(self.thread(thread_id).id)
+
+    def pending_events(self, limit: int | None = None) -> list[EventRecord]:
+        """Events not yet acknowledged, oldest first: deliver them, then :meth:`acknowledge` them."""
+        return self.repository.pending_events(limit)
+
+    def acknowledge(self, event_ids: Iterable[str]) -> int:
+        return self.repository.acknowledge(event_ids)
+
+    def close(self) -> None:
+        self.repository.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _participants(items: Iterable[ParticipantLike]) -> tuple[Participant, ...]:
+    return tuple(p if isinstance(p, Participant) else Participant(p) for p in items)
+
+
+def _found(value: _T | None, field: str, wanted: str) -> _T:
+    if value is None:
+        raise NotFoundError(f"{field} {wanted!r} names nothing", field=field, value=wanted)
+    return value
+
+
+def _result(decision: Decision, records: Sequence[EventRecord]) -> Result:
+    return Result(
+        outcome=decision.outcome,
+        channel_id=decision.channel_id,
+        channel_account_id=decision.channel_account_id,
+        thread_id=decision.thread_id,
+        ticket_id=decision.ticket_id,
+        message_id=decision.message_id,
+        events=tuple(records),
+    )

@@ -1,0 +1,100 @@
+"""The errors the engine raises: one base class, one subclass per code in SPEC section 7.
+
+Every error carries its ``code`` (the string the replay output and an HTTP layer use), and where it applies
+the offending ``field``, its ``value`` and the ``rule`` it breaks. Each subclass also derives from the builtin
+exception that matches its meaning, so ``except ValueError`` catches a validation error as users expect.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ThreadingError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    code: ClassVar[str] = "THREADING_ERROR"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        value: object = None,
+        rule: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.value = value
+        self.rule = rule
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, field={self.field!r}, rule={self.rule!r})"
+
+
+class ValidationError(ThreadingError, ValueError):
+    """Input that breaks a V rule (or R0's non-empty key); the store is left unchanged."""
+
+    code = "VALIDATION_ERROR"
+
+
+class NotFoundError(ThreadingError, LookupError):
+    """A channel, account, thread, ticket or message that does not exist."""
+
+    code = "NOT_FOUND"
+
+
+class NotAllowedError(ThreadingError, PermissionError):
+    """A capability or the account's authorization forbids the command."""
+
+    code = "NOT_ALLOWED"
+
+
+class ThreadNotOpenError(ThreadingError):
+    """An outgoing message aimed at a thread that is closed or archived (R3, I1)."""
+
+    code = "THREAD_NOT_OPEN"
+
+
+class KeyConflictError(ThreadingError):
+    """Reopening or restoring would give a key two live threads (R8, I1)."""
+
+    code = "KEY_CONFLICT"
+
+
+class IdempotencyConflictError(ThreadingError):
+    """An idempotency id reused with a different payload (D2)."""
+
+    code = "IDEMPOTENCY_CONFLICT"
+
+
+class StorageError(ThreadingError):
+    """The store failed, or kept losing races after every retry; nothing was written."""
+
+    code = "STORAGE_ERROR"
+
+
+class WriteConflict(StorageError):  # noqa: N818 - a condition the engine retries, not a failure
+    """A backend lost a race with a concurrent writer; the engine retries the whole command.
+
+    Backends raise it when a uniqueness rule enforced by the database rejects a commit, or when the database
+    reports a serialization failure or deadlock. The engine never lets it escape while retries remain.
+    """
+
+    code = "WRITE_CONFLICT"
+
+
+ERRORS_BY_CODE: dict[str, type[ThreadingError]] = {
+    cls.code: cls
+    for cls in (
+        ValidationError,
+        NotFoundError,
+        NotAllowedError,
+        ThreadNotOpenError,
+        KeyConflictError,
+        IdempotencyConflictError,
+        StorageError,
+        WriteConflict,
+    )
+}

@@ -1,0 +1,135 @@
+"""Delivery identifiers: their types, validation and canonical forms (SPEC V4) and thread keys (R0).
+
+Two spellings of one phone number or e-mail address must land on one thread, so every identifier is brought
+to a canonical form when it enters the engine, and only canonical identifiers are ever compared or stored.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import attrs
+
+from .errors import ValidationError
+
+
+class IdentifierType(enum.StrEnum):
+    """The kinds of delivery identifier HubSpot knows."""
+
+    HS_EMAIL_ADDRESS = "HS_EMAIL_ADDRESS"
+    HS_PHONE_NUMBER = "HS_PHONE_NUMBER"
+    HS_SHORT_CODE = "HS_SHORT_CODE"
+    CHANNEL_SPECIFIC_OPAQUE_ID = "CHANNEL_SPECIFIC_OPAQUE_ID"
+
+
+_PHONE_PUNCTUATION = re.compile(r"[\s\-.()]")
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_SHORT_CODE = re.compile(r"[0-9]{3,8}")
+_WHITESPACE = re.compile(r"\s")
+_MAX_EMAIL = 254
+_MAX_EMAIL_LOCAL = 64
+_MAX_OPAQUE = 256
+
+
+@attrs.frozen(order=True)
+class DeliveryIdentifier:
+    """A ``{type, value}`` pair. Build it with :meth:`of`, which validates and canonicalises (V4)."""
+
+    type: IdentifierType
+    value: str
+
+    @classmethod
+    def of(cls, type: object, value: object, *, field: str = "deliveryIdentifier") -> DeliveryIdentifier:
+        """Validate ``type`` and ``value`` and return the identifier in canonical form.
+
+        ``field`` names where the identifier came from, so the error points at it.
+        """
+        identifier_type = parse_identifier_type(type, field=f"{field}.type")
+        return cls(identifier_type, canonical_value(identifier_type, value, field=f"{field}.value"))
+
+    def __str__(self) -> str:
+        return f"{self.type.value}:{self.value}"
+
+
+def parse_identifier_type(raw: object, *, field: str = "deliveryIdentifier.type") -> IdentifierType:
+    """Return the :class:`IdentifierType` named by ``raw`` or raise a ValidationError naming ``field``."""
+    if isinstance(raw, IdentifierType):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return IdentifierType(raw)
+        except ValueError:
+            pass
+    known = ", ".join(t.value for t in IdentifierType)
+    raise ValidationError(
+        f"{field} {raw!r} is not a delivery identifier type (one of {known}) (V4)",
+        field=field,
+        value=raw,
+        rule="V4",
+    )
+
+
+def canonical_value(identifier_type: IdentifierType, raw: object, *, field: str) -> str:
+    """Return the canonical form of ``raw`` for ``identifier_type``, or raise a ValidationError (V4)."""
+    if not isinstance(raw, str):
+        raise ValidationError(f"{field} {raw!r} is not a string (V4)", field=field, value=raw, rule="V4")
+    value = raw.strip()
+    if identifier_type is IdentifierType.HS_PHONE_NUMBER:
+        phone = _PHONE_PUNCTUATION.sub("", value)
+        if _E164.fullmatch(phone):
+            return phone
+        problem = "is not an E.164 phone number (+, then 2-15 digits, the first not 0)"
+    elif identifier_type is IdentifierType.HS_EMAIL_ADDRESS:
+        reason = _email_problem(value)
+        if reason is None:
+            return value.lower()
+        problem = f"is not an e-mail address: {reason}"
+    elif identifier_type is IdentifierType.HS_SHORT_CODE:
+        if _SHORT_CODE.fullmatch(value):
+            return value
+        problem = "is not a short code (3-8 digits)"
+    elif not value:
+        problem = "is empty"
+    elif len(value) > _MAX_OPAQUE:
+        problem = f"is longer than {_MAX_OPAQUE} characters"
+    elif any(unicodedata.category(ch) == "Cc" for ch in value):
+        problem = "contains a control character"
+    else:
+        return value
+    raise ValidationError(f"{field} {raw!r} {problem} (V4)", field=field, value=raw, rule="V4")
+
+
+def _email_problem(value: str) -> str | None:
+    if _WHITESPACE.search(value):
+        return "it contains white space"
+    if value.count("@") != 1:
+        return "it needs exactly one @"
+    if len(value) > _MAX_EMAIL:
+        return f"it is longer than {_MAX_EMAIL} characters"
+    local, domain = value.split("@")
+    if not local:
+        return "the part before @ is empty"
+    if len(local) > _MAX_EMAIL_LOCAL:
+        return f"the part before @ is longer than {_MAX_EMAIL_LOCAL} characters"
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(labels):
+        return "the domain needs a dot between non-empty labels"
+    return None
+
+
+def thread_key(identifiers: Iterable[DeliveryIdentifier]) -> str:
+    """The canonical text of a key (R0): the sorted, de-duplicated identifiers as compact JSON.
+
+    A string rather than a set so that every backend can index it; JSON so that it reads back unambiguously.
+    """
+    unique = sorted(set(identifiers))
+    return json.dumps([[i.type.value, i.value] for i in unique], separators=(",", ":"), ensure_ascii=False)
+
+
+def key_identifiers(key: str) -> tuple[DeliveryIdentifier, ...]:
+    """The identifiers a key (from :func:`thread_key`) was made of, in sorted order."""
+    return tuple(DeliveryIdentifier(IdentifierType(t), v) for t, v in json.loads(key))

@@ -1,0 +1,143 @@
+"""Value types for the engine's state: channels, accounts, threads, tickets and messages (SPEC section 1).
+
+Every type is frozen; a change is a new value made with :func:`attrs.evolve`. Constructors do no checking:
+values are validated once where they enter the engine (``validation.py``), and the model knows nothing of
+HubSpot's JSON (``hubspot.py``).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from .identifiers import DeliveryIdentifier, IdentifierType
+
+
+class ThreadingModel(enum.StrEnum):
+    """Who decides the thread: the integration (I rules) or the engine from delivery identifiers (R rules)."""
+
+    INTEGRATION_THREAD_ID = "INTEGRATION_THREAD_ID"
+    DELIVERY_IDENTIFIER = "DELIVERY_IDENTIFIER"
+
+
+class ThreadStatus(enum.StrEnum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class TicketStatus(enum.StrEnum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class Direction(enum.StrEnum):
+    INCOMING = "INCOMING"
+    OUTGOING = "OUTGOING"
+
+
+class MessageOrigin(enum.StrEnum):
+    """Who sent a message into the engine: the integration (publish) or an agent (reply, conversation start)."""
+
+    INTEGRATION = "INTEGRATION"
+    AGENT = "AGENT"
+
+
+@attrs.frozen
+class Capabilities:
+    """What a channel can do. The threading keys matter to the rules; the rest is kept and type-checked."""
+
+    delivery_identifier_types: tuple[IdentifierType, ...]
+    threading_model: ThreadingModel = ThreadingModel.INTEGRATION_THREAD_ID
+    allow_outgoing_messages: bool = False
+    allow_conversation_start: bool = False
+    allow_multiple_recipients: bool = False
+    allow_inline_images: bool = False
+    rich_text: tuple[str, ...] = ()
+    outgoing_attachment_types: tuple[str, ...] = ()
+    allowed_file_attachment_mime_types: tuple[str, ...] = ()
+    max_file_attachment_count: int | None = None
+    max_file_attachment_size_bytes: int | None = None
+    max_total_file_attachment_size_bytes: int | None = None
+
+
+@attrs.frozen
+class Channel:
+    id: str
+    name: str
+    capabilities: Capabilities
+    created_at: datetime
+    webhook_url: str | None = None
+    channel_logo_url: str | None = None
+    channel_description: str | None = None
+
+
+@attrs.frozen
+class ChannelAccount:
+    """One connected instance of a channel: an inbox's phone number, mailbox or bot (SPEC section 1)."""
+
+    id: str
+    channel_id: str
+    name: str
+    inbox_id: str
+    delivery_identifier: DeliveryIdentifier
+    created_at: datetime
+    authorized: bool = True
+    creates_tickets: bool = False
+
+
+@attrs.frozen
+class Participant:
+    """A sender or recipient of a message."""
+
+    delivery_identifier: DeliveryIdentifier
+    name: str | None = None
+
+
+@attrs.frozen
+class Thread:
+    """A conversation. ``key`` is R0's canonical key text; ``closed_at`` is set exactly while CLOSED."""
+
+    id: str
+    channel_account_id: str
+    key: str
+    created_at: datetime
+    status: ThreadStatus = ThreadStatus.OPEN
+    archived: bool = False
+    closed_at: datetime | None = None
+    integration_thread_id: str | None = None
+    ticket_id: str | None = None
+    latest_message_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Open and not archived: the only state that accepts outgoing messages (R3)."""
+        return self.status is ThreadStatus.OPEN and not self.archived
+
+
+@attrs.frozen
+class Ticket:
+    """A help-desk ticket; its status follows its thread's (R6)."""
+
+    id: str
+    thread_id: str
+    status: TicketStatus = TicketStatus.OPEN
+
+
+@attrs.frozen
+class Message:
+    """A message as stored: ``timestamp`` is the provider's time, ``received_at`` the engine's."""
+
+    id: str
+    thread_id: str
+    channel_account_id: str
+    direction: Direction
+    senders: tuple[Participant, ...]
+    recipients: tuple[Participant, ...]
+    text: str
+    timestamp: datetime
+    received_at: datetime
+    origin: MessageOrigin = MessageOrigin.INTEGRATION
+    integration_thread_id: str | None = None
+    integration_idempotency_id: str | None = None

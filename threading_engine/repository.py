@@ -1,0 +1,124 @@
+"""The storage contract. Every backend implements :class:`Repository`; its docstrings are the contract.
+
+The rules assume what this protocol promises; ``threading_engine.testing.conformance`` checks each clause
+against any backend. In short:
+
+- **Atomicity.** Everything a command reads happens in one :meth:`Repository.unit_of_work`, and its changes
+  and events are written together by :meth:`UnitOfWork.commit` or not at all.
+- **Isolation.** A unit of work behaves as if it ran alone: what ``load`` returned is still true when
+  ``commit`` writes, or ``commit`` raises :class:`WriteConflict` and writes nothing (the engine retries).
+- **Uniqueness, enforced by the store under concurrent writers:**
+  (U1) at most one thread per (account, key) is OPEN and not archived, for threads without an integration
+  thread id (R1); (U2) at most one message per (account, integration idempotency id) (D1); (U3) at most
+  one non-archived thread per (account, integration thread id) (I1); (U4) at most one account per
+  (channel, delivery identifier) (V2). A commit that would break one raises :class:`WriteConflict`.
+- **Archived threads are never candidates:** ``open_thread``, ``latest_closed_thread`` and
+  ``integration_thread`` of a :class:`View` are never archived (R2).
+- **Latest closed thread:** the non-archived CLOSED thread of the key with the latest ``closed_at``; on a tie,
+  the one created last (R4b).
+- **Outbox:** each committed event gets a sequence number larger than every number handed out before it;
+  :meth:`Repository.read_events` returns committed events in sequence order, :meth:`Repository.pending_events`
+  those not yet acknowledged, and acknowledging is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from .decisions import Changes, View, ViewQuery
+from .events import Event, EventRecord
+from .model import Channel, ChannelAccount, Message, Thread, Ticket
+
+
+@attrs.frozen
+class PendingEvent:
+    """An event ready to commit: it has its id and time; the store gives it its sequence number."""
+
+    event_id: str
+    timestamp: datetime
+    event: Event
+
+
+class UnitOfWork(Protocol):
+    """One transaction: load one view, then commit at most once. Leaving without commit writes nothing."""
+
+    def load(self, query: ViewQuery) -> View:
+        """Read what ``query`` names (see :class:`ViewQuery`), consistently, with the contract's guarantees.
+
+        Fields the query does not ask for are ``None``; ``tickets`` holds the ticket of every thread returned.
+        """
+        ...
+
+    def commit(self, changes: Changes, events: Sequence[PendingEvent]) -> tuple[EventRecord, ...]:
+        """Write ``changes`` and append ``events`` to the outbox atomically; return the events as recorded.
+
+        Each value in ``changes`` replaces the stored one with the same id, or is inserted if new; messages
+        are only ever inserted. Raises :class:`WriteConflict` (writing nothing) if a uniqueness rule would
+        break or a concurrent writer changed what ``load`` read.
+        """
+        ...
+
+
+@runtime_checkable
+class Repository(Protocol):
+    """A store of channels, accounts, threads, tickets, messages and the event outbox."""
+
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        """A transaction for one command (or one batch). Nothing is visible to others until it commits."""
+        ...
+
+    def get_channel(self, channel_id: str) -> Channel | None: ...
+
+    def get_account(self, channel_account_id: str) -> ChannelAccount | None: ...
+
+    def get_thread(self, thread_id: str) -> Thread | None: ...
+
+    def get_ticket(self, ticket_id: str) -> Ticket | None: ...
+
+    def get_message(self, message_id: str) -> Message | None: ...
+
+    def list_channels(self) -> list[Channel]:
+        """Every channel, in creation order."""
+        ...
+
+    def list_accounts(self, channel_id: str | None = None) -> list[ChannelAccount]:
+        """Accounts (of one channel, or all), in creation order."""
+        ...
+
+    def list_threads(self, channel_account_id: str | None = None) -> list[Thread]:
+        """Threads (of one account, or all), archived ones included, in creation order."""
+        ...
+
+    def list_tickets(self) -> list[Ticket]:
+        """Every ticket, in creation order."""
+        ...
+
+    def list_messages(self, thread_id: str | None = None) -> list[Message]:
+        """Messages (of one thread, or all), in the order they were stored."""
+        ...
+
+    def read_events(self, after: int = 0, limit: int | None = None) -> list[EventRecord]:
+        """Committed events with a sequence number above ``after``, in sequence order.
+
+        A consumer that remembers the last sequence it saw and reads on from there sees every event once:
+        a backend where commits can become visible out of sequence order must hold back events above a gap
+        until the gap is filled or known to be empty.
+        """
+        ...
+
+    def pending_events(self, limit: int | None = None) -> list[EventRecord]:
+        """Committed events not yet acknowledged, in sequence order."""
+        ...
+
+    def acknowledge(self, event_ids: Iterable[str]) -> int:
+        """Mark events delivered; returns how many were pending. Unknown or repeated ids are ignored."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files. The repository is not used afterwards."""
+        ...

@@ -1,0 +1,163 @@
+"""Rules for channels and channel accounts: V1-V3 and E1's account webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from .commands import UNSET, CreateChannel, CreateChannelAccount, UpdateChannel, UpdateChannelAccount
+from .decisions import Changes, Decision, Outcome, View
+from .errors import NotFoundError
+from .events import ChannelAccountCreated, ChannelAccountUpdated, ChannelCreated, ChannelUpdated
+from .model import Channel, ChannelAccount
+from .validation import (
+    check_capabilities,
+    check_description,
+    check_identifier,
+    check_logo_url,
+    check_text,
+    check_webhook_url,
+    fail,
+)
+
+IdFactory = Callable[[str], str]
+
+
+def normalize_create_channel(command: CreateChannel) -> CreateChannel:
+    return CreateChannel(
+        name=check_text(command.name, "name", rule="V3", allow_empty=False),
+        capabilities=check_capabilities(command.capabilities),
+        webhook_url=check_webhook_url(command.webhook_url),
+        channel_logo_url=check_logo_url(command.channel_logo_url),
+        channel_description=check_description(command.channel_description),
+    )
+
+
+def normalize_update_channel(command: UpdateChannel) -> UpdateChannel:
+    return attrs.evolve(
+        command,
+        name=command.name if command.name is UNSET else check_text(command.name, "name", rule="V3", allow_empty=False),
+        webhook_url=command.webhook_url if command.webhook_url is UNSET else check_webhook_url(command.webhook_url),
+        channel_logo_url=command.channel_logo_url
+        if command.channel_logo_url is UNSET
+        else check_logo_url(command.channel_logo_url),
+        channel_description=command.channel_description
+        if command.channel_description is UNSET
+        else check_description(command.channel_description),
+    )
+
+
+def normalize_create_account(command: CreateChannelAccount) -> CreateChannelAccount:
+    if command.delivery_identifier is None:
+        raise fail("deliveryIdentifier", None, "is required when creating a channel account", "V2")
+    for name in ("authorized", "creates_tickets"):
+        value = getattr(command, name)
+        if not isinstance(value, bool):
+            field = "createsTickets" if name == "creates_tickets" else name
+            raise fail(field, value, "is not a boolean", "V2")
+    return attrs.evolve(
+        command,
+        name=check_text(command.name, "name", rule="V2", allow_empty=False),
+        inbox_id=check_text(command.inbox_id, "inboxId", rule="V2", allow_empty=False),
+        delivery_identifier=check_identifier(command.delivery_identifier, "deliveryIdentifier"),
+    )
+
+
+def normalize_update_account(command: UpdateChannelAccount) -> UpdateChannelAccount:
+    if command.name is not UNSET:
+        check_text(command.name, "name", rule="V2", allow_empty=False)
+    if command.authorized is not UNSET and not isinstance(command.authorized, bool):
+        raise fail("authorized", command.authorized, "is not a boolean", "V2")
+    return command
+
+
+def decide_create_channel(command: CreateChannel, now: datetime, new_id: IdFactory) -> Decision:
+    channel = Channel(
+        id=new_id("channel"),
+        name=command.name,
+        capabilities=command.capabilities,
+        created_at=now,
+        webhook_url=command.webhook_url,
+        channel_logo_url=command.channel_logo_url,
+        channel_description=command.channel_description,
+    )
+    return Decision(Outcome.CHANGED, Changes(channel=channel), (ChannelCreated(channel),), channel_id=channel.id)
+
+
+def decide_update_channel(view: View, command: UpdateChannel) -> Decision:
+    channel = view.channel
+    if channel is None:
+        raise NotFoundError(
+            f"channelId {command.channel_id!r} names no channel", field="channelId", value=command.channel_id
+        )
+    updated = attrs.evolve(
+        channel, **_mentioned(command, ("name", "webhook_url", "channel_logo_url", "channel_description"))
+    )
+    if updated == channel:
+        return Decision(Outcome.UNCHANGED, channel_id=channel.id)
+    return Decision(Outcome.CHANGED, Changes(channel=updated), (ChannelUpdated(updated),), channel_id=channel.id)
+
+
+def decide_create_account(view: View, command: CreateChannelAccount, now: datetime, new_id: IdFactory) -> Decision:
+    channel = view.channel
+    if channel is None:
+        raise NotFoundError(
+            f"channelId {command.channel_id!r} names no channel", field="channelId", value=command.channel_id
+        )
+    identifier = command.delivery_identifier
+    allowed = channel.capabilities.delivery_identifier_types
+    if identifier.type not in allowed:
+        raise fail(
+            "deliveryIdentifier.type",
+            identifier.type.value,
+            f"is not one of the channel's deliveryIdentifierTypes {[t.value for t in allowed]}",
+            "V2",
+        )
+    if view.account_with_identifier is not None:
+        raise fail(
+            "deliveryIdentifier",
+            str(identifier),
+            f"already belongs to account {view.account_with_identifier.id!r} of this channel",
+            "V2",
+        )
+    account = ChannelAccount(
+        id=new_id("account"),
+        channel_id=channel.id,
+        name=command.name,
+        inbox_id=command.inbox_id,
+        delivery_identifier=identifier,
+        created_at=now,
+        authorized=command.authorized,
+        creates_tickets=command.creates_tickets,
+    )
+    return Decision(
+        Outcome.CHANGED,
+        Changes(account=account),
+        (ChannelAccountCreated(account),),
+        channel_id=channel.id,
+        channel_account_id=account.id,
+    )
+
+
+def decide_update_account(view: View, command: UpdateChannelAccount) -> Decision:
+    account = view.account
+    if account is None:
+        raise NotFoundError(
+            f"channelAccountId {command.channel_account_id!r} names no channel account",
+            field="channelAccountId",
+            value=command.channel_account_id,
+        )
+    updated = attrs.evolve(account, **_mentioned(command, ("name", "authorized")))
+    unchanged = Decision(Outcome.UNCHANGED, channel_id=account.channel_id, channel_account_id=account.id)
+    if updated == account:
+        return unchanged
+    return attrs.evolve(
+        unchanged, outcome=Outcome.CHANGED, changes=Changes(account=updated), events=(ChannelAccountUpdated(updated),)
+    )
+
+
+def _mentioned(command: object, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(command, name) for name in names if getattr(command, name) is not UNSET}
