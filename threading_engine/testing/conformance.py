@@ -1,0 +1,247 @@
+"""The backend conformance suite: checks any :class:`Repository` against the contract in ``repository.py``.
+
+Two ways to run it, both needing only a factory that returns a fresh, empty repository:
+
+- :func:`check_repository` drives your backend and the in-memory reference with the same random commands
+  (a Hypothesis state machine) and requires identical results, events and stored state after every step;
+- :class:`RepositoryContract` is a pytest base class with one test per contract clause::
+
+      class TestMyRepository(RepositoryContract):
+          def make_repository(self) -> Repository:
+              return MyRepository(...)
+
+Our own backends are tested through exactly this suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from ..backends.memory import MemoryRepository
+from ..commands import (
+    ArchiveThread,
+    CloseThread,
+    CloseTicket,
+    Command,
+    CreateChannel,
+    CreateChannelAccount,
+    PublishMessage,
+    ReopenThread,
+    Reply,
+    RestoreThread,
+    StartConversation,
+    UpdateChannelAccount,
+)
+from ..engine import Engine, Result
+from ..errors import ThreadingError
+from ..identifiers import DeliveryIdentifier, IdentifierType
+from ..ids import SequentialIds
+from ..model import Capabilities, Direction, Participant, ThreadingModel
+from ..repository import Repository
+from .contract_checks import ContractChecks
+
+RepositoryFactory = Callable[[], Repository]
+
+__all__ = ["RepositoryContract", "RepositoryFactory", "check_repository", "snapshot"]
+
+
+def snapshot(repository: Repository) -> dict[str, Any]:
+    """Everything a repository holds, in its contract's orders: for comparing two stores."""
+    return {
+        "channels": repository.list_channels(),
+        "accounts": repository.list_accounts(),
+        "threads": repository.list_threads(),
+        "tickets": repository.list_tickets(),
+        "messages": repository.list_messages(),
+        "events": repository.read_events(),
+        "pending": [record.event_id for record in repository.pending_events()],
+    }
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+_PEOPLE = tuple(
+    Participant(DeliveryIdentifier.of(t, v))
+    for t, v in [
+        ("HS_PHONE_NUMBER", "+44 20 7946 0001"),
+        ("HS_PHONE_NUMBER", "+44 20 7946 0002"),
+        ("HS_EMAIL_ADDRESS", "Ana@Example.com"),
+    ]
+)
+_JUMPS = (
+    timedelta(0),
+    timedelta(microseconds=1),
+    timedelta(minutes=7),
+    timedelta(hours=24) - timedelta(microseconds=1),
+    timedelta(hours=24),
+    timedelta(hours=30),
+    -timedelta(hours=1),
+)
+
+
+class AgreementMachine(RuleBasedStateMachine):
+    """Runs every command on the candidate and on the reference; any difference is a contract breach."""
+
+    factory: ClassVar[RepositoryFactory]
+
+    threads = Bundle("threads")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = _Clock()
+        self.candidate = Engine(type(self).factory(), clock=self.clock, ids=SequentialIds())
+        self.reference = Engine(MemoryRepository(), clock=self.clock, ids=SequentialIds())
+        self.accounts: list[str] = []
+        types = (IdentifierType.HS_PHONE_NUMBER, IdentifierType.HS_EMAIL_ADDRESS)
+        for model, tickets in (
+            (ThreadingModel.DELIVERY_IDENTIFIER, True),
+            (ThreadingModel.DELIVERY_IDENTIFIER, False),
+            (ThreadingModel.INTEGRATION_THREAD_ID, True),
+        ):
+            capabilities = Capabilities(types, model, allow_outgoing_messages=True, allow_conversation_start=True)
+            channel = self.run(CreateChannel("Channel", capabilities))
+            assert channel.channel_id is not None
+            identifier = DeliveryIdentifier.of("HS_PHONE_NUMBER", f"+1555010{len(self.accounts)}")
+            account = self.run(
+                CreateChannelAccount(channel.channel_id, "Desk", "1", identifier, creates_tickets=tickets)
+            )
+            assert account.channel_account_id is not None
+            self.accounts.append(account.channel_account_id)
+
+    def both(self, action: Callable[[Engine], Result]) -> Result:
+        """Run ``action`` on both engines; they must agree on the result or on the error code."""
+        outcomes: list[Result | str] = []
+        for engine in (self.candidate, self.reference):
+            try:
+                outcomes.append(action(engine))
+            except ThreadingError as error:
+                outcomes.append(error.code)
+        candidate, reference = outcomes
+        assert candidate == reference, f"candidate {candidate!r} != reference {reference!r}"
+        if isinstance(reference, str):
+            return Result(outcome=reference)  # type: ignore[arg-type]  # the error code stands in for an outcome
+        return reference
+
+    def run(self, command: Command) -> Result:
+        return self.both(lambda engine: engine.execute(command))
+
+    def teardown(self) -> None:
+        self.candidate.close()
+        self.reference.close()
+
+    @rule(
+        target=threads,
+        account=st.integers(0, 2),
+        direction=st.sampled_from(list(Direction)),
+        sender=st.sampled_from(_PEOPLE),
+        others=st.sets(st.sampled_from(_PEOPLE), max_size=2),
+        idempotency_id=st.none() | st.sampled_from(["a", "b"]),
+        integration_thread_id=st.sampled_from([None, "conv-1", "conv-2"]),
+        text=st.sampled_from(["hi", "hello"]),
+    )
+    def publish(
+        self,
+        account: int,
+        direction: Direction,
+        sender: Participant,
+        others: set[Participant],
+        idempotency_id: str | None,
+        integration_thread_id: str | None,
+        text: str,
+    ) -> str:
+        result = self.run(
+            PublishMessage(
+                self.accounts[account],
+                direction,
+                (sender,),
+                text,
+                tuple(sorted(others, key=str)),
+                None,
+                integration_thread_id,
+                idempotency_id,
+            )
+        )
+        return result.thread_id or "thread-none"
+
+    @rule(target=threads, account=st.integers(0, 2), recipients=st.sets(st.sampled_from(_PEOPLE), min_size=1))
+    def start_conversation(self, account: int, recipients: set[Participant]) -> str:
+        result = self.run(StartConversation(self.accounts[account], tuple(sorted(recipients, key=str)), "hello"))
+        return result.thread_id or "thread-none"
+
+    @rule(thread=threads, kind=st.sampled_from([CloseThread, ArchiveThread, RestoreThread, ReopenThread, CloseTicket]))
+    def lifecycle(self, thread: str, kind: type[CloseThread]) -> None:
+        self.run(kind(thread))
+
+    @rule(thread=threads)
+    def reply(self, thread: str) -> None:
+        self.run(Reply(thread, "on it"))
+
+    @rule(account=st.integers(0, 2), authorized=st.booleans())
+    def authorize(self, account: int, authorized: bool) -> None:
+        self.run(UpdateChannelAccount(self.accounts[account], authorized=authorized))
+
+    @rule(jump=st.sampled_from(_JUMPS))
+    def tick(self, jump: timedelta) -> None:
+        self.clock.now += jump
+
+    @rule()
+    def acknowledge_some(self) -> None:
+        pending = self.reference.pending_events(limit=3)
+        ids = [record.event_id for record in pending]
+        assert self.candidate.acknowledge(ids) == self.reference.acknowledge(ids)
+
+    @invariant()
+    def stores_agree(self) -> None:
+        assert snapshot(self.candidate.repository) == snapshot(self.reference.repository)
+
+
+def check_repository(factory: RepositoryFactory, *, max_examples: int = 50, stateful_step_count: int = 30) -> None:
+    """Check that ``factory()``'s repositories agree with the reference on random command sequences.
+
+    Raises an AssertionError (with Hypothesis's minimal failing sequence) on the first disagreement.
+    """
+    machine = type(
+        "AgreementWith" + getattr(factory, "__name__", "Backend"),
+        (AgreementMachine,),
+        {"factory": staticmethod(factory)},
+    )
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=max_examples,
+            stateful_step_count=stateful_step_count,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+
+
+class RepositoryContract(ContractChecks):
+    """Pytest base class: subclass it, implement :meth:`make_repository`, and every clause is a test."""
+
+    agreement_examples: ClassVar[int] = 25
+
+    @pytest.fixture
+    def repository(self) -> Iterator[Repository]:
+        repository = self.make_repository()
+        try:
+            yield repository
+        finally:
+            repository.close()
+
+    def test_agrees_with_the_reference_on_random_commands(self) -> None:
+        """Every clause at once: the same commands give the same results, events and state as the reference."""
+        check_repository(self.make_repository, max_examples=self.agreement_examples)
