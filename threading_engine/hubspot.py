@@ -1,0 +1,439 @@
+"""HubSpot's JSON at the engine's edge: request bodies in, commands out; model values and events out as JSON.
+
+The domain knows nothing of JSON. Every function here is pure: parsers take the decoded JSON of a HubSpot
+Custom Channels request (camelCase keys) and return a normalized command, or raise a :class:`ValidationError`
+naming the camelCase field path, the value and the rule; renderers return JSON-ready dicts shaped as HubSpot
+shows the same objects. Parsers check the JSON shape (unknown keys, required fields, types that must be
+converted) and leave the rest of the V rules to :func:`rules.normalize`, which they call last.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import attrs
+
+from . import rules
+from .commands import (
+    UNSET,
+    Command,
+    CreateChannel,
+    CreateChannelAccount,
+    PublishMessage,
+    Reply,
+    StartConversation,
+    UpdateChannel,
+    UpdateChannelAccount,
+)
+from .errors import ValidationError
+from .events import (
+    ChannelAccountCreated,
+    ChannelAccountUpdated,
+    ChannelCreated,
+    ChannelUpdated,
+    EventRecord,
+    OutgoingMessageCreated,
+    ThreadCreated,
+    ThreadEvent,
+)
+from .identifiers import DeliveryIdentifier, IdentifierType, key_identifiers
+from .model import (
+    Capabilities,
+    Channel,
+    ChannelAccount,
+    Direction,
+    Message,
+    MessageOrigin,
+    Participant,
+    Thread,
+    ThreadingModel,
+    Ticket,
+)
+from .validation import check_aware, check_capabilities, fail
+
+Json = dict[str, Any]
+_C = TypeVar("_C", bound=Command)
+
+# HubSpot fields the engine accepts and deliberately does not keep: they play no part in threading.
+_IGNORED_CHANNEL_FIELDS = frozenset({"channelAccountConnectionRedirectUrl"})
+_IGNORED_MESSAGE_FIELDS = frozenset(
+    {"attachments", "richText", "inReplyToId", "associateWithContactId", "preResolvedContacts"}
+)
+_IGNORED_PARTICIPANT_FIELDS = frozenset({"senderActorId"})
+_CHANNEL_FIELDS = frozenset({"name", "capabilities", "webhookUrl", "channelLogoUrl", "channelDescription"})
+_ACCOUNT_FIELDS = frozenset({"name", "inboxId", "deliveryIdentifier", "authorized", "createsTickets"})
+_MESSAGE_FIELDS = frozenset(
+    {"channelAccountId", "messageDirection", "senders", "recipients", "text", "timestamp"}
+    | {"integrationThreadId", "integrationIdempotencyId"}
+)
+
+
+def camel_case(snake: str) -> str:
+    """The camelCase JSON name of a snake_case attribute (``allow_outgoing_messages`` -> ``allowOutgoingMessages``)."""
+    head, *rest = snake.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+_CAPABILITY_FIELDS = {camel_case(f.name): f.name for f in attrs.fields(Capabilities)}
+
+
+# -- parsing: shared pieces ---------------------------------------------------------------------------------
+
+
+def _fields(value: object, known: Iterable[str], what: str, rule: str, field: str | None = None) -> Mapping[str, Any]:
+    """``value`` as a JSON object holding only ``known`` keys: a misspelt key would otherwise be dropped silently."""
+    if not isinstance(value, dict):
+        where = field if field is not None else "request body"
+        raise ValidationError(f"{where} {value!r} is not a JSON object ({rule})", field=field, value=value, rule=rule)
+    allowed = frozenset(known)
+    for key, item in value.items():
+        if key not in allowed:
+            raise fail(_path(field, key), item, f"is not a field of {what}", rule)
+    return value
+
+
+def _path(parent: str | None, key: str) -> str:
+    return key if parent is None else f"{parent}.{key}"
+
+
+def _present(body: Mapping[str, Any], key: str) -> bool:
+    """Whether an optional field was given a value; ``null`` counts as absent, as HubSpot clients send it."""
+    return body.get(key) is not None
+
+
+def _require(body: Mapping[str, Any], key: str, rule: str, parent: str | None = None, why: str = "is required") -> Any:
+    if not _present(body, key):
+        field = _path(parent, key)
+        raise ValidationError(f"{field} {why} ({rule})", field=field, value=None, rule=rule)
+    return body[key]
+
+
+def parse_timestamp(value: object, field: str = "timestamp") -> datetime:
+    """An ISO-8601 date-time with an offset (``Z`` included); a naive one is rejected (V5)."""
+    if not isinstance(value, str):
+        raise fail(field, value, "is not an ISO-8601 date-time string", "V5")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(field, value, "is not an ISO-8601 date-time", "V5") from None
+    return check_aware(parsed, field)
+
+
+def parse_delivery_identifier(value: object, field: str = "deliveryIdentifier") -> DeliveryIdentifier:
+    """A ``{type, value}`` object, validated and brought to canonical form (V4)."""
+    body = _fields(value, ("type", "value"), "a delivery identifier {type, value}", "V4", field)
+    return DeliveryIdentifier.of(_require(body, "type", "V4", field), _require(body, "value", "V4", field), field=field)
+
+
+def parse_participants(value: object, field: str) -> tuple[Participant, ...]:
+    """``[{deliveryIdentifier: {type, value}, name?}]``: the senders or recipients of a message (V5)."""
+    if not isinstance(value, list):
+        raise fail(field, value, "is not a list of participants {deliveryIdentifier, name?}", "V5")
+    participants = []
+    for index, item in enumerate(value):
+        where = f"{field}[{index}]"
+        known = ("deliveryIdentifier", "name", *_IGNORED_PARTICIPANT_FIELDS)
+        body = _fields(item, known, "a participant {deliveryIdentifier, name?}", "V5", where)
+        raw_identifier = _require(body, "deliveryIdentifier", "V5", where)
+        identifier = parse_delivery_identifier(raw_identifier, f"{where}.deliveryIdentifier")
+        participants.append(Participant(identifier, body.get("name")))
+    return tuple(participants)
+
+
+# -- parsing: capabilities (V1) ----------------------------------------------------------------------------
+
+
+def parse_capabilities(value: object, field: str = "capabilities") -> Capabilities:
+    """A channel's ``capabilities`` map (V1); keys left out take their defaults, ``null`` counts as left out."""
+    body = _fields(value, _CAPABILITY_FIELDS, "capabilities", "V1", field)
+    if "deliveryIdentifierTypes" not in body:
+        _require(body, "deliveryIdentifierTypes", "V1", field, why="is required when creating a channel")
+    values: dict[str, Any] = {
+        _CAPABILITY_FIELDS[key]: tuple(raw) if isinstance(raw, list) else raw
+        for key, raw in body.items()
+        if raw is not None
+    }
+    values["delivery_identifier_types"] = _identifier_types(
+        body["deliveryIdentifierTypes"], f"{field}.deliveryIdentifierTypes"
+    )
+    if "threading_model" in values:
+        values["threading_model"] = _threading_model(values["threading_model"], f"{field}.threadingModel")
+    # The remaining keys' types (booleans, lists of strings, counts) are V1's existing checks.
+    return check_capabilities(Capabilities(**values))
+
+
+def _identifier_types(value: object, field: str) -> tuple[IdentifierType, ...]:
+    wanted = 'a non-empty list of delivery identifier type names such as "HS_PHONE_NUMBER"'
+    if not isinstance(value, list) or not value:
+        raise fail(field, value, f"must be {wanted}", "V1")
+    if any(isinstance(item, dict) for item in value):
+        # V1: HubSpot's own error for this (INVALID_CHANNEL_CAPABILITY_VALUES) is a frequent question.
+        names = [item.get("type") for item in value if isinstance(item, dict)]
+        hint = (
+            f"; did you mean {names!r}?"
+            if all(isinstance(n, str) and n in IdentifierType.__members__ for n in names)
+            else ""
+        )
+        raise fail(field, value, f"holds {{type, value}} objects, a common mistake: it must be {wanted}{hint}", "V1")
+    types = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or item not in IdentifierType.__members__:
+            known = ", ".join(t.value for t in IdentifierType)
+            raise fail(f"{field}[{index}]", item, f"is not a delivery identifier type name (one of {known})", "V1")
+        types.append(IdentifierType(item))
+    return tuple(types)
+
+
+def _threading_model(value: object, field: str) -> ThreadingModel:
+    if isinstance(value, str) and value in ThreadingModel.__members__:
+        return ThreadingModel(value)
+    known = " or ".join(m.value for m in ThreadingModel)
+    raise fail(field, value, f"is not a threading model ({known})", "V1")
+
+
+# -- parsing: request bodies -------------------------------------------------------------------------------
+
+
+def parse_create_channel(body: object) -> CreateChannel:
+    """``POST /conversations/v3/custom-channels``: a new channel (V1, V3)."""
+    data = _fields(body, _CHANNEL_FIELDS | _IGNORED_CHANNEL_FIELDS, "a channel", "V3")
+    command = CreateChannel(
+        name=_require(data, "name", "V3"),
+        capabilities=parse_capabilities(_require(data, "capabilities", "V1")),
+        webhook_url=data.get("webhookUrl"),
+        channel_logo_url=data.get("channelLogoUrl"),
+        channel_description=data.get("channelDescription"),
+    )
+    return _normalized(command)
+
+
+def parse_update_channel(channel_id: str, body: object) -> UpdateChannel:
+    """``PATCH /{channelId}``: the keys given change, ``null`` clears an optional one (V3)."""
+    data = _fields(body, _CHANNEL_FIELDS | _IGNORED_CHANNEL_FIELDS, "a channel", "V3")
+    if "capabilities" in data:
+        # Threads were keyed under the channel's threading model and identifier types; changing them would
+        # strand every existing thread, so capabilities are fixed at creation (see UpdateChannel).
+        raise fail("capabilities", data["capabilities"], "cannot change after the channel is created", "V1")
+    command = UpdateChannel(
+        channel_id,
+        name=data.get("name", UNSET),
+        webhook_url=data.get("webhookUrl", UNSET),
+        channel_logo_url=data.get("channelLogoUrl", UNSET),
+        channel_description=data.get("channelDescription", UNSET),
+    )
+    return _normalized(command)
+
+
+def parse_create_account(channel_id: str, body: object) -> CreateChannelAccount:
+    """``POST /{channelId}/channel-accounts``: a connected account; ``createsTickets`` is the engine's own (V2)."""
+    data = _fields(body, _ACCOUNT_FIELDS, "a channel account", "V2")
+    inbox_id = _require(data, "inboxId", "V2")
+    if isinstance(inbox_id, int) and not isinstance(inbox_id, bool):
+        inbox_id = str(inbox_id)  # HubSpot's ids are numbers in some clients and strings in others
+    elif not isinstance(inbox_id, str):
+        raise fail("inboxId", inbox_id, "is not a string or an integer", "V2")
+    identifier = _require(data, "deliveryIdentifier", "V2", why="is required when creating a channel account")
+    command = CreateChannelAccount(
+        channel_id,
+        name=_require(data, "name", "V2"),
+        inbox_id=inbox_id,
+        delivery_identifier=parse_delivery_identifier(identifier),
+        authorized=data.get("authorized", True),
+        creates_tickets=data.get("createsTickets", False),
+    )
+    return _normalized(command)
+
+
+def parse_update_account(channel_account_id: str, body: object) -> UpdateChannelAccount:
+    """``PATCH /{channelId}/channel-accounts/{channelAccountId}``: ``name`` and ``authorized`` only (V2)."""
+    data = _fields(body, ("name", "authorized"), "a channel account update", "V2")
+    name, authorized = data.get("name", UNSET), data.get("authorized", UNSET)
+    return _normalized(UpdateChannelAccount(channel_account_id, name=name, authorized=authorized))
+
+
+def parse_publish_message(body: object) -> PublishMessage:
+    """``POST /{channelId}/messages``: a message the integration publishes (V5, V6, D1)."""
+    data = _fields(body, _MESSAGE_FIELDS | _IGNORED_MESSAGE_FIELDS, "a message", "V5")
+    direction = _require(data, "messageDirection", "V5")
+    if not isinstance(direction, str) or direction not in Direction.__members__:
+        raise fail("messageDirection", direction, "is not INCOMING or OUTGOING", "V5")
+    command = PublishMessage(
+        channel_account_id=_require(data, "channelAccountId", "V5"),
+        direction=Direction(direction),
+        senders=parse_participants(_require(data, "senders", "V5"), "senders"),
+        text=_require(data, "text", "V5"),
+        recipients=parse_participants(data["recipients"], "recipients") if _present(data, "recipients") else (),
+        timestamp=parse_timestamp(data["timestamp"]) if _present(data, "timestamp") else None,
+        integration_thread_id=data.get("integrationThreadId"),
+        integration_idempotency_id=data.get("integrationIdempotencyId"),
+    )
+    return _normalized(command)
+
+
+def parse_reply(thread_id: str, body: object) -> Reply:
+    """An agent's reply on one thread: ``{text}`` (R3)."""
+    data = _fields(body, ("text",), "a reply", "V5")
+    return _normalized(Reply(thread_id, _require(data, "text", "V5")))
+
+
+def parse_start_conversation(channel_account_id: str, body: object) -> StartConversation:
+    """An agent's message addressed by recipients: ``{recipients, text}`` (R3)."""
+    data = _fields(body, ("recipients", "text"), "a conversation start", "V5")
+    recipients = parse_participants(_require(data, "recipients", "R3"), "recipients")
+    return _normalized(StartConversation(channel_account_id, recipients, _require(data, "text", "V5")))
+
+
+def _normalized(command: _C) -> _C:
+    # The rest of the V rules, written once in ``rules``; the engine normalizing again is harmless.
+    normalized = rules.normalize(command)
+    assert isinstance(normalized, type(command))
+    return normalized
+
+
+# -- rendering ---------------------------------------------------------------------------------------------
+
+
+def format_timestamp(value: datetime) -> str:
+    """The one time format of the JSON edge: UTC ISO-8601 with ``Z``, microseconds only when non-zero."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{value!r} has no timezone offset (V5)")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+def _optional_time(value: datetime | None) -> str | None:
+    return None if value is None else format_timestamp(value)
+
+
+def identifier_to_json(identifier: DeliveryIdentifier) -> Json:
+    """HubSpot's ``{type, value}`` for a delivery identifier (canonical value, V4)."""
+    return {"type": identifier.type.value, "value": identifier.value}
+
+
+def participant_to_json(participant: Participant) -> Json:
+    """A sender or recipient as HubSpot's messages list them: ``{deliveryIdentifier, name}``."""
+    return {"deliveryIdentifier": identifier_to_json(participant.delivery_identifier), "name": participant.name}
+
+
+def capabilities_to_json(capabilities: Capabilities) -> Json:
+    """Every capability key, camelCased; :func:`parse_capabilities` reads it back to an equal value."""
+    return {key: _plain(getattr(capabilities, name)) for key, name in _CAPABILITY_FIELDS.items()}
+
+
+def channel_to_json(channel: Channel) -> Json:
+    """A channel as HubSpot's channel endpoints return it (V3's logo and description included)."""
+    return {
+        "id": channel.id,
+        "name": channel.name,
+        "capabilities": capabilities_to_json(channel.capabilities),
+        "webhookUrl": channel.webhook_url,
+        "channelLogoUrl": channel.channel_logo_url,
+        "channelDescription": channel.channel_description,
+        "createdAt": format_timestamp(channel.created_at),
+    }
+
+
+def account_to_json(account: ChannelAccount) -> Json:
+    """HubSpot's ``PublicChannelAccount``, plus the engine's own ``createsTickets``."""
+    return {
+        "id": account.id,
+        "channelId": account.channel_id,
+        "inboxId": account.inbox_id,
+        "name": account.name,
+        "authorized": account.authorized,
+        "deliveryIdentifier": identifier_to_json(account.delivery_identifier),
+        "createsTickets": account.creates_tickets,
+        "archived": False,
+        "createdAt": format_timestamp(account.created_at),
+    }
+
+
+def message_to_json(message: Message) -> Json:
+    """HubSpot's ``PublicConversationsMessage``: ``createdAt`` is when the engine received it (R4)."""
+    return {
+        "id": message.id,
+        "type": "MESSAGE",
+        "conversationsThreadId": message.thread_id,
+        "channelAccountId": message.channel_account_id,
+        "direction": message.direction.value,
+        "senders": [participant_to_json(p) for p in message.senders],
+        "recipients": [participant_to_json(p) for p in message.recipients],
+        "text": message.text,
+        # HubSpot's clientType tells an agent's message (HUBSPOT) from one the integration published.
+        "client": {"clientType": "HUBSPOT" if message.origin is MessageOrigin.AGENT else "INTEGRATION"},
+        "createdAt": format_timestamp(message.received_at),
+        "timestamp": format_timestamp(message.timestamp),
+        "integrationThreadId": message.integration_thread_id,
+        "integrationIdempotencyId": message.integration_idempotency_id,
+    }
+
+
+def thread_to_json(thread: Thread) -> Json:
+    """A thread; ``deliveryIdentifiers`` is its key (R0), ``closedAt`` is set only while it is closed."""
+    return {
+        "id": thread.id,
+        "channelAccountId": thread.channel_account_id,
+        "status": thread.status.value,
+        "archived": thread.archived,
+        "deliveryIdentifiers": [identifier_to_json(i) for i in key_identifiers(thread.key)],
+        "integrationThreadId": thread.integration_thread_id,
+        "ticketId": thread.ticket_id,
+        "createdAt": format_timestamp(thread.created_at),
+        "closedAt": _optional_time(thread.closed_at),
+        "latestMessageTimestamp": _optional_time(thread.latest_message_at),
+    }
+
+
+def ticket_to_json(ticket: Ticket) -> Json:
+    """A help-desk ticket; its status follows its thread's (R6)."""
+    return {"id": ticket.id, "threadId": ticket.thread_id, "status": ticket.status.value}
+
+
+def event_to_json(record: EventRecord) -> Json:
+    """An event from the outbox: E1's webhooks as HubSpot sends them, E2's domain events with their rule."""
+    event = record.event
+    head: Json = {
+        "type": event.type,
+        "eventId": record.event_id,
+        "sequence": record.sequence,
+        "eventTimestamp": format_timestamp(record.timestamp),
+    }
+    if isinstance(event, ChannelAccountCreated | ChannelAccountUpdated):
+        account = event.account
+        return head | {
+            "channelId": account.channel_id,
+            "channelAccountId": account.id,
+            "channelAccount": account_to_json(account),
+        }
+    if isinstance(event, OutgoingMessageCreated):
+        # R5: deployed integrations read the list form, so both carry the same thread id.
+        thread_ref = event.channel_integration_thread_id
+        return head | {
+            "channelId": event.channel_id,
+            "channelIntegrationThreadId": thread_ref,
+            "channelIntegrationThreadIds": [thread_ref],
+            "message": message_to_json(event.message),
+        }
+    if isinstance(event, ChannelCreated | ChannelUpdated):
+        return head | {"channelId": event.channel.id, "channel": channel_to_json(event.channel)}
+    if isinstance(event, ThreadEvent):
+        fields: Json = {"rule": event.rule, "threadId": event.thread_id}
+        for attribute in attrs.fields(type(event)):
+            if attribute.name not in ("rule", "thread_id"):
+                fields[camel_case(attribute.name)] = _plain(getattr(event, attribute.name))
+        if isinstance(event, ThreadCreated):
+            fields["key"] = [identifier_to_json(i) for i in key_identifiers(event.key)]
+        return head | fields
+    raise TypeError(f"no JSON form for event {event!r}")
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
