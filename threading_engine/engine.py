@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import attrs
 
@@ -274,6 +274,9 @@ class Engine:
 
 
 def _participants(items: Iterable[ParticipantLike]) -> tuple[Participant, ...]:
+    if isinstance(items, str) or not isinstance(items, Iterable):
+        # Not a list (``senders=None``, one identifier): pass it on so that V5's check names the field.
+        return cast(tuple[Participant, ...], items)
     return tuple(p if isinstance(p, Participant) else Participant(p) for p in items)
 
 
