@@ -328,14 +328,15 @@ def _capabilities(**changes: Any) -> Any:
 
 
 _CAPABILITY_KEYS: dict[str, st.SearchStrategy[Any]] = {
-    "threading_model": st.text() | st.none() | st.sampled_from(["DELIVERY_IDENTIFIER", "INTEGRATION_THREAD_ID"]),
+    "threading_model": st.text().filter(lambda t: t not in ("DELIVERY_IDENTIFIER", "INTEGRATION_THREAD_ID"))
+    | st.none(),
     **dict.fromkeys(
         ["allow_outgoing_messages", "allow_conversation_start", "allow_multiple_recipients", "allow_inline_images"],
         _NOT_BOOL,
     ),
     **dict.fromkeys(
         ["rich_text", "outgoing_attachment_types", "allowed_file_attachment_mime_types"],
-        st.text(min_size=1) | st.tuples(st.text(), st.integers()) | st.lists(st.text(), max_size=2),
+        st.text(min_size=1) | st.tuples(st.text(), st.integers()) | st.lists(st.integers(), min_size=1, max_size=2),
     ),
     **dict.fromkeys(
         ["max_file_attachment_count", "max_file_attachment_size_bytes", "max_total_file_attachment_size_bytes"],
@@ -351,10 +352,10 @@ def bad_capabilities(draw: st.DrawFn) -> tuple[Any, str]:
     choice = draw(st.sampled_from(["types", "type item", "other key", "not capabilities"]))
     value: Any
     if choice == "types":
-        value = draw(st.sampled_from([(), None, [IdentifierType.HS_PHONE_NUMBER], "HS_PHONE_NUMBER", {}]))
+        value = draw(st.sampled_from([(), [], None, "HS_PHONE_NUMBER", {}]))
         return _capabilities(delivery_identifier_types=value), types_field
     if choice == "type item":
-        value = draw(st.sampled_from(["HS_PHONE_NUMBER", "PHONE", A, {"type": "HS_PHONE_NUMBER", "value": "+1"}, None]))
+        value = draw(st.sampled_from(["hs_phone_number", "PHONE", A, {"type": "HS_PHONE_NUMBER", "value": "+1"}, None]))
         return _capabilities(delivery_identifier_types=(IdentifierType.HS_EMAIL_ADDRESS, value)), types_field
     if choice == "other key":
         key = draw(st.sampled_from(sorted(_CAPABILITY_KEYS)))

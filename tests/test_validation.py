@@ -57,7 +57,7 @@ def test_v1_default_threading_model_is_integration_thread_id() -> None:
     assert channel.capabilities.allow_outgoing_messages is False
 
 
-@pytest.mark.parametrize("types", [(), [IdentifierType.HS_PHONE_NUMBER], None])
+@pytest.mark.parametrize("types", [(), [], None, "HS_PHONE_NUMBER"])
 def test_v1_identifier_types_must_be_a_non_empty_list(types: Any) -> None:
     engine = new_engine()
     error = _rejected(engine, lambda: engine.create_channel("SMS", Capabilities(types)), ValidationError)
@@ -420,3 +420,27 @@ def test_v6_integration_thread_id_is_stored_and_ignored_under_delivery_identifie
     assert second.thread_id == first.thread_id
     assert [world.message(r).integration_thread_id for r in (first, second)] == ["conv-1", "conv-2"]
     assert world.thread(first.thread_id).integration_thread_id is None
+
+
+def test_v1_capabilities_accept_lists_and_names_as_people_write_them() -> None:
+    """V1: type names as strings, lists for tuples, and repeated types are brought to canonical form."""
+    written = Capabilities(
+        ["HS_PHONE_NUMBER", IdentifierType.HS_EMAIL_ADDRESS, "HS_PHONE_NUMBER"],  # type: ignore[arg-type]
+        "DELIVERY_IDENTIFIER",  # type: ignore[arg-type]
+        rich_text=["HYPERLINK"],  # type: ignore[arg-type]
+    )
+    engine = Engine()
+    channel = engine.create_channel("SMS", written)
+    assert channel.channel_id is not None
+    stored = engine.channel(channel.channel_id).capabilities
+    assert stored.delivery_identifier_types == (IdentifierType.HS_PHONE_NUMBER, IdentifierType.HS_EMAIL_ADDRESS)
+    assert stored.threading_model is ThreadingModel.DELIVERY_IDENTIFIER
+    assert stored.rich_text == ("HYPERLINK",)
+
+
+def test_v1_identifier_objects_in_types_are_named_a_common_mistake() -> None:
+    """V1: a list of {type, value} objects is the usual slip, and the error says so."""
+    mistaken = Capabilities((DeliveryIdentifier.of("HS_PHONE_NUMBER", "+15550100"),))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="common mistake") as raised:
+        Engine().create_channel("SMS", mistaken)
+    assert raised.value.field == "capabilities.deliveryIdentifierTypes" and raised.value.rule == "V1"

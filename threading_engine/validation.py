@@ -83,34 +83,66 @@ def check_description(value: object) -> str | None:
 
 
 def check_capabilities(capabilities: object) -> Capabilities:
-    """V1 and the type checks of the other capability keys."""
+    """V1 and the type checks of the other capability keys; returns them in canonical form.
+
+    Lists are accepted where tuples are stored, and type or model names as strings, because that is how
+    people write them; duplicates in ``deliveryIdentifierTypes`` are dropped.
+    """
     if not isinstance(capabilities, Capabilities):
         raise fail("capabilities", capabilities, "is not a Capabilities value", "V1")
-    types = capabilities.delivery_identifier_types
     field = "capabilities.deliveryIdentifierTypes"
-    if not isinstance(types, tuple) or not types:
+    types = capabilities.delivery_identifier_types
+    if not isinstance(types, tuple | list) or not types:
         raise fail(field, types, "must be a non-empty list of delivery identifier type names", "V1")
-    for item in types:
-        if not isinstance(item, IdentifierType):
-            raise fail(field, item, "is not a delivery identifier type name", "V1")
-    if not isinstance(capabilities.threading_model, ThreadingModel):
-        raise fail("capabilities.threadingModel", capabilities.threading_model, "is not a threading model", "V1")
+    canonical_types = tuple(dict.fromkeys(_identifier_type(item, field) for item in types))
+    model = capabilities.threading_model
+    if not isinstance(model, ThreadingModel):
+        if model not in tuple(ThreadingModel):
+            raise fail(
+                "capabilities.threadingModel", model, "is not INTEGRATION_THREAD_ID or DELIVERY_IDENTIFIER", "V1"
+            )
+        model = ThreadingModel(model)
+    lists: dict[str, tuple[str, ...]] = {}
     for attribute in attrs.fields(Capabilities):
         value = getattr(capabilities, attribute.name)
         name = f"capabilities.{_camel(attribute.name)}"
         if attribute.name in _BOOLEAN_CAPABILITIES and not isinstance(value, bool):
             raise fail(name, value, "is not a boolean", "V1")
-        if attribute.name in _LIST_CAPABILITIES and not (
-            isinstance(value, tuple) and all(isinstance(v, str) for v in value)
-        ):
-            raise fail(name, value, "is not a list of strings", "V1")
+        if attribute.name in _LIST_CAPABILITIES:
+            if not (isinstance(value, tuple | list) and all(isinstance(v, str) for v in value)):
+                raise fail(name, value, "is not a list of strings", "V1")
+            lists[attribute.name] = tuple(value)
         if (
             attribute.name in _COUNT_CAPABILITIES
             and value is not None
             and (not isinstance(value, int) or isinstance(value, bool) or value < 0)
         ):
             raise fail(name, value, "is not a non-negative integer", "V1")
-    return capabilities
+    canonical = attrs.evolve(
+        capabilities,
+        delivery_identifier_types=canonical_types,
+        threading_model=model,
+        rich_text=lists["rich_text"],
+        outgoing_attachment_types=lists["outgoing_attachment_types"],
+        allowed_file_attachment_mime_types=lists["allowed_file_attachment_mime_types"],
+    )
+    return capabilities if canonical == capabilities else canonical
+
+
+def _identifier_type(item: object, field: str) -> IdentifierType:
+    if isinstance(item, IdentifierType):
+        return item
+    if isinstance(item, str) and item in tuple(IdentifierType):
+        return IdentifierType(item)
+    if isinstance(item, DeliveryIdentifier | dict):
+        raise fail(
+            field,
+            item,
+            'holds a {type, value} identifier: a common mistake. It takes type names, such as ["HS_PHONE_NUMBER"]',
+            "V1",
+        )
+    known = ", ".join(t.value for t in IdentifierType)
+    raise fail(field, item, f"is not a delivery identifier type name (one of {known})", "V1")
 
 
 def _camel(snake: str) -> str:
