@@ -444,3 +444,12 @@ def test_v1_identifier_objects_in_types_are_named_a_common_mistake() -> None:
     with pytest.raises(ValidationError, match="common mistake") as raised:
         Engine().create_channel("SMS", mistaken)
     assert raised.value.field == "capabilities.deliveryIdentifierTypes" and raised.value.rule == "V1"
+
+
+def test_v5_a_naive_engine_clock_is_refused_before_anything_is_written() -> None:
+    """V5: naive datetimes are rejected everywhere, the engine's own clock included."""
+    engine = Engine(clock=lambda: datetime(2026, 3, 2, 9, 0))
+    with pytest.raises(ValidationError) as raised:
+        engine.create_channel("SMS", Capabilities((IdentifierType.HS_PHONE_NUMBER,)))
+    assert raised.value.field == "clock" and raised.value.rule == "V5"
+    assert engine.repository.list_channels() == [] and engine.repository.read_events() == []

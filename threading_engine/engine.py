@@ -34,7 +34,7 @@ from .commands import (
     UpdateChannelAccount,
 )
 from .decisions import Decision, Outcome, Policy
-from .errors import NotFoundError, StorageError, WriteConflict
+from .errors import NotFoundError, StorageError, ValidationError, WriteConflict
 from .events import EventRecord
 from .identifiers import DeliveryIdentifier
 from .ids import unique_id, utc_now
@@ -104,6 +104,14 @@ class Engine:
                 with self.repository.unit_of_work() as unit:
                     view = unit.load(query)
                     now = self.clock()
+                    if now.tzinfo is None:
+                        raise ValidationError(
+                            f"clock returned naive time {now.isoformat()}: the engine's clock must be "
+                            "timezone-aware (V5)",
+                            field="clock",
+                            value=now,
+                            rule="V5",
+                        )
                     decision = rules.decide(view, command, now, self.policy, self.ids)
                     records: tuple[EventRecord, ...] = ()
                     if decision.changes or decision.events:
