@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from .errors import ValidationError
 from .repository import Repository
 
-STORE_URL_FORMS = "memory, sqlite:///path/to.db[?synchronous=normal], sqlite:///:memory:"
+STORE_URL_FORMS = (
+    "memory, sqlite:///path/to.db[?synchronous=normal], sqlite:///:memory:, "
+    "postgresql://user@host:5432/database[?schema=name] (or postgres://)"
+)
 
 
 def open_repository(url: str) -> Repository:
     """Open the repository a store URL names. Drivers are imported only when their URL is used.
 
     ``sqlite:///relative.db`` and ``sqlite:////absolute.db`` follow SQLAlchemy's convention.
+    ``postgresql://`` (or ``postgres://``) URLs are libpq's, plus an optional ``schema=`` parameter naming
+    the PostgreSQL schema that holds the store (default ``threading_engine``).
     """
     if url == "memory":
         from .backends.memory import MemoryRepository
@@ -28,7 +33,28 @@ def open_repository(url: str) -> Repository:
         if options or synchronous not in ("FULL", "NORMAL"):
             raise _bad_url(url, "its only option is synchronous=full|normal")
         return SQLiteRepository(parts.path[1:], synchronous="FULL" if synchronous == "FULL" else "NORMAL")
+    if parts.scheme in ("postgresql", "postgres"):
+        return _open_postgres(url)
     raise _bad_url(url, f"use one of: {STORE_URL_FORMS}")
+
+
+def _open_postgres(url: str) -> Repository:
+    """``schema`` picks the PostgreSQL schema; every other query parameter is passed on to libpq."""
+    from .backends.postgres import PostgresRepository
+
+    parts = urlsplit(url)
+    shown = url if parts.password is None else url.replace(f":{parts.password}@", ":***@", 1)
+    options = parse_qs(parts.query, keep_blank_values=True)
+    schemas = options.pop("schema", [])
+    if len(schemas) > 1:
+        raise _bad_url(shown, "schema is given more than once")
+    conninfo = urlunsplit(parts._replace(query=urlencode(options, doseq=True)))
+    try:
+        if schemas:
+            return PostgresRepository(conninfo, schema=schemas[0])
+        return PostgresRepository(conninfo)
+    except ValueError as error:
+        raise _bad_url(shown, str(error)) from error
 
 
 def _bad_url(url: str, problem: str) -> ValidationError:

@@ -1,0 +1,178 @@
+"""Round trips per unit of work on PostgreSQL: at most two in steady state (one to load, one to commit).
+
+The repository talks to the server through a TCP relay that counts round trips: every time the server
+answers after the client has sent something, the client was waiting for it. This measures the network
+exchanges themselves, whatever the driver does inside, so pipelining is proved rather than assumed.
+"""
+
+from __future__ import annotations
+
+import selectors
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+psycopg = pytest.importorskip("psycopg")
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo  # noqa: E402
+
+from threading_engine import (  # noqa: E402
+    Capabilities,
+    DeliveryIdentifier,
+    Direction,
+    Engine,
+    IdempotencyConflictError,
+    IdentifierType,
+    Outcome,
+    Result,
+    ThreadingModel,
+)
+from threading_engine.backends.postgres import PostgresRepository  # noqa: E402
+
+pytestmark = pytest.mark.postgres
+
+
+class RoundTripRelay:
+    """A TCP relay to PostgreSQL that counts the server's answers: one per round trip the client waited for."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.upstream = (host, port)
+        self.round_trips = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._closing = False
+        self._threads: list[threading.Thread] = []
+        self._accepting = threading.Thread(target=self._accept, daemon=True)
+        self._accepting.start()
+
+    def _accept(self) -> None:
+        while not self._closing:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            relay = threading.Thread(target=self._relay, args=(client, server), daemon=True)
+            relay.start()
+            self._threads.append(relay)
+
+    def _relay(self, client: socket.socket, server: socket.socket) -> None:
+        selector = selectors.DefaultSelector()
+        selector.register(client, selectors.EVENT_READ, server)
+        selector.register(server, selectors.EVENT_READ, client)
+        client_spoke = False
+        with client, server, selector:
+            while not self._closing:
+                for key, _ in selector.select(timeout=0.2):
+                    source: socket.socket = key.fileobj  # type: ignore[assignment]
+                    data = source.recv(65536)
+                    if not data:
+                        return
+                    if source is client:
+                        client_spoke = True
+                    elif client_spoke:
+                        self.round_trips += 1
+                        client_spoke = False
+                    key.data.sendall(data)
+
+    def close(self) -> None:
+        self._closing = True
+        self._listener.close()
+
+
+@pytest.fixture
+def relayed_url(postgres_url: str) -> Iterator[tuple[str, RoundTripRelay]]:
+    params = conninfo_to_dict(postgres_url)
+    host = str(params.get("host") or "127.0.0.1")
+    if host.startswith("/"):
+        pytest.skip("the round-trip relay needs a TCP server, not a Unix socket")
+    relay = RoundTripRelay(host, int(params.get("port") or 5432))
+    params.update(host="127.0.0.1", port=str(relay.port), sslmode="disable")
+    try:
+        yield make_conninfo(**params), relay  # type: ignore[arg-type]
+    finally:
+        relay.close()
+
+
+def test_steady_state_costs_at_most_two_round_trips_per_unit_of_work(
+    relayed_url: tuple[str, RoundTripRelay], postgres_schema: str
+) -> None:
+    url, relay = relayed_url
+    repository = PostgresRepository(url, schema=postgres_schema, min_size=1, max_size=1)
+    with Engine(repository) as engine:
+        capabilities = Capabilities(
+            (IdentifierType.HS_PHONE_NUMBER,), ThreadingModel.DELIVERY_IDENTIFIER, allow_outgoing_messages=True
+        )
+        channel = engine.create_channel("SMS", capabilities)
+        assert channel.channel_id is not None
+        account_id = engine.create_channel_account(
+            channel.channel_id,
+            name="Desk",
+            inbox_id="1",
+            creates_tickets=True,
+            delivery_identifier=DeliveryIdentifier.of("HS_PHONE_NUMBER", "+15550100"),
+        ).channel_account_id
+        assert account_id is not None
+        people = [DeliveryIdentifier.of("HS_PHONE_NUMBER", f"+4420794600{n:02}") for n in range(40)]
+        serial = iter(range(1_000_000))
+
+        def publish(
+            person: int, direction: Direction = Direction.INCOMING, idempotency_id: str | None = None
+        ) -> Result:
+            sender, recipients = (people[person], ()) if direction is Direction.INCOMING else (None, (people[person],))
+            return engine.publish_message(
+                account_id,
+                direction=direction,
+                senders=[sender or DeliveryIdentifier.of("HS_PHONE_NUMBER", "+15550100")],
+                recipients=recipients,
+                text="hello",
+                integration_idempotency_id=idempotency_id or f"id-{next(serial)}",
+            )
+
+        # Warm-up: the engine reads the account once for its routing cache.
+        for person in range(3):
+            publish(person)
+
+        measured: dict[str, int] = {}
+
+        def count(label: str, action: Callable[[], object], expected: Outcome | None) -> None:
+            before = relay.round_trips
+            outcome = action()
+            measured[label] = max(measured.get(label, 0), relay.round_trips - before)
+            if expected is not None:
+                assert isinstance(outcome, Result) and outcome.outcome is expected, label
+
+        def conflicting() -> None:
+            with pytest.raises(IdempotencyConflictError):
+                engine.publish_message(
+                    account_id,
+                    direction=Direction.INCOMING,
+                    senders=[people[0]],
+                    text="other",
+                    integration_idempotency_id="id-0",
+                )
+
+        def one_round(fresh: int) -> str:
+            count("publish CREATED", lambda: publish(fresh), Outcome.CREATED)
+            count("publish APPENDED", lambda: publish(fresh), Outcome.APPENDED)
+            count("publish OUTGOING APPENDED", lambda: publish(fresh, Direction.OUTGOING), Outcome.APPENDED)
+            count("publish DUPLICATE", lambda: publish(0, idempotency_id="id-0"), Outcome.DUPLICATE)
+            thread_id = publish(fresh + 1).thread_id
+            assert thread_id is not None
+            count("reply", lambda: engine.reply(thread_id, "on it"), Outcome.APPENDED)
+            count("close", lambda: engine.close_thread(thread_id), Outcome.CHANGED)
+            count("close again", lambda: engine.close_thread(thread_id), Outcome.UNCHANGED)
+            count("publish REOPENED", lambda: publish(fresh + 1), Outcome.REOPENED)
+            count("rejected publish", conflicting, None)
+            return thread_id
+
+        for round_ in range(3):
+            thread_id = one_round(10 + round_ * 5)
+        # The relay itself: a plain read is one round trip.
+        count("read", lambda: repository.get_thread(thread_id), None)
+
+    assert measured.pop("read") == 1
+    # Load, then commit (or, for a unit of work that writes nothing, the end of its transaction).
+    assert measured == dict.fromkeys(measured, 2)

@@ -1,0 +1,298 @@
+"""The PostgreSQL schema and its versioned forward migrations.
+
+Tables, row shapes and uniqueness rules mirror ``sqlite_schema.py`` so both SQL backends share ``rows.py``.
+The uniqueness rules of the repository contract are enforced by the database itself, so they hold between
+every process and host that writes to one database:
+
+- U1 (R1): ``threads_one_open_per_key``, a partial unique index over open, non-archived threads of the
+  DELIVERY_IDENTIFIER model;
+- U2 (D1): ``messages_one_per_idempotency_id``;
+- U3 (I1): ``threads_one_live_per_integration_id``;
+- U4 (V2): the unique (channel, identifier) constraint on ``accounts``.
+
+Times compared in SQL are integer microseconds since the epoch (UTC), as in SQLite. The event sequence keeps
+``CACHE 1``: the outbox's ordering argument (see ``postgres.py``) needs every ``nextval`` to come from the one
+shared counter at the moment it is called, which a per-session cache would break.
+
+Every object lives in one PostgreSQL schema (``threading_engine`` unless told otherwise), so several stores
+can share a database; ``{schema}`` in the texts below is replaced by the quoted schema name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import psycopg
+
+from ..decisions import ViewQuery
+from ..errors import StorageError
+from ..model import Thread
+from . import rows
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the initial schema.
+    """
+    CREATE TABLE {schema}.channels (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        data text NOT NULL
+    );
+    CREATE TABLE {schema}.accounts (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        channel_id text NOT NULL,
+        identifier_type text NOT NULL,
+        identifier_value text NOT NULL,
+        data text NOT NULL,
+        CONSTRAINT accounts_one_per_identifier UNIQUE (channel_id, identifier_type, identifier_value)
+    );
+    CREATE TABLE {schema}.threads (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        account_id text NOT NULL,
+        key text NOT NULL,
+        status text NOT NULL CHECK (status IN ('OPEN', 'CLOSED')),
+        archived smallint NOT NULL CHECK (archived IN (0, 1)),
+        created_at bigint NOT NULL,
+        closed_at bigint,
+        integration_thread_id text,
+        ticket_id text,
+        latest_message_at bigint
+    );
+    CREATE UNIQUE INDEX threads_one_open_per_key ON {schema}.threads (account_id, key)
+        WHERE status = 'OPEN' AND archived = 0 AND integration_thread_id IS NULL;
+    CREATE UNIQUE INDEX threads_one_live_per_integration_id ON {schema}.threads (account_id, integration_thread_id)
+        WHERE archived = 0 AND integration_thread_id IS NOT NULL;
+    CREATE INDEX threads_by_key ON {schema}.threads (account_id, key, closed_at);
+    CREATE INDEX threads_by_account ON {schema}.threads (account_id, seq);
+    CREATE TABLE {schema}.tickets (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        thread_id text NOT NULL,
+        status text NOT NULL CHECK (status IN ('OPEN', 'CLOSED'))
+    );
+    CREATE TABLE {schema}.messages (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        thread_id text NOT NULL,
+        account_id text NOT NULL,
+        idempotency_id text,
+        data text NOT NULL
+    );
+    CREATE UNIQUE INDEX messages_one_per_idempotency_id ON {schema}.messages (account_id, idempotency_id)
+        WHERE idempotency_id IS NOT NULL;
+    CREATE INDEX messages_by_thread ON {schema}.messages (thread_id, seq);
+    CREATE TABLE {schema}.events (
+        sequence bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME {schema}.events_sequence CACHE 1) PRIMARY KEY,
+        event_id text NOT NULL UNIQUE,
+        data text NOT NULL,
+        acknowledged boolean NOT NULL DEFAULT false
+    );
+    CREATE INDEX events_pending ON {schema}.events (sequence) WHERE NOT acknowledged;
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def quoted_schema(schema: str) -> str:
+    """``schema`` quoted for SQL, after checking it is a plain lower-case identifier (no quoting surprises)."""
+    if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema) or schema.startswith("pg_"):
+        raise ValueError(
+            f"schema {schema!r} is not a plain PostgreSQL schema name: use lower-case letters, digits and _, "
+            "at most 63 characters, not starting with a digit or pg_"
+        )
+    return f'"{schema}"'
+
+
+def migrate(connection: psycopg.Connection[Any], schema: str) -> int:
+    """Create ``schema`` and bring it up to :data:`SCHEMA_VERSION`; returns the version found before.
+
+    Safe when several processes start at once: one transaction holds an advisory lock named after the schema
+    from before it reads the version until it commits, so each migration is applied exactly once and a
+    process that waited sees the finished schema. The connection must be in autocommit mode (idle).
+    """
+    quoted = quoted_schema(schema)
+    with connection.transaction():
+        connection.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"threading_engine:{schema}:",))
+        # Test before creating: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on the database even
+        # when the schema exists, and an administrator may have created it for a less privileged role.
+        exists = connection.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+        if exists is None:
+            connection.execute(f"CREATE SCHEMA {quoted}")
+        connection.execute(
+            f"CREATE TABLE IF NOT EXISTS {quoted}.schema_version "
+            "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        row = connection.execute(f"SELECT coalesce(max(version), 0) FROM {quoted}.schema_version").fetchone()
+        found = int(row[0]) if row is not None else 0
+        if found > SCHEMA_VERSION:
+            raise StorageError(
+                f"schema {schema!r} is at version {found}, newer than this library's {SCHEMA_VERSION}: upgrade it"
+            )
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            connection.execute(MIGRATIONS[version - 1].replace("{schema}", quoted))
+            connection.execute(f"INSERT INTO {quoted}.schema_version (version) VALUES (%s)", (version,))
+    return found
+
+
+class Statements:
+    """Every SQL statement the backend runs, written once for one schema.
+
+    ``LOCK`` and ``VIEW`` are a unit of work's load (see ``postgres.py`` for why they are two statements); the
+    others are its commit and the repository's plain reads. Parameters are named after the view query's
+    fields; every one is cast so that ``None`` needs no type guessing and plans can be prepared once.
+    """
+
+    def __init__(self, schema: str) -> None:
+        s = quoted_schema(schema)
+        columns = rows.THREAD_COLUMNS
+        t_columns = ", ".join(f"t.{name.strip()}" for name in columns.split(","))
+        nothing = ", ".join(["NULL"] * 9)
+        self.lock_prefix = f"{schema}\x1f"
+        # Thread ids name the thread's key (or integration thread id), which never changes: so the lock can
+        # be derived from a snapshot taken before the lock is held.
+        self.LOCK = f"""
+            SELECT name, pg_advisory_xact_lock(hashtextextended(name, 0)) FROM (
+                SELECT unnest(%(names)s::text[]) AS name
+                UNION
+                SELECT %(prefix)s::text || account_id || chr(31) || CASE WHEN integration_thread_id IS NULL
+                    THEN 'key' || chr(31) || key ELSE 'integration' || chr(31) || integration_thread_id END
+                FROM {s}.threads WHERE id = %(thread_id)s::text
+                ORDER BY 1
+            ) AS subjects"""
+        self.VIEW = f"""
+            WITH subject AS (
+                SELECT account_id, key, integration_thread_id FROM {s}.threads WHERE id = %(thread_id)s::text
+            ), wanted AS (
+                SELECT coalesce(s.account_id, q.account_id) AS account_id,
+                    CASE WHEN s.account_id IS NOT NULL AND s.integration_thread_id IS NULL THEN s.key
+                        ELSE q.key END AS key,
+                    coalesce(s.integration_thread_id, q.integration_thread_id) AS integration_thread_id
+                FROM (SELECT %(account_id)s::text AS account_id, %(key)s::text AS key,
+                    %(integration_thread_id)s::text AS integration_thread_id) AS q
+                LEFT JOIN subject AS s ON true
+            ), account AS (
+                SELECT a.id, a.channel_id, a.data FROM {s}.accounts AS a JOIN wanted AS w ON a.id = w.account_id
+            ), channel_wanted AS (
+                SELECT coalesce((SELECT channel_id FROM account), %(channel_id)s::text) AS id
+            ), duplicate AS (
+                SELECT m.id, m.thread_id, m.data FROM {s}.messages AS m JOIN wanted AS w ON m.account_id = w.account_id
+                WHERE m.idempotency_id = %(idempotency_id)s::text
+            ), found AS (
+                SELECT 'thread' AS role, {t_columns} FROM {s}.threads AS t WHERE t.id = %(thread_id)s::text
+                UNION ALL (
+                    SELECT 'key', {t_columns} FROM {s}.threads AS t
+                    JOIN wanted AS w ON t.account_id = w.account_id AND t.key = w.key
+                    WHERE t.archived = 0 AND t.integration_thread_id IS NULL
+                    ORDER BY t.status = 'OPEN' DESC, t.closed_at DESC NULLS LAST, t.seq DESC LIMIT 2
+                )
+                UNION ALL
+                SELECT 'integration', {t_columns} FROM {s}.threads AS t
+                JOIN wanted AS w ON t.account_id = w.account_id AND t.integration_thread_id = w.integration_thread_id
+                WHERE t.archived = 0
+                UNION ALL
+                SELECT 'duplicate_thread', {t_columns} FROM {s}.threads AS t JOIN duplicate AS d ON t.id = d.thread_id
+            )
+            SELECT role, {columns}, NULL AS data FROM found
+            UNION ALL
+            SELECT 'ticket', id, thread_id, status, {", ".join(["NULL"] * 7)}, NULL FROM {s}.tickets
+            WHERE id IN (SELECT ticket_id FROM found)
+            UNION ALL SELECT 'account', id, {nothing}, data FROM account
+            UNION ALL SELECT 'channel', c.id, {nothing}, c.data FROM {s}.channels AS c
+            JOIN channel_wanted AS w USING (id)
+            UNION ALL SELECT 'duplicate', id, {nothing}, data FROM duplicate
+            UNION ALL SELECT 'identifier_holder', a.id, {nothing}, a.data FROM {s}.accounts AS a
+            JOIN channel_wanted AS w ON a.channel_id = w.id
+            WHERE a.identifier_type = %(identifier_type)s::text AND a.identifier_value = %(identifier_value)s::text"""
+        self.UPSERT_CHANNEL = (
+            f"INSERT INTO {s}.channels (id, data) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data"
+        )
+        self.UPSERT_ACCOUNT = (
+            f"INSERT INTO {s}.accounts (id, channel_id, identifier_type, identifier_value, data) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data"
+        )
+        self.UPSERT_THREAD = (
+            f"INSERT INTO {s}.threads ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, archived = EXCLUDED.archived, "
+            "closed_at = EXCLUDED.closed_at, ticket_id = EXCLUDED.ticket_id, "
+            "latest_message_at = EXCLUDED.latest_message_at"
+        )
+        self.UPSERT_TICKET = (
+            f"INSERT INTO {s}.tickets (id, thread_id, status) VALUES (%s, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status"
+        )
+        self.INSERT_MESSAGE = (
+            f"INSERT INTO {s}.messages (id, thread_id, account_id, idempotency_id, data) VALUES (%s, %s, %s, %s, %s)"
+        )
+        # Writers share the outbox lock from drawing sequence numbers until their commit; a reader takes it
+        # alone, so while it reads no number is drawn and uncommitted (see "Outbox order" in postgres.py).
+        self.LOCK_OUTBOX_SHARED = "SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))"
+        self.LOCK_OUTBOX_ALONE = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+        self.INSERT_EVENTS = (
+            f"INSERT INTO {s}.events (event_id, data) SELECT e.event_id, e.data "
+            "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS e (event_id, data, position) "
+            "ORDER BY e.position RETURNING sequence, event_id"
+        )
+        self.GET_CHANNEL = f"SELECT data FROM {s}.channels WHERE id = %s"
+        self.GET_ACCOUNT = f"SELECT data FROM {s}.accounts WHERE id = %s"
+        self.GET_THREAD = f"SELECT {columns} FROM {s}.threads WHERE id = %s"
+        self.GET_TICKET = f"SELECT id, thread_id, status FROM {s}.tickets WHERE id = %s"
+        self.GET_MESSAGE = f"SELECT data FROM {s}.messages WHERE id = %s"
+        self.LIST_CHANNELS = f"SELECT data FROM {s}.channels ORDER BY seq"
+        self.LIST_ACCOUNTS = (
+            f"SELECT data FROM {s}.accounts WHERE %(channel_id)s::text IS NULL OR channel_id = %(channel_id)s "
+            "ORDER BY seq"
+        )
+        self.LIST_THREADS = (
+            f"SELECT {columns} FROM {s}.threads WHERE %(account_id)s::text IS NULL OR account_id = %(account_id)s "
+            "ORDER BY seq"
+        )
+        self.LIST_TICKETS = f"SELECT id, thread_id, status FROM {s}.tickets ORDER BY seq"
+        self.LIST_MESSAGES = (
+            f"SELECT data FROM {s}.messages WHERE %(thread_id)s::text IS NULL OR thread_id = %(thread_id)s ORDER BY seq"
+        )
+        self.READ_EVENTS = (
+            f"SELECT sequence, data FROM {s}.events WHERE sequence > %s ORDER BY sequence LIMIT %s::bigint"
+        )
+        self.PENDING_EVENTS = (
+            f"SELECT sequence, data FROM {s}.events WHERE NOT acknowledged ORDER BY sequence LIMIT %s::bigint"
+        )
+        self.ACKNOWLEDGE = (
+            f"UPDATE {s}.events SET acknowledged = true WHERE event_id = ANY(%s::text[]) AND NOT acknowledged"
+        )
+        self.EVENTS_BY_ID = f"SELECT sequence, data FROM {s}.events WHERE event_id = ANY(%s::text[]) ORDER BY sequence"
+        self.MESSAGE_EXISTS = f"SELECT 1 FROM {s}.messages WHERE id = %s"
+        self.BACKEND_STATE = "SELECT state FROM pg_stat_activity WHERE pid = %s"
+
+    def lock_names(self, query: ViewQuery) -> list[str]:
+        """The advisory locks ``LOCK`` takes for ``query``, besides a thread's own (which it derives in SQL).
+
+        The subject of a command: its key (R1, R4) or integration thread id (I1), the identifier of a new
+        account (V2); else the account or channel it updates, so two updates of one row run one at a time.
+        """
+        prefix, account = self.lock_prefix, query.channel_account_id
+        names = []
+        if account is not None and query.key is not None:
+            names.append(f"{prefix}{account}\x1fkey\x1f{query.key}")
+        if account is not None and query.integration_thread_id is not None:
+            names.append(f"{prefix}{account}\x1fintegration\x1f{query.integration_thread_id}")
+        if query.account_identifier is not None and query.channel_id is not None:
+            identifier = query.account_identifier
+            names.append(f"{prefix}{query.channel_id}\x1fidentifier\x1f{identifier.type.value}\x1f{identifier.value}")
+        if not names and query.thread_id is None:
+            if account is not None:
+                names.append(f"{prefix}{account}\x1faccount")
+            elif query.channel_id is not None:
+                names.append(f"{prefix}{query.channel_id}\x1fchannel")
+        return names
+
+    def thread_lock_name(self, thread: Thread) -> str:
+        """The lock ``LOCK`` derives for ``thread``: the one its publishes take too."""
+        prefix = f"{self.lock_prefix}{thread.channel_account_id}"
+        if thread.integration_thread_id is None:
+            return f"{prefix}\x1fkey\x1f{thread.key}"
+        return f"{prefix}\x1fintegration\x1f{thread.integration_thread_id}"
