@@ -1,0 +1,50 @@
+"""Hypothesis profiles for the whole suite, chosen by ``HYPOTHESIS_PROFILE`` (``ci`` by default when CI=true).
+
+- ``default``: quick, for a laptop's edit-test loop.
+- ``ci``: derandomized, so a CI failure reproduces anywhere; at least 500 examples of every property and of
+  the stateful agreement test (``tests/test_stateful.py``), which must still finish in about 3 minutes on
+  2 cores. Shrinking output is printed in full.
+- ``thorough``: for an occasional long local hunt.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, Verbosity, settings
+
+settings.register_profile(
+    "default",
+    max_examples=40,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "ci",
+    max_examples=500,
+    stateful_step_count=100,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=5_000,
+    stateful_step_count=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    verbosity=Verbosity.normal,
+)
+
+
+def _profile() -> str:
+    chosen = os.environ.get("HYPOTHESIS_PROFILE")
+    if chosen:
+        return chosen
+    return "ci" if os.environ.get("CI", "").strip().lower() == "true" else "default"
+
+
+settings.load_profile(_profile())
