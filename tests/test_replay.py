@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from threading_engine import Engine, ReopenClock, SequentialIds, cli
+from threading_engine import Engine, ReopenClock, SequentialIds, ValidationError, cli
 from threading_engine.replay import OPS, Summary, dumps_line, replay
 
 Line = dict[str, Any]
@@ -462,3 +462,23 @@ def test_cli_usage_errors_exit_2() -> None:
     )
     assert result.returncode == 2
     assert "TRACE.jsonl" in result.stderr
+
+
+def test_a_postgresql_store_without_its_driver_is_a_clear_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the postgres extra, --store postgresql://... says which extra to install instead of a traceback."""
+    import builtins
+
+    from threading_engine.stores import open_repository
+
+    real_import = builtins.__import__
+
+    def no_psycopg(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("psycopg") or name.endswith("backends.postgres") or name == "backends.postgres":
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "threading_engine.backends.postgres", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_psycopg)
+    with pytest.raises(ValidationError, match=r"threading-engine\[postgres\]") as raised:
+        open_repository("postgresql://app:secret@db.invalid/inbox")
+    assert raised.value.field == "store" and "secret" not in raised.value.message

@@ -40,10 +40,14 @@ def open_repository(url: str) -> Repository:
 
 def _open_postgres(url: str) -> Repository:
     """``schema`` picks the PostgreSQL schema; every other query parameter is passed on to libpq."""
-    from .backends.postgres import PostgresRepository
-
     parts = urlsplit(url)
     shown = url if parts.password is None else url.replace(f":{parts.password}@", ":***@", 1)
+    try:
+        from .backends.postgres import PostgresRepository
+    except ImportError as error:
+        raise _bad_url(
+            shown, f"PostgreSQL needs the postgres extra: pip install 'threading-engine[postgres]' ({error})"
+        ) from error
     options = parse_qs(parts.query, keep_blank_values=True)
     schemas = options.pop("schema", [])
     if len(schemas) > 1:
