@@ -33,13 +33,13 @@ from .commands import (
     UpdateChannel,
     UpdateChannelAccount,
 )
-from .decisions import Decision, Outcome, Policy
-from .errors import NotFoundError, StorageError, ValidationError, WriteConflict
+from .decisions import Decision, Outcome, Policy, ViewQuery
+from .errors import NotFoundError, StorageError, ThreadingError, ValidationError, WriteConflict
 from .events import EventRecord
 from .identifiers import DeliveryIdentifier
 from .ids import unique_id, utc_now
 from .model import Capabilities, Channel, ChannelAccount, Direction, Message, Participant, Thread, Ticket
-from .repository import PendingEvent, Repository
+from .repository import PendingEvent, Repository, UnitOfWork
 from .rules import IdFactory
 
 Clock = Callable[[], datetime]
@@ -95,53 +95,104 @@ class Engine:
     def execute(self, command: Command) -> Result:
         """Handle one command; raises a :class:`ThreadingError` subclass if it is rejected."""
         command = rules.normalize(command)
-        account = channel = None
-        if isinstance(command, PublishMessage | StartConversation):
-            account, channel = self._routing_for(command.channel_account_id)
-        query = rules.plan(command, account, channel)
         for attempt in range(1, self.max_attempts + 1):
             try:
                 with self.repository.unit_of_work() as unit:
-                    view = unit.load(query)
-                    now = self.clock()
-                    if now.tzinfo is None:
-                        raise ValidationError(
-                            f"clock returned naive time {now.isoformat()}: the engine's clock must be "
-                            "timezone-aware (V5)",
-                            field="clock",
-                            value=now,
-                            rule="V5",
-                        )
-                    decision = rules.decide(view, command, now, self.policy, self.ids)
-                    records: tuple[EventRecord, ...] = ()
-                    if decision.changes or decision.events:
-                        records = unit.commit(decision.changes, self._pending(decision, now))
+                    decision, events = self._decide(unit, command)
+                    records = unit.commit() if decision.changes or events else ()
                 return _result(decision, records)
             except WriteConflict as conflict:
-                if attempt == self.max_attempts:
-                    raise StorageError(
-                        f"gave up after {attempt} attempts lost to concurrent writers: {conflict}"
-                    ) from conflict
-                time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
+                self._back_off(attempt, conflict)
         raise AssertionError("unreachable")
 
-    def _pending(self, decision: Decision, now: datetime) -> list[PendingEvent]:
-        return [PendingEvent(self.ids("event"), now, event) for event in decision.events]
+    def execute_many(self, commands: Iterable[Command]) -> list[Result | ThreadingError]:
+        """Handle ``commands`` in order, in one unit of work: each gets its result or its error, exactly as if
+        sent one by one, and a rejected command undoes nothing of the others.
 
-    def _routing_for(self, channel_account_id: str) -> tuple[ChannelAccount, Channel]:
-        cached = self._routing.get(channel_account_id)
+        On SQL backends the whole batch is one transaction, which is what makes it fast; a lost race retries
+        the whole batch. Errors are returned, not raised, except a :class:`StorageError` for the batch itself.
+        """
+        normalized: list[Command | ThreadingError] = []
+        for command in commands:
+            try:
+                normalized.append(rules.normalize(command))
+            except ThreadingError as error:
+                normalized.append(error)
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return self._execute_batch(normalized)
+            except WriteConflict as conflict:
+                self._back_off(attempt, conflict)
+        raise AssertionError("unreachable")
+
+    def _execute_batch(self, commands: list[Command | ThreadingError]) -> list[Result | ThreadingError]:
+        outcomes: list[tuple[Decision, int] | ThreadingError] = []
+        with self.repository.unit_of_work() as unit:
+            for command in commands:
+                if isinstance(command, ThreadingError):
+                    outcomes.append(command)
+                    continue
+                try:
+                    decision, events = self._decide(unit, command)
+                except WriteConflict:
+                    raise
+                except ThreadingError as error:
+                    outcomes.append(error)
+                    continue
+                outcomes.append((decision, len(events)))
+            records = unit.commit()
+        results: list[Result | ThreadingError] = []
+        position = 0
+        for outcome in outcomes:
+            if isinstance(outcome, ThreadingError):
+                results.append(outcome)
+                continue
+            decision, count = outcome
+            results.append(_result(decision, records[position : position + count]))
+            position += count
+        return results
+
+    def _decide(self, unit: UnitOfWork, command: Command) -> tuple[Decision, list[PendingEvent]]:
+        """Load, decide and save one normalized command inside ``unit``; returns the decision and its events."""
+        account = channel = None
+        if isinstance(command, PublishMessage | StartConversation):
+            account, channel = self._routing_for(unit, command.channel_account_id)
+        view = unit.load(rules.plan(command, account, channel))
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ValidationError(
+                f"clock returned naive time {now.isoformat()}: the engine's clock must be timezone-aware (V5)",
+                field="clock",
+                value=now,
+                rule="V5",
+            )
+        decision = rules.decide(view, command, now, self.policy, self.ids)
+        events = [PendingEvent(self.ids("event"), now, event) for event in decision.events]
+        if decision.changes or events:
+            unit.save(decision.changes, events)
+        return decision, events
+
+    def _back_off(self, attempt: int, conflict: WriteConflict) -> None:
+        if attempt == self.max_attempts:
+            raise StorageError(f"gave up after {attempt} attempts lost to concurrent writers: {conflict}") from conflict
+        time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
+
+    def _routing_for(self, unit: UnitOfWork, channel_account_id: str) -> tuple[ChannelAccount, Channel]:
+        """The account and channel a message is keyed by; read once, inside the unit, then cached."""
+        cached = self._routing.get(channel_account_id) if isinstance(channel_account_id, str) else None
         if cached is not None:
             return cached
-        account = self.repository.get_account(channel_account_id) if isinstance(channel_account_id, str) else None
-        channel = self.repository.get_channel(account.channel_id) if account is not None else None
-        if account is None or channel is None:
+        view = (
+            unit.load(ViewQuery(channel_account_id=channel_account_id)) if isinstance(channel_account_id, str) else None
+        )
+        if view is None or view.account is None or view.channel is None:
             raise NotFoundError(
                 f"channelAccountId {channel_account_id!r} names no channel account",
                 field="channelAccountId",
                 value=channel_account_id,
             )
-        self._routing[channel_account_id] = (account, channel)
-        return account, channel
+        self._routing[channel_account_id] = (view.account, view.channel)
+        return view.account, view.channel
 
     # -- channels and accounts -----------------------------------------------------------------------------
 

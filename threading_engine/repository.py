@@ -3,10 +3,12 @@
 The rules assume what this protocol promises; ``threading_engine.testing.conformance`` checks each clause
 against any backend. In short:
 
-- **Atomicity.** Everything a command reads happens in one :meth:`Repository.unit_of_work`, and its changes
-  and events are written together by :meth:`UnitOfWork.commit` or not at all.
+- **Atomicity.** Everything a command (or a batch) reads happens in one :meth:`Repository.unit_of_work`,
+  and everything it saves, changes and events alike, becomes visible at :meth:`UnitOfWork.commit`, or not
+  at all.
 - **Isolation.** A unit of work behaves as if it ran alone: what ``load`` returned is still true when
-  ``commit`` writes, or ``commit`` raises :class:`WriteConflict` and writes nothing (the engine retries).
+  ``commit`` writes, or ``save``/``commit`` raises :class:`WriteConflict` and nothing is written (the engine
+  retries the whole unit).
 - **Uniqueness, enforced by the store under concurrent writers:**
   (U1) at most one thread per (account, key) is OPEN and not archived, for threads without an integration
   thread id (R1); (U2) at most one message per (account, integration idempotency id) (D1); (U3) at most
@@ -45,21 +47,34 @@ class PendingEvent:
 
 
 class UnitOfWork(Protocol):
-    """One transaction: load one view, then commit at most once. Leaving without commit writes nothing."""
+    """One transaction for one command or one batch of commands.
+
+    The engine loads a view, decides, and saves the decision, once per command; then it commits. Nothing is
+    visible to other units of work before :meth:`commit`, and leaving the unit without committing (or with an
+    exception) writes nothing at all, whatever was saved.
+    """
 
     def load(self, query: ViewQuery) -> View:
         """Read what ``query`` names (see :class:`ViewQuery`), consistently, with the contract's guarantees.
 
         Fields the query does not ask for are ``None``; ``tickets`` holds the ticket of every thread returned.
+        What this unit of work saved earlier is visible to it.
         """
         ...
 
-    def commit(self, changes: Changes, events: Sequence[PendingEvent]) -> tuple[EventRecord, ...]:
-        """Write ``changes`` and append ``events`` to the outbox atomically; return the events as recorded.
+    def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
+        """Write ``changes`` and append ``events`` to the outbox, inside this unit's transaction.
 
-        Each value in ``changes`` replaces the stored one with the same id, or is inserted if new; messages
-        are only ever inserted. Raises :class:`WriteConflict` (writing nothing) if a uniqueness rule would
-        break or a concurrent writer changed what ``load`` read.
+        Each value in ``changes`` replaces the stored one with the same id, or is inserted if new; messages are
+        only ever inserted. May raise :class:`WriteConflict` here or at :meth:`commit` if a uniqueness rule
+        would break or a concurrent writer changed what ``load`` read; the unit then writes nothing.
+        """
+        ...
+
+    def commit(self) -> tuple[EventRecord, ...]:
+        """Make everything saved durable at once; return every saved event as recorded, in the order saved.
+
+        A unit of work commits at most once and is not used afterwards.
         """
         ...
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from ..decisions import Changes, View, ViewQuery
 from ..errors import WriteConflict
@@ -19,6 +20,8 @@ from ..model import Channel, ChannelAccount, Message, Thread, Ticket
 from ..repository import PendingEvent
 
 _Pair = tuple[str, str]
+# (kind, id, the value before the change): how to take one saved change back.
+_Undo = tuple[str, str, object]
 
 
 class MemoryRepository:
@@ -46,7 +49,12 @@ class MemoryRepository:
     @contextmanager
     def unit_of_work(self) -> Iterator[_MemoryUnitOfWork]:
         with self._lock:
-            yield _MemoryUnitOfWork(self)
+            unit = _MemoryUnitOfWork(self)
+            try:
+                yield unit
+            finally:
+                if not unit.committed:
+                    self._undo(unit.undo)
 
     def _load(self, query: ViewQuery) -> View:
         thread = self._threads.get(query.thread_id) if query.thread_id is not None else None
@@ -106,18 +114,25 @@ class MemoryRepository:
                 best = thread
         return best
 
-    def _commit(self, changes: Changes, events: Sequence[PendingEvent]) -> tuple[EventRecord, ...]:
+    def _save(self, changes: Changes, events: Sequence[PendingEvent], undo: list[_Undo]) -> tuple[EventRecord, ...]:
+        """Apply ``changes`` at once (the lock keeps them private), noting how to take each back."""
         self._check_unique(changes)
         if changes.channel is not None:
+            undo.append(("channel", changes.channel.id, self._channels.get(changes.channel.id)))
             self._channels[changes.channel.id] = changes.channel
         if changes.account is not None:
+            undo.append(("account", changes.account.id, self._accounts.get(changes.account.id)))
             self._put_account(changes.account)
         for thread in changes.threads:
+            undo.append(("thread", thread.id, self._threads.get(thread.id)))
             self._put_thread(thread)
         for ticket in changes.tickets:
+            undo.append(("ticket", ticket.id, self._tickets.get(ticket.id)))
             self._tickets[ticket.id] = ticket
         if changes.message is not None:
+            undo.append(("message", changes.message.id, None))
             self._put_message(changes.message)
+        undo.append(("events", "", len(self._events)))
         first = len(self._events) + 1
         records = tuple(
             EventRecord(first + offset, pending.event_id, pending.timestamp, pending.event)
@@ -127,6 +142,55 @@ class MemoryRepository:
         for record in records:
             self._pending[record.event_id] = record
         return records
+
+    def _undo(self, undo: list[_Undo]) -> None:
+        """Take back saved changes, newest first, so that a unit left without commit wrote nothing."""
+        for kind, value_id, old in reversed(undo):
+            if kind == "events":
+                assert isinstance(old, int)
+                for record in self._events[old:]:
+                    self._pending.pop(record.event_id, None)
+                del self._events[old:]
+            elif kind == "message":
+                message = self._messages.pop(value_id)
+                self._thread_messages[message.thread_id].remove(value_id)
+                if message.integration_idempotency_id is not None:
+                    del self._message_by_idempotency_id[
+                        (message.channel_account_id, message.integration_idempotency_id)
+                    ]
+            elif kind == "thread":
+                self._undo_thread(value_id, old)
+            elif kind == "ticket":
+                self._restore(self._tickets, value_id, old)
+            elif kind == "channel":
+                self._restore(self._channels, value_id, old)
+            else:
+                account = self._accounts[value_id]
+                del self._account_by_identifier[(account.channel_id, account.delivery_identifier)]
+                self._restore(self._accounts, value_id, old)
+                if isinstance(old, ChannelAccount):
+                    self._put_account(old)
+
+    @staticmethod
+    def _restore(values: dict[str, Any], value_id: str, old: object) -> None:
+        if old is None:
+            del values[value_id]
+        else:
+            values[value_id] = old
+
+    def _undo_thread(self, thread_id: str, old: object) -> None:
+        if isinstance(old, Thread):
+            self._put_thread(old)
+            return
+        thread = self._threads.pop(thread_id)
+        pair = (thread.channel_account_id, thread.key)
+        self._threads_by_key[pair].remove(thread_id)
+        del self._thread_messages[thread_id]
+        if self._open_by_key.get(pair) == thread_id:
+            del self._open_by_key[pair]
+        live = (thread.channel_account_id, thread.integration_thread_id or "")
+        if self._live_by_integration_id.get(live) == thread_id:
+            del self._live_by_integration_id[live]
 
     def _check_unique(self, changes: Changes) -> None:
         account = changes.account
@@ -186,19 +250,24 @@ class MemoryRepository:
     # -- reads ---------------------------------------------------------------------------------------------
 
     def get_channel(self, channel_id: str) -> Channel | None:
-        return self._channels.get(channel_id)
+        with self._lock:
+            return self._channels.get(channel_id)
 
     def get_account(self, channel_account_id: str) -> ChannelAccount | None:
-        return self._accounts.get(channel_account_id)
+        with self._lock:
+            return self._accounts.get(channel_account_id)
 
     def get_thread(self, thread_id: str) -> Thread | None:
-        return self._threads.get(thread_id)
+        with self._lock:
+            return self._threads.get(thread_id)
 
     def get_ticket(self, ticket_id: str) -> Ticket | None:
-        return self._tickets.get(ticket_id)
+        with self._lock:
+            return self._tickets.get(ticket_id)
 
     def get_message(self, message_id: str) -> Message | None:
-        return self._messages.get(message_id)
+        with self._lock:
+            return self._messages.get(message_id)
 
     def list_channels(self) -> list[Channel]:
         with self._lock:
@@ -247,13 +316,20 @@ class MemoryRepository:
 class _MemoryUnitOfWork:
     def __init__(self, repository: MemoryRepository) -> None:
         self._repository = repository
-        self._committed = False
+        self.committed = False
+        self.undo: list[_Undo] = []
+        self._records: list[EventRecord] = []
 
     def load(self, query: ViewQuery) -> View:
         return self._repository._load(query)
 
-    def commit(self, changes: Changes, events: Sequence[PendingEvent]) -> tuple[EventRecord, ...]:
-        if self._committed:
+    def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
+        if self.committed:
+            raise RuntimeError("this unit of work has committed")
+        self._records.extend(self._repository._save(changes, events, self.undo))
+
+    def commit(self) -> tuple[EventRecord, ...]:
+        if self.committed:
             raise RuntimeError("a unit of work commits at most once")
-        self._committed = True
-        return self._repository._commit(changes, events)
+        self.committed = True
+        return tuple(self._records)

@@ -16,7 +16,7 @@ from psycopg_pool import PoolTimeout
 from ..decisions import Changes, View, ViewQuery
 from ..errors import StorageError, WriteConflict
 from ..events import EventRecord
-from ..model import Thread, Ticket
+from ..model import Message, Thread, Ticket
 from ..repository import PendingEvent
 from . import rows
 
@@ -73,6 +73,13 @@ class PostgresUnitOfWork:
         self._backend_pid = connection.info.backend_pid
         self._committed = False
         self._writing = False
+        # Saved decisions not yet sent: they travel with the next load's pipeline or with COMMIT's, so that
+        # saving costs no round trip of its own.
+        self._queued: list[tuple[Changes, Sequence[PendingEvent]]] = []
+        self._inserted: list[tuple[psycopg.Cursor[tuple[Any, ...]], Sequence[PendingEvent]]] = []
+        # Everything saved in this unit, sent or not: what a lost COMMIT must be settled against.
+        self._saved_events: list[PendingEvent] = []
+        self._last_message: Message | None = None
 
     def _begin_if_idle(self) -> None:
         connection = self._connection
@@ -103,6 +110,7 @@ class PostgresUnitOfWork:
 
             def send() -> None:
                 self._begin_if_idle()
+                self._send_queued()
                 lock.execute(statements.LOCK, parameters, prepare=True)
                 view.execute(statements.VIEW, parameters, prepare=True)
 
@@ -114,23 +122,39 @@ class PostgresUnitOfWork:
             raise WriteConflict(f"thread {found.thread.id} appeared while its lock was being taken")
         return found
 
-    def commit(self, changes: Changes, events: Sequence[PendingEvent]) -> tuple[EventRecord, ...]:
+    def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
+        if self._committed:
+            raise RuntimeError("this unit of work has committed")
+        self._queued.append((changes, events))
+        self._saved_events.extend(events)
+        if changes.message is not None:
+            self._last_message = changes.message
+
+    def _send_queued(self) -> None:
+        """Queue the saved writes and events on the open pipeline (the caller syncs it)."""
+        connection, statements = self._connection, self._statements
+        for changes, events in self._queued:
+            self._writing = True
+            self._write(changes)
+            if events:
+                connection.execute(statements.LOCK_OUTBOX_SHARED, (self._repository._outbox_lock,), prepare=True)
+                inserted = connection.cursor()
+                ids, data = [p.event_id for p in events], [rows.event_json(p) for p in events]
+                inserted.execute(statements.INSERT_EVENTS, (ids, data), prepare=True)
+                self._inserted.append((inserted, events))
+        self._queued.clear()
+
+    def commit(self) -> tuple[EventRecord, ...]:
         if self._committed:
             raise RuntimeError("a unit of work commits at most once")
         self._committed = True
-        connection, statements = self._connection, self._statements
-        inserted = connection.cursor()
+        connection = self._connection
         commit_sent = False
 
         def send() -> None:
             nonlocal commit_sent
             self._begin_if_idle()
-            self._writing = True
-            self._write(changes)
-            if events:
-                connection.execute(statements.LOCK_OUTBOX_SHARED, (self._repository._outbox_lock,), prepare=True)
-                ids, data = [p.event_id for p in events], [rows.event_json(p) for p in events]
-                inserted.execute(statements.INSERT_EVENTS, (ids, data), prepare=True)
+            self._send_queued()
             commit_sent = True
             connection.execute("COMMIT", prepare=False)
 
@@ -138,12 +162,17 @@ class PostgresUnitOfWork:
             in_one_round_trip(connection, send)
         except psycopg.Error as error:
             if commit_sent and connection_lost(error, connection):
-                return self._repository._settle_lost_commit(self._backend_pid, events, changes.message, error)
+                return self._repository._settle_lost_commit(
+                    self._backend_pid, self._saved_events, self._last_message, error
+                )
             if connection_lost(error, connection):
                 self._repository._recover()
             raise translate(error, nothing_sent=True) from error
-        sequences = dict((event_id, sequence) for sequence, event_id in inserted.fetchall()) if events else {}
-        return tuple(EventRecord(sequences[p.event_id], p.event_id, p.timestamp, p.event) for p in events)
+        records: list[EventRecord] = []
+        for cursor, events in self._inserted:
+            sequences = {event_id: sequence for sequence, event_id in cursor.fetchall()}
+            records.extend(EventRecord(sequences[p.event_id], p.event_id, p.timestamp, p.event) for p in events)
+        return tuple(records)
 
     def _write(self, changes: Changes) -> None:
         statements = self._statements

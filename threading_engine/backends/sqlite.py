@@ -172,6 +172,8 @@ class SQLiteRepository:
 class _SQLiteUnitOfWork:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
+        self._committed = False
+        self._records: list[EventRecord] = []
 
     def _threads(self, sql: str, parameters: Sequence[Any]) -> list[Thread]:
         return [rows.thread_from_row(r) for r in self._connection.execute(sql, parameters).fetchall()]
@@ -252,18 +254,21 @@ class _SQLiteUnitOfWork:
             tickets=tickets,
         )
 
-    def commit(self, changes: Changes, events: Sequence[PendingEvent]) -> tuple[EventRecord, ...]:
+    def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
+        if self._committed:
+            raise RuntimeError("this unit of work has committed")
         with _translated():
-            try:
-                records = self._write(changes, events)
-                self._connection.execute("COMMIT")
-            except BaseException:
-                if self._connection.in_transaction:
-                    self._connection.execute("ROLLBACK")
-                raise
-        return records
+            self._records.extend(self._write(changes, events))
 
-    def _write(self, changes: Changes, events: Sequence[PendingEvent]) -> tuple[EventRecord, ...]:
+    def commit(self) -> tuple[EventRecord, ...]:
+        if self._committed:
+            raise RuntimeError("a unit of work commits at most once")
+        self._committed = True
+        with _translated():
+            self._connection.execute("COMMIT")
+        return tuple(self._records)
+
+    def _write(self, changes: Changes, events: Sequence[PendingEvent]) -> list[EventRecord]:
         execute = self._connection.execute
         if changes.channel is not None:
             execute(
@@ -316,4 +321,4 @@ class _SQLiteUnitOfWork:
             )
             assert cursor.lastrowid is not None
             records.append(EventRecord(cursor.lastrowid, pending.event_id, pending.timestamp, pending.event))
-        return tuple(records)
+        return records

@@ -92,7 +92,8 @@ def event(event_id: str, thread_id: str = "thread-1") -> PendingEvent:
 
 def commit(repository: Repository, changes: Changes, events: Sequence[PendingEvent] = ()) -> tuple[EventRecord, ...]:
     with repository.unit_of_work() as unit:
-        return unit.commit(changes, events)
+        unit.save(changes, events)
+        return unit.commit()
 
 
 def load(repository: Repository, query: ViewQuery) -> View:
@@ -137,6 +138,23 @@ class ContractChecks:
         assert read == stored_message
         assert read is not None and read.timestamp.utcoffset() == timedelta(hours=2)
         assert seeded.list_messages("thread-1") == [stored_message]
+
+    def test_a_unit_sees_what_it_saved_and_commits_it_all_at_once(self, seeded: Repository) -> None:
+        """ "What this unit of work saved earlier is visible to it"; a batch's saves commit together."""
+        with seeded.unit_of_work() as unit:
+            unit.save(
+                Changes(threads=(thread("thread-1"),), message=message("message-1", "thread-1", "idem-1")),
+                [event("event-1")],
+            )
+            view = unit.load(ViewQuery(channel_account_id=ACCOUNT.id, key=KEY, idempotency_id="idem-1"))
+            assert view.open_thread is not None and view.open_thread.id == "thread-1"
+            assert view.duplicate is not None and view.duplicate.id == "message-1"
+            unit.save(Changes(threads=(closed("thread-1", T0),)), [event("event-2")])
+            records = unit.commit()
+        assert [r.event_id for r in records] == ["event-1", "event-2"]
+        assert records[0].sequence < records[1].sequence
+        assert seeded.read_events()[-2:] == list(records)
+        assert seeded.get_thread("thread-1") == closed("thread-1", T0)
 
     def test_atomicity_a_rejected_commit_writes_nothing(self, seeded: Repository) -> None:
         """ "Its changes and events are written together by commit or not at all.\""""
