@@ -482,3 +482,15 @@ def test_a_postgresql_store_without_its_driver_is_a_clear_usage_error(monkeypatc
     with pytest.raises(ValidationError, match=r"threading-engine\[postgres\]") as raised:
         open_repository("postgresql://app:secret@db.invalid/inbox")
     assert raised.value.field == "store" and "secret" not in raised.value.message
+
+
+def test_batch_option_gives_the_same_output_and_refuses_nonsense(tmp_path: Path) -> None:
+    """--batch N: one unit of work per N lines, byte-identical output; N must be a whole number of at least 1."""
+    example = Path(__file__).parents[1] / "examples" / "support-line.jsonl"
+    out = tmp_path / "batched.jsonl"
+    assert cli.main(["replay", str(example), "--ids", "sequential", "--batch", "5", "--quiet", "--out", str(out)]) == 0
+    assert out.read_bytes() == example.with_name("support-line.out.jsonl").read_bytes()
+    for bad in ("0", "-3", "ten"):
+        with pytest.raises(SystemExit) as exited:
+            cli.main(["replay", str(example), "--batch", bad])
+        assert exited.value.code == 2

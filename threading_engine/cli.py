@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="sequential ids (thread-1, ...) make the output reproducible byte for byte",
     )
     run.add_argument("--store", default="memory", metavar="URL", help="the store to write to; default memory")
+    run.add_argument(
+        "--batch",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="handle N lines per unit of work (one transaction on SQL stores); the output does not change",
+    )
     run.add_argument("--quiet", action="store_true", help="no summary and no progress bar on stderr")
     return parser
 
@@ -92,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # A bar on a terminal that is also receiving the results would be torn up by them.
             results_on_terminal = args.out is None and sys.stdout.isatty()
             show_progress = not args.quiet and sys.stderr.isatty() and not results_on_terminal
-            summary, elapsed = _replay_stream(engine, source, sink, show_progress)
+            summary, elapsed = _replay_stream(engine, source, sink, show_progress, args.batch)
     except OSError as error:
         print(f"threading-engine: error: {error}", file=sys.stderr)
         return 1
@@ -101,11 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _replay_stream(engine: Engine, source: BinaryIO, sink: BinaryIO, show_progress: bool) -> tuple[Summary, float]:
+def _replay_stream(
+    engine: Engine, source: BinaryIO, sink: BinaryIO, show_progress: bool, batch_size: int
+) -> tuple[Summary, float]:
     summary = Summary()
     started = time.perf_counter()
     with _progress_bar(_size(source) if show_progress else None, show_progress) as advance:
-        for result in replay(_decoded_lines(source, advance), engine):
+        for result in replay(_decoded_lines(source, advance), engine, batch_size=batch_size):
             summary.add(result)
             sink.write(dumps_line(result).encode("utf-8") + b"\n")
     sink.flush()
@@ -150,6 +159,16 @@ def _progress_bar(total: int | None, enabled: bool) -> Iterator[Callable[[int], 
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("replaying", total=total)
         yield lambda count: progress.advance(task, count)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
 
 
 def _ignore(count: int) -> None:

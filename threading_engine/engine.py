@@ -105,13 +105,19 @@ class Engine:
                 self._back_off(attempt, conflict)
         raise AssertionError("unreachable")
 
-    def execute_many(self, commands: Iterable[Command]) -> list[Result | ThreadingError]:
+    def execute_many(
+        self, commands: Iterable[Command], *, times: Sequence[datetime] | None = None
+    ) -> list[Result | ThreadingError]:
         """Handle ``commands`` in order, in one unit of work: each gets its result or its error, exactly as if
         sent one by one, and a rejected command undoes nothing of the others.
 
         On SQL backends the whole batch is one transaction, which is what makes it fast; a lost race retries
         the whole batch. Errors are returned, not raised, except a :class:`StorageError` for the batch itself.
+        ``times``, one per command, replaces the clock (R4's "now"): for replaying traffic as it arrived.
         """
+        commands = list(commands)
+        if times is not None and len(times) != len(commands):
+            raise ValueError(f"{len(times)} times for {len(commands)} commands")
         normalized: list[Command | ThreadingError] = []
         for command in commands:
             try:
@@ -120,20 +126,22 @@ class Engine:
                 normalized.append(error)
         for attempt in range(1, self.max_attempts + 1):
             try:
-                return self._execute_batch(normalized)
+                return self._execute_batch(normalized, times)
             except WriteConflict as conflict:
                 self._back_off(attempt, conflict)
         raise AssertionError("unreachable")
 
-    def _execute_batch(self, commands: list[Command | ThreadingError]) -> list[Result | ThreadingError]:
+    def _execute_batch(
+        self, commands: list[Command | ThreadingError], times: Sequence[datetime] | None
+    ) -> list[Result | ThreadingError]:
         outcomes: list[tuple[Decision, int] | ThreadingError] = []
         with self.repository.unit_of_work() as unit:
-            for command in commands:
+            for index, command in enumerate(commands):
                 if isinstance(command, ThreadingError):
                     outcomes.append(command)
                     continue
                 try:
-                    decision, events = self._decide(unit, command)
+                    decision, events = self._decide(unit, command, None if times is None else times[index])
                 except WriteConflict:
                     raise
                 except ThreadingError as error:
@@ -152,13 +160,15 @@ class Engine:
             position += count
         return results
 
-    def _decide(self, unit: UnitOfWork, command: Command) -> tuple[Decision, list[PendingEvent]]:
+    def _decide(
+        self, unit: UnitOfWork, command: Command, at: datetime | None = None
+    ) -> tuple[Decision, list[PendingEvent]]:
         """Load, decide and save one normalized command inside ``unit``; returns the decision and its events."""
         account = channel = None
         if isinstance(command, PublishMessage | StartConversation):
             account, channel = self._routing_for(unit, command.channel_account_id)
         view = unit.load(rules.plan(command, account, channel))
-        now = self.clock()
+        now = self.clock() if at is None else at
         if now.tzinfo is None:
             raise ValidationError(
                 f"clock returned naive time {now.isoformat()}: the engine's clock must be timezone-aware (V5)",

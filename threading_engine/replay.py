@@ -110,11 +110,48 @@ class Replay:
         engine.clock = self.clock
         self._refs: dict[str, _Ref] = {}
 
-    def run(self, lines: Iterable[str]) -> Iterator[Json]:
-        """One result per non-blank line, in order; line numbers count physical lines, blank ones included."""
+    def run(self, lines: Iterable[str], batch_size: int = 1) -> Iterator[Json]:
+        """One result per non-blank line, in order; line numbers count physical lines, blank ones included.
+
+        With ``batch_size`` above 1, consecutive lines are handled in one unit of work
+        (:meth:`Engine.execute_many`), with the same results; a line that refers to something created
+        earlier in the pending batch sends the batch first, since it needs its ids.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size {batch_size} is below 1")
+        pending: list[_Planned | Json] = []
         for number, text in enumerate(lines, start=1):
-            if text.strip():
+            if not text.strip():
+                continue
+            if batch_size == 1:
                 yield self.line(number, text)
+                continue
+            try:
+                data = _decode(text)
+                if (_refers_to(data) | {data.get("ref")}) & {p.ref for p in pending if isinstance(p, _Planned)}:
+                    yield from self._send(pending)
+                pending.append(self._plan(number, data))
+            except ThreadingError as error:
+                pending.append(_failed(number, _raw_ref(text), error))
+            if len(pending) >= batch_size:
+                yield from self._send(pending)
+        yield from self._send(pending)
+
+    def _send(self, pending: list[_Planned | Json]) -> Iterator[Json]:
+        planned = [p for p in pending if isinstance(p, _Planned)]
+        outcomes = iter(
+            self.engine.execute_many([p.command for p in planned], times=[p.at for p in planned]) if planned else []
+        )
+        for item in pending:
+            if not isinstance(item, _Planned):
+                yield item
+                continue
+            outcome = next(outcomes)
+            if isinstance(outcome, ThreadingError):
+                yield _failed(item.number, item.ref, outcome)
+            else:
+                yield self._finish(item, outcome)
+        pending.clear()
 
     def line(self, number: int, text: str) -> Json:
         """The result of one trace line: ``ok`` with the outcome, ids and events, or the error."""
@@ -122,17 +159,19 @@ class Replay:
         try:
             data = _decode(text)
             ref = data.get("ref")
-            result = self._execute(number, data)
+            planned = self._plan(number, data)
+            self.clock.now = planned.at
+            result = self.engine.execute(planned.command)
         except ThreadingError as error:
-            return {
-                "line": number,
-                "ref": ref if isinstance(ref, str) else None,
-                "ok": False,
-                "error": {"code": error.code, "message": error.message, "field": error.field},
-            }
+            return _failed(number, ref, error)
+        return self._finish(planned, result)
+
+    def _finish(self, planned: _Planned, result: Result) -> Json:
+        if planned.ref is not None and planned.op.creates is not None:
+            self._remember(planned.ref, planned.op.creates, planned.number, result)
         return {
-            "line": number,
-            "ref": ref,
+            "line": planned.number,
+            "ref": planned.ref,
             "ok": True,
             "outcome": result.outcome.value,
             "threadId": result.thread_id,
@@ -141,7 +180,8 @@ class Replay:
             "events": [hubspot.event_to_json(record) for record in result.events],
         }
 
-    def _execute(self, number: int, data: Json) -> Result:
+    def _plan(self, number: int, data: Json) -> _Planned:
+        """Check a decoded line and build its command; raises the line's error."""
         op_name = data.get("op")
         if "op" not in data:
             raise ValidationError("op is required (SPEC section 8)", field="op")
@@ -154,12 +194,7 @@ class Replay:
         ref = self._new_ref(data)
         target_id = self._target(op, data)
         body = {key: value for key, value in data.items() if key not in _LINE_KEYS and key != op.target}
-        command = op.build(target_id, body)
-        self.clock.now = at
-        result = self.engine.execute(command)
-        if ref is not None and op.creates is not None:
-            self._remember(ref, op.creates, number, result)
-        return result
+        return _Planned(number, ref, op, op.build(target_id, body), at)
 
     def _new_ref(self, data: Json) -> str | None:
         ref = data.get("ref")
@@ -204,6 +239,43 @@ class Replay:
         self._refs[ref] = _Ref(kind, created, number, result.thread_id)
 
 
+@attrs.frozen
+class _Planned:
+    """A trace line turned into a command, waiting for the engine."""
+
+    number: int
+    ref: str | None
+    op: _Op
+    command: Command
+    at: datetime
+
+
+def _failed(number: int, ref: object, error: ThreadingError) -> Json:
+    return {
+        "line": number,
+        "ref": ref if isinstance(ref, str) else None,
+        "ok": False,
+        "error": {"code": error.code, "message": error.message, "field": error.field},
+    }
+
+
+def _refers_to(data: Json) -> set[str]:
+    """The refs a line uses (its channel, account, or thread's message), whatever their validity."""
+    used = [data.get("channel"), data.get("account")]
+    thread = data.get("thread")
+    if isinstance(thread, dict):
+        used.append(thread.get("of"))
+    return {ref for ref in used if isinstance(ref, str)}
+
+
+def _raw_ref(text: str) -> object:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return data.get("ref") if isinstance(data, dict) else None
+
+
 def _decode(text: str) -> Json:
     try:
         data = json.loads(text.rstrip("\r\n"))
@@ -216,9 +288,13 @@ def _decode(text: str) -> Json:
     return data
 
 
-def replay(lines: Iterable[str], engine: Engine) -> Iterator[Json]:
-    """Replay trace ``lines`` through ``engine`` (whose clock it takes over), yielding one result per line."""
-    return Replay(engine).run(lines)
+def replay(lines: Iterable[str], engine: Engine, *, batch_size: int = 1) -> Iterator[Json]:
+    """Replay trace ``lines`` through ``engine`` (whose clock it takes over), yielding one result per line.
+
+    ``batch_size`` lines at a time share one unit of work (one transaction on SQL backends); the output is
+    the same for every batch size.
+    """
+    return Replay(engine).run(lines, batch_size)
 
 
 def dumps_line(result: Json) -> str:
