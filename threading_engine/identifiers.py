@@ -7,7 +7,6 @@ to a canonical form when it enters the engine, and only canonical identifiers ar
 from __future__ import annotations
 
 import enum
-import json
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -77,6 +76,21 @@ def canonical_value(identifier_type: IdentifierType, raw: object, *, field: str)
     """Return the canonical form of ``raw`` for ``identifier_type``, or raise a ValidationError (V4)."""
     if not isinstance(raw, str):
         raise ValidationError(f"{field} {raw!r} is not a string (V4)", field=field, value=raw, rule="V4")
+    canonical = _known_spellings.get((identifier_type, raw))
+    if canonical is None:
+        canonical = _canonical_value(identifier_type, raw, field)
+        if len(_known_spellings) >= _MAX_KNOWN_SPELLINGS:
+            _known_spellings.clear()  # a crude bound: correctness never depends on the cache
+        _known_spellings[(identifier_type, raw)] = canonical
+    return canonical
+
+
+# The same few thousand counterparties write again and again: remember spellings already checked.
+_known_spellings: dict[tuple[IdentifierType, str], str] = {}
+_MAX_KNOWN_SPELLINGS = 100_000
+
+
+def _canonical_value(identifier_type: IdentifierType, raw: str, field: str) -> str:
     value = raw.strip()
     if identifier_type is IdentifierType.HS_PHONE_NUMBER:
         phone = _PHONE_PUNCTUATION.sub("", value)
@@ -121,15 +135,23 @@ def _email_problem(value: str) -> str | None:
     return None
 
 
-def thread_key(identifiers: Iterable[DeliveryIdentifier]) -> str:
-    """The canonical text of a key (R0): the sorted, de-duplicated identifiers as compact JSON.
+KEY_SEPARATOR = "\x1f"
 
-    A string rather than a set so that every backend can index it; JSON so that it reads back unambiguously.
+
+def thread_key(identifiers: Iterable[DeliveryIdentifier]) -> str:
+    """The canonical text of a key (R0): the sorted, de-duplicated ``TYPE:value`` pairs, joined by U+001F.
+
+    A string rather than a set so that every backend can index it. It reads back unambiguously because no
+    canonical value holds a control character (V4) and no type name holds a colon.
     """
-    unique = sorted(set(identifiers))
-    return json.dumps([[i.type.value, i.value] for i in unique], separators=(",", ":"), ensure_ascii=False)
+    return KEY_SEPARATOR.join(sorted({f"{i.type.value}:{i.value}" for i in identifiers}))
 
 
 def key_identifiers(key: str) -> tuple[DeliveryIdentifier, ...]:
-    """The identifiers a key (from :func:`thread_key`) was made of, in sorted order."""
-    return tuple(DeliveryIdentifier(IdentifierType(t), v) for t, v in json.loads(key))
+    """The identifiers a key (from :func:`thread_key`) was made of, in the key's order."""
+    if not key:
+        return ()
+    return tuple(
+        DeliveryIdentifier(IdentifierType(kind), value)
+        for kind, _, value in (pair.partition(":") for pair in key.split(KEY_SEPARATOR))
+    )

@@ -115,6 +115,25 @@ class Thread:
         """Open and not archived: the only state that accepts outgoing messages (R3)."""
         return self.status is ThreadStatus.OPEN and not self.archived
 
+    def touched(self, at: datetime) -> Thread:
+        """This thread with a message appended at ``at`` (``latest_message_at`` never moves back).
+
+        Written out rather than ``attrs.evolve``: it runs once per message, and evolve costs several times more.
+        """
+        latest = at if self.latest_message_at is None or at > self.latest_message_at else self.latest_message_at
+        return Thread(
+            self.id,
+            self.channel_account_id,
+            self.key,
+            self.created_at,
+            self.status,
+            self.archived,
+            self.closed_at,
+            self.integration_thread_id,
+            self.ticket_id,
+            latest,
+        )
+
 
 @attrs.frozen
 class Ticket:
@@ -141,3 +160,20 @@ class Message:
     origin: MessageOrigin = MessageOrigin.INTEGRATION
     integration_thread_id: str | None = None
     integration_idempotency_id: str | None = None
+
+    def on_thread(self, thread_id: str) -> Message:
+        """This message placed on ``thread_id`` (written out for speed, as :meth:`Thread.touched`)."""
+        return Message(
+            self.id,
+            thread_id,
+            self.channel_account_id,
+            self.direction,
+            self.senders,
+            self.recipients,
+            self.text,
+            self.timestamp,
+            self.received_at,
+            self.origin,
+            self.integration_thread_id,
+            self.integration_idempotency_id,
+        )

@@ -99,15 +99,17 @@ def _normalize_publish(command: PublishMessage) -> PublishMessage:
     senders = check_participants(command.senders, "senders")
     if not senders:
         raise fail("senders", [], "needs at least one sender", "V5")
-    return attrs.evolve(
-        command,
-        senders=senders,
-        recipients=check_participants(command.recipients, "recipients"),
-        text=check_text(command.text, "text"),
-        timestamp=None if command.timestamp is None else check_aware(command.timestamp, "timestamp"),
-        integration_thread_id=_optional_id(command.integration_thread_id, "integrationThreadId", "V6"),
-        integration_idempotency_id=_optional_id(command.integration_idempotency_id, "integrationIdempotencyId", "D1"),
+    normalized = PublishMessage(
+        command.channel_account_id,
+        command.direction,
+        senders,
+        check_text(command.text, "text"),
+        check_participants(command.recipients, "recipients"),
+        None if command.timestamp is None else check_aware(command.timestamp, "timestamp"),
+        _optional_id(command.integration_thread_id, "integrationThreadId", "V6"),
+        _optional_id(command.integration_idempotency_id, "integrationIdempotencyId", "D1"),
     )
+    return command if normalized == command else normalized
 
 
 def _optional_id(value: object, field: str, rule: str) -> str | None:
@@ -152,17 +154,20 @@ def plan(command: Command, account: ChannelAccount | None = None, channel: Chann
     if isinstance(command, Reply | ThreadCommand):
         return ViewQuery(thread_id=command.thread_id)
     if isinstance(command, PublishMessage | StartConversation):
-        query = ViewQuery(channel_account_id=command.channel_account_id)
+        account_id = command.channel_account_id
         if account is None or channel is None:
-            return query
+            return ViewQuery(channel_account_id=account_id)
         if isinstance(command, StartConversation):
-            return attrs.evolve(query, key=message_key(account, command.recipients))
+            return ViewQuery(channel_account_id=account_id, key=message_key(account, command.recipients))
+        idempotency_id = command.integration_idempotency_id
         if channel.capabilities.threading_model is ThreadingModel.INTEGRATION_THREAD_ID:
-            query = attrs.evolve(query, integration_thread_id=command.integration_thread_id)
-        else:
-            recipients = _recipients(command, account)
-            query = attrs.evolve(query, key=message_key(account, (*command.senders, *recipients)))
-        return attrs.evolve(query, idempotency_id=command.integration_idempotency_id)
+            return ViewQuery(
+                channel_account_id=account_id,
+                integration_thread_id=command.integration_thread_id,
+                idempotency_id=idempotency_id,
+            )
+        key = message_key(account, (*command.senders, *_recipients(command, account)))
+        return ViewQuery(channel_account_id=account_id, key=key, idempotency_id=idempotency_id)
     return ViewQuery()
 
 
@@ -339,9 +344,8 @@ def _append(view: View, thread: Thread, message: Message, outcome: Outcome, rule
     ticket = view.ticket_of(thread)
     if outcome is Outcome.REOPENED:
         thread, ticket = reopen(thread, ticket, rule, events)
-    latest = now if thread.latest_message_at is None else max(thread.latest_message_at, now)
-    thread = attrs.evolve(thread, latest_message_at=latest)
-    message = attrs.evolve(message, thread_id=thread.id)
+    thread = thread.touched(now)
+    message = message.on_thread(thread.id)
     events.append(MessageAppended(thread.id, rule, message.id, message.direction))
     tickets = () if ticket is None or outcome is not Outcome.REOPENED else (ticket,)
     return _message_decision(outcome, thread, tickets, message, events)
@@ -356,22 +360,22 @@ def _create(
     now: datetime,
     new_id: IdFactory,
 ) -> Decision:
+    thread_id = new_id("thread")
+    events: list[Event] = [ThreadCreated(thread_id, rule, account.id, key, integration_thread_id)]
+    tickets: tuple[Ticket, ...] = ()
+    if account.creates_tickets:
+        tickets = (Ticket(id=new_id("ticket"), thread_id=thread_id),)
+        events.append(TicketCreated(thread_id, "R6", tickets[0].id))
     thread = Thread(
-        id=new_id("thread"),
+        id=thread_id,
         channel_account_id=account.id,
         key=key,
         created_at=now,
         integration_thread_id=integration_thread_id,
+        ticket_id=tickets[0].id if tickets else None,
         latest_message_at=now,
     )
-    events: list[Event] = [ThreadCreated(thread.id, rule, account.id, key, integration_thread_id)]
-    tickets: tuple[Ticket, ...] = ()
-    if account.creates_tickets:
-        ticket = Ticket(id=new_id("ticket"), thread_id=thread.id)
-        thread = attrs.evolve(thread, ticket_id=ticket.id)
-        tickets = (ticket,)
-        events.append(TicketCreated(thread.id, "R6", ticket.id))
-    message = attrs.evolve(message, thread_id=thread.id)
+    message = message.on_thread(thread.id)
     events.append(MessageAppended(thread.id, rule, message.id, message.direction))
     return _message_decision(Outcome.CREATED, thread, tickets, message, events)
 

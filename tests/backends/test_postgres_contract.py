@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
+from threading_engine.identifiers import thread_key
+
 psycopg = pytest.importorskip("psycopg")
 psycopg_pool = pytest.importorskip("psycopg_pool")
 
@@ -124,7 +126,7 @@ def test_a_key_lock_held_too_long_is_a_lost_race_then_a_clear_error(postgres_url
     repository = PostgresRepository(postgres_url, schema=postgres_schema, lock_timeout=0.05)
     engine = Engine(repository, max_attempts=2)
     account_id = _engine_round(engine)
-    key = '[["HS_PHONE_NUMBER","+442079460001"]]'
+    key = thread_key([DeliveryIdentifier.of("HS_PHONE_NUMBER", "+442079460001")])
     with psycopg.connect(postgres_url) as holder:
         holder.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",

@@ -8,8 +8,7 @@ raises :class:`WriteConflict` rather than store a state the contract forbids.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..decisions import Changes, View, ViewQuery
@@ -46,15 +45,8 @@ class MemoryRepository:
 
     # -- transactions -------------------------------------------------------------------------------------
 
-    @contextmanager
-    def unit_of_work(self) -> Iterator[_MemoryUnitOfWork]:
-        with self._lock:
-            unit = _MemoryUnitOfWork(self)
-            try:
-                yield unit
-            finally:
-                if not unit.committed:
-                    self._undo(unit.undo)
+    def unit_of_work(self) -> _MemoryUnitOfWork:
+        return _MemoryUnitOfWork(self)
 
     def _load(self, query: ViewQuery) -> View:
         thread = self._threads.get(query.thread_id) if query.thread_id is not None else None
@@ -314,11 +306,27 @@ class MemoryRepository:
 
 
 class _MemoryUnitOfWork:
+    """Holds the repository's lock from entry to exit; takes back what it saved unless it committed.
+
+    A plain class rather than ``@contextmanager``: a unit of work is entered once per command.
+    """
+
     def __init__(self, repository: MemoryRepository) -> None:
         self._repository = repository
         self.committed = False
         self.undo: list[_Undo] = []
         self._records: list[EventRecord] = []
+
+    def __enter__(self) -> _MemoryUnitOfWork:
+        self._repository._lock.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if not self.committed:
+                self._repository._undo(self.undo)
+        finally:
+            self._repository._lock.release()
 
     def load(self, query: ViewQuery) -> View:
         return self._repository._load(query)
