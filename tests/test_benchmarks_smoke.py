@@ -1,0 +1,74 @@
+"""The benchmark harness runs end to end on a tiny size and writes the JSON it promises.
+
+Benchmarks are measurements, not tests: nothing here looks at a timing, only at the shape of what the harness
+writes, and at the one thing a measurement must never hide, commands that did not do what the scenario claims.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ("append", "new-thread", "reopen", "duplicate", "mixed")
+BACKENDS = ("memory", "sqlite-normal")
+MODES = ("single", "batch")
+
+
+def _check_stats(stats: dict[str, Any]) -> None:
+    assert set(stats) == {"median", "min", "max", "q1", "q3", "values"}
+    assert len(stats["values"]) >= 5  # a median and spread of repeated rounds, never one run
+    assert stats["min"] <= stats["q1"] <= stats["median"] <= stats["q3"] <= stats["max"]
+
+
+def test_tiny_run_writes_every_section(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    plot = tmp_path / "scaling.png"
+    only = ",".join((*SCENARIOS, "scaling", "footprint", *BACKENDS))
+    command = [sys.executable, "-m", "benchmarks", "--tiny", "--only", only, "--json", str(results)]
+    drawing = importlib.util.find_spec("matplotlib") is not None
+    if drawing:
+        command += ["--plot", str(plot)]
+
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+
+    assert completed.returncode == 0, completed.stderr
+    assert "Throughput" in completed.stdout and "Targets" in completed.stdout
+    data = json.loads(results.read_text(encoding="utf-8"))
+    assert {"machine", "settings", "throughput", "scaling", "footprint", "postgres", "targets", "notes"} <= set(data)
+    assert {"date", "cpu_count", "python", "sqlite", "postgresql"} <= set(data["machine"])
+
+    rows = data["throughput"]
+    assert {(r["scenario"], r["backend"], r["mode"]) for r in rows} == set(
+        itertools.product(SCENARIOS, BACKENDS, MODES)
+    )
+    for row in rows:
+        _check_stats(row["rate"])
+        assert row["unexpected_outcomes"] == 0, row["first_unexpected"]
+        if row["scenario"] == "append":
+            _check_stats(row["floor"]["rate"])
+            assert row["engine_over_floor"] > 0
+        else:
+            assert row["floor"] is None and row["engine_over_floor"] is None
+
+    scaling = data["scaling"]
+    assert {(r["backend"], r["mode"], r["existing_threads"]) for r in scaling} == set(
+        itertools.product(BACKENDS, MODES, (1_000, 3_000))
+    )
+    for row in scaling:
+        _check_stats(row["cost"])
+        assert row["unexpected_outcomes"] == 0
+
+    assert len(data["footprint"]) == 4
+    assert all(isinstance(row["bytes"], float) for row in data["footprint"])
+    assert data["postgres"] == {"round_trips": [], "processes": []}  # not selected
+    for target in data["targets"]:
+        assert set(target) == {"target", "wanted", "figure", "met"}
+        assert target["met"] in (True, False, None)
+    if drawing:
+        assert plot.read_bytes().startswith(b"\x89PNG")
