@@ -83,18 +83,3 @@ class WriteConflict(StorageError):  # noqa: N818 - a condition the engine retrie
     """
 
     code = "WRITE_CONFLICT"
-
-
-ERRORS_BY_CODE: dict[str, type[ThreadingError]] = {
-    cls.code: cls
-    for cls in (
-        ValidationError,
-        NotFoundError,
-        NotAllowedError,
-        ThreadNotOpenError,
-        KeyConflictError,
-        IdempotencyConflictError,
-        StorageError,
-        WriteConflict,
-    )
-}

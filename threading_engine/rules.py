@@ -277,8 +277,7 @@ def _decide_publish(view: View, command: PublishMessage, now: datetime, policy: 
         integration_idempotency_id=command.integration_idempotency_id,
     )
     if by_integration:
-        return _route_by_integration_thread(view, account, message, thread_key(key_set), now, new_id)
-    key = thread_key(key_set)
+        return _route_by_integration_thread(view, account, message, key_set, now, new_id)
     if view.open_thread is not None:
         return _append(view, view.open_thread, message, Outcome.APPENDED, "R4" if _incoming(message) else "R3", now)
     closed = view.latest_closed_thread
@@ -289,7 +288,8 @@ def _decide_publish(view: View, command: PublishMessage, now: datetime, policy: 
         and reopen_elapsed(closed.closed_at, now, message.timestamp, policy) < policy.reopen_window
     ):
         return _append(view, closed, message, Outcome.REOPENED, "R4", now)
-    return _create(account, key, None, message, "R4" if _incoming(message) else "R3", now, new_id)
+    # The key's text is only needed for a new thread; appends (the steady state) skip building it.
+    return _create(account, thread_key(key_set), None, message, "R4" if _incoming(message) else "R3", now, new_id)
 
 
 def _incoming(message: Message) -> bool:
@@ -321,11 +321,16 @@ def _duplicate(view: View, original: Message, command: PublishMessage, recipient
 
 
 def _route_by_integration_thread(
-    view: View, account: ChannelAccount, message: Message, key: str, now: datetime, new_id: IdFactory
+    view: View,
+    account: ChannelAccount,
+    message: Message,
+    key_set: set[DeliveryIdentifier],
+    now: datetime,
+    new_id: IdFactory,
 ) -> Decision:
     thread = view.integration_thread
     if thread is None:
-        return _create(account, key, message.integration_thread_id, message, "I1", now, new_id)
+        return _create(account, thread_key(key_set), message.integration_thread_id, message, "I1", now, new_id)
     if thread.is_open:
         return _append(view, thread, message, Outcome.APPENDED, "I1", now)
     if _incoming(message):
