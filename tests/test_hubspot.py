@@ -1,4 +1,4 @@
-"""HubSpot's JSON at the edge: request bodies parsed into commands, values and events rendered (hubspot.py)."""
+"""HubSpot's JSON at the edge: request bodies parsed into commands, values and events rendered (the hubspot package)."""
 
 from __future__ import annotations
 

@@ -37,6 +37,7 @@ __all__ = [
     "invalid_identifier_spellings",
     "participants",
     "publish_messages",
+    "start_conversations",
     "thread_commands",
     "traces",
 ]
@@ -128,6 +129,7 @@ def delivery_identifiers(
 
 
 def participants(*, types: tuple[IdentifierType, ...] = tuple(IdentifierType)) -> st.SearchStrategy[Participant]:
+    """Participants with a canonical identifier of ``types`` and, sometimes, a display name."""
     names = st.none() | st.text(min_size=1, max_size=20).filter(lambda s: s.strip() != "")
     return st.builds(Participant, delivery_identifiers(types=types), names)
 
@@ -135,6 +137,7 @@ def participants(*, types: tuple[IdentifierType, ...] = tuple(IdentifierType)) -
 def capabilities(
     *, threading_models: tuple[ThreadingModel, ...] = tuple(ThreadingModel), min_types: int = 1
 ) -> st.SearchStrategy[Capabilities]:
+    """Channel capabilities with ``min_types`` to 4 distinct identifier types and one of ``threading_models``."""
     return st.builds(
         Capabilities,
         delivery_identifier_types=st.lists(
@@ -210,6 +213,7 @@ def thread_commands(thread_ids: st.SearchStrategy[str]) -> st.SearchStrategy[Thr
 def start_conversations(
     channel_account_id: str, *, counterparts: st.SearchStrategy[Participant]
 ) -> st.SearchStrategy[StartConversation]:
+    """``StartConversation`` commands (R5) to one or two of ``counterparts``."""
     return st.builds(
         StartConversation,
         st.just(channel_account_id),
