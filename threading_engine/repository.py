@@ -51,7 +51,8 @@ class UnitOfWork(Protocol):
 
     The engine loads a view, decides, and saves the decision, once per command; then it commits. Nothing is
     visible to other units of work before :meth:`commit`, and leaving the unit without committing (or with an
-    exception) writes nothing at all, whatever was saved.
+    exception) writes nothing at all, whatever was saved. A unit may also offer ``prefetch`` (see
+    :class:`PrefetchingUnitOfWork`); it is optional.
     """
 
     def load(self, query: ViewQuery) -> View:
@@ -75,6 +76,24 @@ class UnitOfWork(Protocol):
         """Make everything saved durable at once; return every saved event as recorded, in the order saved.
 
         A unit of work commits at most once and is not used afterwards.
+        """
+        ...
+
+
+class PrefetchingUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that can read ahead: an optional addition to :class:`UnitOfWork`.
+
+    The engine calls :meth:`prefetch` if a unit has it (a backend without it loses nothing but speed), once
+    at the start of a batch, with the queries it expects to load.
+    """
+
+    def prefetch(self, queries: Sequence[ViewQuery]) -> None:
+        """Prepare to answer ``load`` of these queries, e.g. by reading all their views in one round trip.
+
+        A hint, not a read: it changes no guarantee of :meth:`UnitOfWork.load`, which must still return what
+        a load at that moment would, so it reflects everything this unit saved in between (a view read
+        ahead that a later save may have changed is read again). A query never loaded costs nothing more
+        than having been read; a backend that locks what it reads may lock these queries' subjects now.
         """
         ...
 

@@ -20,12 +20,15 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo  # noqa: E402
 
 from threading_engine import (  # noqa: E402
     Capabilities,
+    CloseThread,
     DeliveryIdentifier,
     Direction,
     Engine,
     IdempotencyConflictError,
     IdentifierType,
     Outcome,
+    Participant,
+    PublishMessage,
     Result,
     ThreadingModel,
 )
@@ -176,3 +179,60 @@ def test_steady_state_costs_at_most_two_round_trips_per_unit_of_work(
     assert measured.pop("read") == 1
     # Load, then commit (or, for a unit of work that writes nothing, the end of its transaction).
     assert measured == dict.fromkeys(measured, 2)
+
+
+def test_a_batch_loads_every_view_in_one_round_trip(
+    relayed_url: tuple[str, RoundTripRelay], postgres_schema: str
+) -> None:
+    url, relay = relayed_url
+    repository = PostgresRepository(url, schema=postgres_schema, min_size=1, max_size=1)
+    with Engine(repository) as engine:
+        capabilities = Capabilities((IdentifierType.HS_PHONE_NUMBER,), ThreadingModel.DELIVERY_IDENTIFIER)
+        channel_id = engine.create_channel("SMS", capabilities).channel_id
+        assert channel_id is not None
+        account_id = engine.create_channel_account(
+            channel_id,
+            name="Desk",
+            inbox_id="1",
+            delivery_identifier=DeliveryIdentifier.of("HS_PHONE_NUMBER", "+15550100"),
+        ).channel_account_id
+        assert account_id is not None
+        people = [DeliveryIdentifier.of("HS_PHONE_NUMBER", f"+4420794600{n:02}") for n in range(40)]
+        serial = iter(range(1_000_000))
+
+        def publishes(persons: list[int]) -> list[PublishMessage]:
+            return [
+                PublishMessage(
+                    account_id,
+                    Direction.INCOMING,
+                    (Participant(people[person]),),
+                    "hello",
+                    integration_idempotency_id=f"id-{next(serial)}",
+                )
+                for person in persons
+            ]
+
+        engine.publish_message(account_id, direction=Direction.INCOMING, senders=[people[0]], text="warm-up")
+
+        def batch(persons: list[int]) -> tuple[list[Outcome], int]:
+            before = relay.round_trips
+            results = engine.execute_many(publishes(persons))
+            assert all(isinstance(result, Result) for result in results)
+            return [result.outcome for result in results if isinstance(result, Result)], relay.round_trips - before
+
+        # Twenty new threads: every view read ahead, then the commit.
+        assert batch(list(range(1, 21))) == ([Outcome.CREATED] * 20, 2)
+        # Twenty appends to them: the same.
+        assert batch(list(range(1, 21))) == ([Outcome.APPENDED] * 20, 2)
+        # Keys the batch writes more than once: the views read ahead are kept current with what it saved.
+        assert batch([30, 30, 1]) == ([Outcome.CREATED, Outcome.APPENDED, Outcome.APPENDED], 2)
+        assert batch([31, 2, 31, 31]) == ([Outcome.CREATED, *[Outcome.APPENDED] * 3], 2)
+        # A thread closed earlier in the batch moves out of its place in the view: that view is read again.
+        thread_id = engine.publish_message(
+            account_id, direction=Direction.INCOMING, senders=[people[3]], text="hi"
+        ).thread_id
+        assert thread_id is not None
+        before = relay.round_trips
+        results = engine.execute_many([CloseThread(thread_id), *publishes([3])])
+        assert [r.outcome for r in results if isinstance(r, Result)] == [Outcome.CHANGED, Outcome.REOPENED]
+        assert relay.round_trips - before == 3

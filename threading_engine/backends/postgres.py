@@ -15,6 +15,12 @@ A unit of work is one READ COMMITTED transaction and, in steady state, two round
 2. ``commit`` sends one pipeline: the upserts, the outbox lock, the events, and ``COMMIT``. A unit of work
    that writes nothing (a DUPLICATE, a rejected command) ends its transaction instead: still two round trips.
 
+A batch (``Engine.execute_many``) costs two round trips too, however many commands it holds: ``prefetch``
+sends one ``LOCK`` for the subjects of every command (in name order, so two batches never wait for each other
+in a cycle) and one ``VIEW`` per command, in one pipeline; each later ``load`` is answered from those views,
+kept current with what the batch saved since (``readahead.py``), or, where that is not certain, read again.
+Saved rows wait for the next pipeline and are written a few statements per table, one array per column.
+
 Every writer of a thread holds the lock of its key, so a message appended to an open thread and a command
 closing that thread run one after the other, each on the other's result (R1, R3, R4, R7, R8 need that); the
 partial unique indexes of U1-U4 (``postgres_schema.py``) are the backstop that turns any race the locks
@@ -92,6 +98,16 @@ class PostgresRepository:
     the units of work of all threads). Connections are used in autocommit mode, with explicit transactions.
     ``schema`` names the PostgreSQL schema that holds the tables; it is created and migrated on opening.
     ``lock_timeout`` bounds the wait for a key's lock (SQLSTATE 55P03 then makes the engine retry).
+
+    Durability follows the server's ``synchronous_commit``: with the default (``on``) a commit returns once it
+    is flushed to disk, so at most a few hundred commits per second and connection on an ordinary disk. A
+    store URL may opt out with libpq's ``options`` parameter, ``postgresql://...?options=-csynchronous_commit%3Doff``
+    (or the server or role may set it): commits return before the flush, several times faster one by one.
+    The trade-off: a crash of the *server* (not of this process) may lose the commits of its last moments
+    (up to three times ``wal_writer_delay``, 0.6 s by default). They are lost whole, never in part, and
+    uniqueness, isolation and the outbox order are unchanged while the server runs; but a consumer may
+    already have read events that the crash then lost, and their sequence numbers may be handed out again.
+    Use it only where the integration can resend what the last moments before a crash received.
     """
 
     def __init__(

@@ -154,14 +154,15 @@ class Statements:
         nothing = ", ".join(["NULL"] * 9)
         self.lock_prefix = f"{schema}\x1f"
         # Thread ids name the thread's key (or integration thread id), which never changes: so the lock can
-        # be derived from a snapshot taken before the lock is held.
+        # be derived from a snapshot taken before the lock is held. One statement takes the locks of a whole
+        # batch (``prefetch``), in name order, so two batches never wait for each other in a cycle.
         self.LOCK = f"""
             SELECT name, pg_advisory_xact_lock(hashtextextended(name, 0)) FROM (
-                SELECT unnest(%(names)s::text[]) AS name
+                SELECT unnest(%(names)b::text[]) AS name
                 UNION
                 SELECT %(prefix)s::text || account_id || chr(31) || CASE WHEN integration_thread_id IS NULL
                     THEN 'key' || chr(31) || key ELSE 'integration' || chr(31) || integration_thread_id END
-                FROM {s}.threads WHERE id = %(thread_id)s::text
+                FROM {s}.threads WHERE id = ANY(%(thread_ids)b::text[])
                 ORDER BY 1
             ) AS subjects"""
         self.VIEW = f"""
@@ -208,6 +209,41 @@ class Statements:
             UNION ALL SELECT 'identifier_holder', a.id, {nothing}, a.data FROM {s}.accounts AS a
             JOIN channel_wanted AS w ON a.channel_id = w.id
             WHERE a.identifier_type = %(identifier_type)s::text AND a.identifier_value = %(identifier_value)s::text"""
+        # The views of many queries that name an account and nothing a thread or channel would resolve (a
+        # batch's publishes): the rows of ``VIEW`` for each, tagged with the query's position, in one statement.
+        # The account and channel rows are sent once per account (position NULL, tagged with the account).
+        self.BATCH_VIEW = f"""
+            WITH q AS (
+                SELECT * FROM unnest(%(account_ids)b::text[], %(keys)b::text[], %(integration_thread_ids)b::text[],
+                    %(idempotency_ids)b::text[])
+                    WITH ORDINALITY AS q (account_id, key, integration_thread_id, idempotency_id, position)
+            ), duplicate AS (
+                SELECT q.position, m.id, m.thread_id, m.data FROM q JOIN {s}.messages AS m
+                ON m.account_id = q.account_id AND m.idempotency_id = q.idempotency_id
+            ), found AS (
+                SELECT q.position, k.* FROM q CROSS JOIN LATERAL (
+                    SELECT 'key' AS role, {t_columns} FROM {s}.threads AS t
+                    WHERE t.account_id = q.account_id AND t.key = q.key
+                    AND t.archived = 0 AND t.integration_thread_id IS NULL
+                    ORDER BY t.status = 'OPEN' DESC, t.closed_at DESC NULLS LAST, t.seq DESC LIMIT 2
+                ) AS k
+                UNION ALL
+                SELECT q.position, 'integration', {t_columns} FROM q JOIN {s}.threads AS t
+                ON t.account_id = q.account_id AND t.integration_thread_id = q.integration_thread_id
+                WHERE t.archived = 0
+                UNION ALL
+                SELECT d.position, 'duplicate_thread', {t_columns} FROM duplicate AS d
+                JOIN {s}.threads AS t ON t.id = d.thread_id
+            )
+            SELECT position, NULL::text AS for_account, role, {columns}, NULL::text AS data FROM found
+            UNION ALL
+            SELECT f.position, NULL, 'ticket', k.id, k.thread_id, k.status, {", ".join(["NULL"] * 7)}, NULL
+            FROM found AS f JOIN {s}.tickets AS k ON k.id = f.ticket_id
+            UNION ALL SELECT position, NULL, 'duplicate', id, {nothing}, data FROM duplicate
+            UNION ALL SELECT NULL, a.id, 'account', a.id, {nothing}, a.data FROM {s}.accounts AS a
+            WHERE a.id IN (SELECT account_id FROM q)
+            UNION ALL SELECT NULL, a.id, 'channel', c.id, {nothing}, c.data FROM {s}.accounts AS a
+            JOIN {s}.channels AS c ON c.id = a.channel_id WHERE a.id IN (SELECT account_id FROM q)"""
         self.UPSERT_CHANNEL = (
             f"INSERT INTO {s}.channels (id, data) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data"
         )
@@ -215,18 +251,29 @@ class Statements:
             f"INSERT INTO {s}.accounts (id, channel_id, identifier_type, identifier_value, data) "
             "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data"
         )
-        self.UPSERT_THREAD = (
-            f"INSERT INTO {s}.threads ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        # Threads, tickets and messages are written many rows per statement, one array per column, in the order
+        # saved (the position orders the rows): a batch costs a few statements, not a few per command. Rows are
+        # checked against the unique indexes one by one, as separate statements would be; a statement must not
+        # touch one id twice, so the unit of work starts a new one when an id repeats. The arrays travel in
+        # binary (``%b``), which spares quoting every JSON document.
+        self.UPSERT_THREADS = (
+            f"INSERT INTO {s}.threads ({columns}) SELECT {columns} FROM unnest(%b::text[], %b::text[], %b::text[], "
+            "%b::text[], %b::smallint[], %b::bigint[], %b::bigint[], %b::text[], %b::text[], %b::bigint[]) "
+            f"WITH ORDINALITY AS r ({columns}, position) ORDER BY position "
             "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, archived = EXCLUDED.archived, "
             "closed_at = EXCLUDED.closed_at, ticket_id = EXCLUDED.ticket_id, "
             "latest_message_at = EXCLUDED.latest_message_at"
         )
-        self.UPSERT_TICKET = (
-            f"INSERT INTO {s}.tickets (id, thread_id, status) VALUES (%s, %s, %s) "
-            "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status"
+        self.UPSERT_TICKETS = (
+            f"INSERT INTO {s}.tickets (id, thread_id, status) SELECT id, thread_id, status "
+            "FROM unnest(%b::text[], %b::text[], %b::text[]) WITH ORDINALITY AS r (id, thread_id, status, position) "
+            "ORDER BY position ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status"
         )
-        self.INSERT_MESSAGE = (
-            f"INSERT INTO {s}.messages (id, thread_id, account_id, idempotency_id, data) VALUES (%s, %s, %s, %s, %s)"
+        self.INSERT_MESSAGES = (
+            f"INSERT INTO {s}.messages (id, thread_id, account_id, idempotency_id, data) "
+            "SELECT id, thread_id, account_id, idempotency_id, data "
+            "FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[]) "
+            "WITH ORDINALITY AS r (id, thread_id, account_id, idempotency_id, data, position) ORDER BY position"
         )
         # Writers share the outbox lock from drawing sequence numbers until their commit; a reader takes it
         # alone, so while it reads no number is drawn and uncommitted (see "Outbox order" in postgres.py).
@@ -234,7 +281,7 @@ class Statements:
         self.LOCK_OUTBOX_ALONE = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
         self.INSERT_EVENTS = (
             f"INSERT INTO {s}.events (event_id, data) SELECT e.event_id, e.data "
-            "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS e (event_id, data, position) "
+            "FROM unnest(%b::text[], %b::text[]) WITH ORDINALITY AS e (event_id, data, position) "
             "ORDER BY e.position RETURNING sequence, event_id"
         )
         self.GET_CHANNEL = f"SELECT data FROM {s}.channels WHERE id = %s"

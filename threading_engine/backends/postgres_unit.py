@@ -1,7 +1,8 @@
 """One unit of work on PostgreSQL, and the one place where driver errors become the library's errors.
 
 See ``postgres.py`` for the theory: a unit of work is one READ COMMITTED transaction sent as two pipelines,
-one that locks the command's subject and loads its view, one that writes, appends the events and commits.
+one that locks the command's subject and loads its view (or, for a batch, every command's), one that writes,
+appends the events and commits.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from ..events import EventRecord
 from ..model import Message, Thread, Ticket
 from ..repository import PendingEvent
 from . import rows
+from .readahead import ReadAhead
 
 if TYPE_CHECKING:
     from .postgres import PostgresRepository
 
 Connection = psycopg.Connection[tuple[Any, ...]]
+_Row = tuple[Any, ...]
 
 _LOST_RACES = {
     "23505": "a uniqueness rule (U1-U4) rejected the commit",
@@ -80,6 +83,8 @@ class PostgresUnitOfWork:
         # Everything saved in this unit, sent or not: what a lost COMMIT must be settled against.
         self._saved_events: list[PendingEvent] = []
         self._last_message: Message | None = None
+        # Views read ahead by ``prefetch``, kept current with what is saved after (``readahead.py``).
+        self._ahead = ReadAhead()
 
     def _begin_if_idle(self) -> None:
         connection = self._connection
@@ -90,37 +95,63 @@ class PostgresUnitOfWork:
             connection.execute("SELECT set_config('lock_timeout', %s, true)", (timeout,), prepare=True)
 
     def load(self, query: ViewQuery) -> View:
+        ahead = self._ahead.take(query)
+        if ahead is not None:
+            return ahead
+        found, locked = self._load_views([query])
+        view = found[0]
+        if view.thread is not None and self._statements.thread_lock_name(view.thread) not in locked:
+            # The thread was committed between LOCK and VIEW, so its key was not locked: read again.
+            raise WriteConflict(f"thread {view.thread.id} appeared while its lock was being taken")
+        return view
+
+    def prefetch(self, queries: Sequence[ViewQuery]) -> None:
+        """Lock the subjects of every query and load all their views in one round trip (see ``Repository``).
+
+        A view whose thread was committed between LOCK and VIEW is dropped: its ``load`` reads it again.
+        """
+        wanted = list(dict.fromkeys(queries))
+        if not wanted:
+            return
+        found, locked = self._load_views(wanted)
+        thread_lock_name = self._statements.thread_lock_name
+        self._ahead = ReadAhead(
+            {
+                query: view
+                for query, view in zip(wanted, found, strict=True)
+                if view.thread is None or thread_lock_name(view.thread) in locked
+            }
+        )
+
+    def _load_views(self, queries: Sequence[ViewQuery]) -> tuple[list[View], set[str]]:
+        """One pipeline: the queued writes, one LOCK for every query's subjects, then the views: those of a
+        batch's publishes in one ``BATCH_VIEW``, any other with its own ``VIEW``."""
         repository, statements = self._repository, self._statements
-        identifier = query.account_identifier
-        parameters = {
-            "names": statements.lock_names(query),
-            "prefix": statements.lock_prefix,
-            "thread_id": query.thread_id,
-            "account_id": query.channel_account_id,
-            "key": query.key,
-            "integration_thread_id": query.integration_thread_id,
-            "idempotency_id": query.idempotency_id,
-            "channel_id": query.channel_id,
-            "identifier_type": None if identifier is None else identifier.type.value,
-            "identifier_value": None if identifier is None else identifier.value,
-        }
+        names = sorted({name for query in queries for name in statements.lock_names(query)})
+        thread_ids = [query.thread_id for query in queries if query.thread_id is not None]
+        lock_parameters = {"names": names, "prefix": statements.lock_prefix, "thread_ids": thread_ids}
+        batched = [query for query in queries if _batchable(query)] if len(queries) > 1 else []
+        alone = [query for query in queries if not (batched and _batchable(query))]
         with repository._translated(nothing_sent=True):
             connection = self._connection
-            lock, view = connection.cursor(), connection.cursor()
+            lock, batch = connection.cursor(), connection.cursor()
+            views = [connection.cursor() for _ in alone]
 
             def send() -> None:
                 self._begin_if_idle()
                 self._send_queued()
-                lock.execute(statements.LOCK, parameters, prepare=True)
-                view.execute(statements.VIEW, parameters, prepare=True)
+                lock.execute(statements.LOCK, lock_parameters, prepare=True)
+                if batched:
+                    batch.execute(statements.BATCH_VIEW, _batch_parameters(batched), prepare=True)
+                for query, view in zip(alone, views, strict=True):
+                    view.execute(statements.VIEW, _view_parameters(query), prepare=True)
 
             in_one_round_trip(connection, send)
             locked = {row[0] for row in lock.fetchall()}
-            found = view_from_rows(view.fetchall())
-        if found.thread is not None and statements.thread_lock_name(found.thread) not in locked:
-            # The thread was committed between LOCK and VIEW, so its key was not locked: read again.
-            raise WriteConflict(f"thread {found.thread.id} appeared while its lock was being taken")
-        return found
+            found = dict(zip(alone, (view_from_rows(view.fetchall()) for view in views), strict=True))
+            if batched:
+                found.update(zip(batched, _batch_views(batched, batch.fetchall()), strict=True))
+            return [found[query] for query in queries], locked
 
     def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
         if self._committed:
@@ -129,20 +160,45 @@ class PostgresUnitOfWork:
         self._saved_events.extend(events)
         if changes.message is not None:
             self._last_message = changes.message
+        self._ahead.saved(changes)
 
     def _send_queued(self) -> None:
-        """Queue the saved writes and events on the open pipeline (the caller syncs it)."""
+        """Queue the saved writes and events on the open pipeline (the caller syncs it): a few statements for
+        any number of saves, each table's rows in the order saved, and the events last, in one statement."""
+        if not self._queued:
+            return
+        self._writing = True
         connection, statements = self._connection, self._statements
-        for changes, events in self._queued:
-            self._writing = True
-            self._write(changes)
-            if events:
-                connection.execute(statements.LOCK_OUTBOX_SHARED, (self._repository._outbox_lock,), prepare=True)
-                inserted = connection.cursor()
-                ids, data = [p.event_id for p in events], [rows.event_json(p) for p in events]
-                inserted.execute(statements.INSERT_EVENTS, (ids, data), prepare=True)
-                self._inserted.append((inserted, events))
+        saved = [changes for changes, _ in self._queued]
+        events = [event for _, saved_events in self._queued for event in saved_events]
         self._queued.clear()
+        for changes in saved:  # set-up commands only: rare, and at most one of each per save
+            if changes.channel is not None:
+                channel = changes.channel
+                connection.execute(statements.UPSERT_CHANNEL, (channel.id, rows.channel_json(channel)), prepare=True)
+            if changes.account is not None:
+                account, identifier = changes.account, changes.account.delivery_identifier
+                parameters = (account.id, account.channel_id, identifier.type.value, identifier.value)
+                connection.execute(statements.UPSERT_ACCOUNT, (*parameters, rows.account_json(account)), prepare=True)
+        threads = [rows.thread_row(thread) for changes in saved for thread in changes.threads]
+        for run in _runs_of_distinct_ids(threads):
+            self._execute_columns(statements.UPSERT_THREADS, run, width=len(rows.THREAD_COLUMNS.split(",")))
+        tickets = [(t.id, t.thread_id, t.status.value) for changes in saved for t in changes.tickets]
+        for run in _runs_of_distinct_ids(tickets):
+            self._execute_columns(statements.UPSERT_TICKETS, run, width=3)
+        messages = [_message_row(changes.message) for changes in saved if changes.message is not None]
+        if messages:
+            self._execute_columns(statements.INSERT_MESSAGES, messages, width=5)
+        if events:
+            connection.execute(statements.LOCK_OUTBOX_SHARED, (self._repository._outbox_lock,), prepare=True)
+            inserted = connection.cursor()
+            ids, data = [p.event_id for p in events], [rows.event_json(p) for p in events]
+            inserted.execute(statements.INSERT_EVENTS, (ids, data), prepare=True)
+            self._inserted.append((inserted, events))
+
+    def _execute_columns(self, sql: str, found: Sequence[Sequence[Any]], *, width: int) -> None:
+        """Run ``sql`` with one array per column of the rows ``found``."""
+        self._connection.execute(sql, [[row[i] for row in found] for i in range(width)], prepare=True)
 
     def commit(self) -> tuple[EventRecord, ...]:
         if self._committed:
@@ -174,38 +230,6 @@ class PostgresUnitOfWork:
             records.extend(EventRecord(sequences[p.event_id], p.event_id, p.timestamp, p.event) for p in events)
         return tuple(records)
 
-    def _write(self, changes: Changes) -> None:
-        statements = self._statements
-
-        def execute(sql: str, parameters: Sequence[Any]) -> None:
-            self._connection.execute(sql, parameters, prepare=True)
-
-        if changes.channel is not None:
-            execute(statements.UPSERT_CHANNEL, (changes.channel.id, rows.channel_json(changes.channel)))
-        if changes.account is not None:
-            account = changes.account
-            identifier = account.delivery_identifier
-            execute(
-                statements.UPSERT_ACCOUNT,
-                (account.id, account.channel_id, identifier.type.value, identifier.value, rows.account_json(account)),
-            )
-        for thread in changes.threads:
-            execute(statements.UPSERT_THREAD, rows.thread_row(thread))
-        for ticket in changes.tickets:
-            execute(statements.UPSERT_TICKET, (ticket.id, ticket.thread_id, ticket.status.value))
-        if changes.message is not None:
-            message = changes.message
-            execute(
-                statements.INSERT_MESSAGE,
-                (
-                    message.id,
-                    message.thread_id,
-                    message.channel_account_id,
-                    message.integration_idempotency_id,
-                    rows.message_json(message),
-                ),
-            )
-
     def end(self) -> None:
         """End the transaction if ``commit`` did not; a dead connection is left for the pool to discard.
 
@@ -223,6 +247,77 @@ class PostgresUnitOfWork:
                 connection.commit()
         except psycopg.Error:
             pass
+
+
+def _runs_of_distinct_ids(found: list[_Row]) -> list[list[_Row]]:
+    """``found`` (rows whose first column is an id) cut, in order, into runs in which no id repeats."""
+    runs: list[list[_Row]] = []
+    ids: set[str] = set()
+    for row in found:
+        if not runs or row[0] in ids:
+            runs.append([])
+            ids = set()
+        runs[-1].append(row)
+        ids.add(row[0])
+    return runs
+
+
+def _message_row(message: Message) -> tuple[Any, ...]:
+    return (
+        message.id,
+        message.thread_id,
+        message.channel_account_id,
+        message.integration_idempotency_id,
+        rows.message_json(message),
+    )
+
+
+def _batchable(query: ViewQuery) -> bool:
+    """Whether ``BATCH_VIEW`` can load ``query``: it names an account, and nothing that resolves otherwise."""
+    return (
+        query.channel_account_id is not None
+        and query.thread_id is None
+        and query.channel_id is None
+        and query.account_identifier is None
+    )
+
+
+def _batch_parameters(queries: Sequence[ViewQuery]) -> dict[str, list[str | None]]:
+    return {
+        "account_ids": [query.channel_account_id for query in queries],
+        "keys": [query.key for query in queries],
+        "integration_thread_ids": [query.integration_thread_id for query in queries],
+        "idempotency_ids": [query.idempotency_id for query in queries],
+    }
+
+
+def _batch_views(queries: Sequence[ViewQuery], found: list[_Row]) -> list[View]:
+    """The view of each query from ``BATCH_VIEW``'s rows: its own, and its account's account and channel."""
+    own: list[list[_Row]] = [[] for _ in queries]
+    by_account: dict[str, list[_Row]] = {}
+    for position, account_id, *row in found:
+        if position is None:
+            by_account.setdefault(account_id, []).append(tuple(row))
+        else:
+            own[position - 1].append(tuple(row))
+    return [
+        view_from_rows(rows_ + by_account.get(query.channel_account_id or "", []))
+        for query, rows_ in zip(queries, own, strict=True)
+    ]
+
+
+def _view_parameters(query: ViewQuery) -> dict[str, Any]:
+    identifier = query.account_identifier
+    return {
+        "thread_id": query.thread_id,
+        "account_id": query.channel_account_id,
+        "key": query.key,
+        "integration_thread_id": query.integration_thread_id,
+        "idempotency_id": query.idempotency_id,
+        "channel_id": query.channel_id,
+        "identifier_type": None if identifier is None else identifier.type.value,
+        "identifier_value": None if identifier is None else identifier.value,
+    }
 
 
 def in_one_round_trip(connection: Connection, send: Callable[[], None]) -> None:

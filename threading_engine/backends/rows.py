@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -78,6 +79,13 @@ def channel_json(channel: Channel) -> str:
     return dumps(to_primitive(channel))
 
 
+# Every view loads its account and channel, whose documents rarely change: decoding them is cached by their
+# exact text, so a changed document is simply a different key (nothing to invalidate). The values are frozen,
+# so sharing one between views is safe; the bound keeps the memory small however many accounts there are.
+_DOCUMENT_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=_DOCUMENT_CACHE_SIZE)
 def channel_from_json(data: str) -> Channel:
     return channel_from_primitive(json.loads(data))
 
@@ -86,6 +94,7 @@ def account_json(account: ChannelAccount) -> str:
     return dumps(to_primitive(account))
 
 
+@functools.lru_cache(maxsize=_DOCUMENT_CACHE_SIZE)
 def account_from_json(data: str) -> ChannelAccount:
     return account_from_primitive(json.loads(data))
 

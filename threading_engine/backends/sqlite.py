@@ -12,11 +12,12 @@ loss.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from ..decisions import Changes, View, ViewQuery
 from ..errors import StorageError, WriteConflict
@@ -27,10 +28,7 @@ from . import rows
 from .sqlite_schema import migrate
 
 Synchronous = Literal["FULL", "NORMAL"]
-_LIVE_KEY_THREADS = (
-    f"SELECT {rows.THREAD_COLUMNS} FROM threads WHERE account_id = ? AND key = ? AND archived = 0 "
-    "AND integration_thread_id IS NULL ORDER BY status = 'OPEN' DESC, closed_at DESC, seq DESC LIMIT 2"
-)
+_Value = TypeVar("_Value")
 
 
 @contextmanager
@@ -174,85 +172,55 @@ class _SQLiteUnitOfWork:
         self._connection = connection
         self._committed = False
         self._records: list[EventRecord] = []
-
-    def _threads(self, sql: str, parameters: Sequence[Any]) -> list[Thread]:
-        return [rows.thread_from_row(r) for r in self._connection.execute(sql, parameters).fetchall()]
+        # The stored version of every thread this unit has read or written, by id: a change to one of them is
+        # written as an UPDATE of the columns that differ, so SQLite maintains only the indexes it must.
+        self._stored: dict[str, Thread] = {}
 
     def load(self, query: ViewQuery) -> View:
         with _translated():
             return self._load(query)
 
     def _load(self, query: ViewQuery) -> View:
-        execute = self._connection.execute
+        """At most two statements in the common case: the thread a query names, then everything else at once."""
+        found = _ViewRows()
+        account_id, key, integration_thread_id = query.channel_account_id, query.key, query.integration_thread_id
         thread = None
-        account_id = query.channel_account_id
-        key, integration_thread_id = query.key, query.integration_thread_id
         if query.thread_id is not None:
-            found = self._threads(f"SELECT {rows.THREAD_COLUMNS} FROM threads WHERE id = ?", (query.thread_id,))
-            thread = found[0] if found else None
+            found.add(self._connection.execute(_THREAD_BY_ID, (query.thread_id,)).fetchall())
+            thread = found.threads.get("thread")
             if thread is not None:
                 account_id = thread.channel_account_id
                 if thread.integration_thread_id is None:
                     key = thread.key
                 else:
                     integration_thread_id = thread.integration_thread_id
-        account = channel = None
-        if account_id is not None:
-            row = execute("SELECT data FROM accounts WHERE id = ?", (account_id,)).fetchone()
-            account = None if row is None else rows.account_from_json(row[0])
-        channel_id = account.channel_id if account is not None else query.channel_id
-        if channel_id is not None:
-            row = execute("SELECT data FROM channels WHERE id = ?", (channel_id,)).fetchone()
-            channel = None if row is None else rows.channel_from_json(row[0])
-        open_thread = latest_closed = integration_thread = duplicate = duplicate_thread = None
-        if account_id is not None and key is not None:
-            for candidate in self._threads(_LIVE_KEY_THREADS, (account_id, key)):
-                if candidate.is_open and open_thread is None:
-                    open_thread = candidate
-                elif not candidate.is_open and latest_closed is None:
-                    latest_closed = candidate
-        if account_id is not None and integration_thread_id is not None:
-            found = self._threads(
-                f"SELECT {rows.THREAD_COLUMNS} FROM threads WHERE account_id = ? AND integration_thread_id = ? "
-                "AND archived = 0",
-                (account_id, integration_thread_id),
-            )
-            integration_thread = found[0] if found else None
-        if account_id is not None and query.idempotency_id is not None:
-            row = execute(
-                "SELECT data FROM messages WHERE account_id = ? AND idempotency_id = ?",
-                (account_id, query.idempotency_id),
-            ).fetchone()
-            if row is not None:
-                duplicate = rows.message_from_json(row[0])
-                found = self._threads(f"SELECT {rows.THREAD_COLUMNS} FROM threads WHERE id = ?", (duplicate.thread_id,))
-                duplicate_thread = found[0] if found else None
-        other_account = None
-        if query.account_identifier is not None and channel_id is not None:
-            row = execute(
-                "SELECT data FROM accounts WHERE channel_id = ? AND identifier_type = ? AND identifier_value = ?",
-                (channel_id, query.account_identifier.type.value, query.account_identifier.value),
-            ).fetchone()
-            other_account = None if row is None else rows.account_from_json(row[0])
-        threads = (thread, open_thread, latest_closed, integration_thread, duplicate_thread)
-        ticket_ids = sorted({t.ticket_id for t in threads if t is not None and t.ticket_id is not None})
-        tickets = {}
-        if ticket_ids:
-            marks = ", ".join("?" * len(ticket_ids))
-            for row in execute(f"SELECT id, thread_id, status FROM tickets WHERE id IN ({marks})", ticket_ids):
-                tickets[row[0]] = rows.ticket_from_row(row)
-        return View(
-            channel=channel,
-            account=account,
-            thread=thread,
-            open_thread=open_thread,
-            latest_closed_thread=latest_closed,
-            integration_thread=integration_thread,
-            duplicate=duplicate,
-            duplicate_thread=duplicate_thread,
-            account_with_identifier=other_account,
-            tickets=tickets,
+        identifier = query.account_identifier
+        parameters = {
+            "account_id": account_id,
+            "channel_id": query.channel_id,
+            "key": key,
+            "integration_thread_id": integration_thread_id,
+            "idempotency_id": query.idempotency_id,
+            "identifier_type": None if identifier is None else identifier.type.value,
+            "identifier_value": None if identifier is None else identifier.value,
+        }
+        has_account = account_id is not None
+        sql = _view_sql(
+            account=has_account,
+            channel=has_account or query.channel_id is not None,
+            key=has_account and key is not None,
+            integration=has_account and integration_thread_id is not None,
+            duplicate=has_account and query.idempotency_id is not None,
+            identifier_holder=identifier is not None and (has_account or query.channel_id is not None),
         )
+        if sql:
+            found.add(self._connection.execute(sql, parameters).fetchall())
+        duplicate = found.document("duplicate", rows.message_from_json)
+        if duplicate is not None:
+            found.add(self._connection.execute(_DUPLICATE_THREAD, (duplicate.thread_id,)).fetchall())
+        self._stored.update((t.id, t) for t in found.threads.values())
+        self._stored.update((t.id, t) for t in found.key_threads)
+        return found.view(duplicate)
 
     def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
         if self._committed:
@@ -289,13 +257,7 @@ class _SQLiteUnitOfWork:
                 ),
             )
         for thread in changes.threads:
-            execute(
-                f"INSERT INTO threads ({rows.THREAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET status = excluded.status, archived = excluded.archived, "
-                "closed_at = excluded.closed_at, ticket_id = excluded.ticket_id, "
-                "latest_message_at = excluded.latest_message_at",
-                rows.thread_row(thread),
-            )
+            self._write_thread(thread)
         for ticket in changes.tickets:
             execute(
                 "INSERT INTO tickets (id, thread_id, status) VALUES (?, ?, ?) "
@@ -322,3 +284,121 @@ class _SQLiteUnitOfWork:
             assert cursor.lastrowid is not None
             records.append(EventRecord(cursor.lastrowid, pending.event_id, pending.timestamp, pending.event))
         return records
+
+    def _write_thread(self, thread: Thread) -> None:
+        stored = self._stored.get(thread.id)
+        row = rows.thread_row(thread)
+        if stored is None:
+            self._connection.execute(_UPSERT_THREAD, row)
+        else:
+            # The write lock is held since BEGIN IMMEDIATE, so the row is still as this unit last saw it.
+            before = rows.thread_row(stored)
+            changed = tuple(i for i in _MUTABLE_THREAD_COLUMNS if row[i] != before[i])
+            if changed:
+                self._connection.execute(_thread_update_sql(changed), (*(row[i] for i in changed), thread.id))
+        self._stored[thread.id] = thread
+
+
+_THREAD_COLUMN_NAMES = tuple(name.strip() for name in rows.THREAD_COLUMNS.split(","))
+# The columns a thread's changes may touch (its id, account, key, creation and integration id never change).
+_MUTABLE_THREAD_COLUMNS = tuple(
+    _THREAD_COLUMN_NAMES.index(name) for name in ("status", "archived", "closed_at", "ticket_id", "latest_message_at")
+)
+_UPSERT_THREAD = (
+    f"INSERT INTO threads ({rows.THREAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET status = excluded.status, archived = excluded.archived, "
+    "closed_at = excluded.closed_at, ticket_id = excluded.ticket_id, "
+    "latest_message_at = excluded.latest_message_at"
+)
+
+
+@functools.cache
+def _thread_update_sql(columns: tuple[int, ...]) -> str:
+    assignments = ", ".join(f"{_THREAD_COLUMN_NAMES[i]} = ?" for i in columns)
+    return f"UPDATE threads SET {assignments} WHERE id = ?"
+
+
+# -- the view in as few statements as possible --------------------------------------------------------------
+#
+# Every statement below returns rows of one shape: (role, the ten thread columns, the thread's ticket's
+# thread id and status, a JSON document). Thread rows carry their ticket, so tickets cost no statement.
+
+_NO_THREAD = ", ".join(["NULL"] * 12)
+_THREAD_AND_TICKET = ", ".join(f"t.{name}" for name in _THREAD_COLUMN_NAMES) + ", k.thread_id, k.status, NULL"
+_THREADS = "threads AS t LEFT JOIN tickets AS k ON k.id = t.ticket_id"
+_THREAD_BY_ID = f"SELECT 'thread', {_THREAD_AND_TICKET} FROM {_THREADS} WHERE t.id = ?"
+_DUPLICATE_THREAD = f"SELECT 'duplicate_thread', {_THREAD_AND_TICKET} FROM {_THREADS} WHERE t.id = ?"
+_WANTED_CHANNEL = "coalesce((SELECT channel_id FROM accounts WHERE id = :account_id), :channel_id)"
+_VIEW_PARTS = {
+    "account": f"SELECT 'account', {_NO_THREAD}, data FROM accounts WHERE id = :account_id",
+    "channel": f"SELECT 'channel', {_NO_THREAD}, data FROM channels WHERE id = {_WANTED_CHANNEL}",
+    # Open first, then the latest closed (R4b); LIMIT needs its own subquery inside a compound select.
+    "key": f"SELECT * FROM (SELECT 'key', {_THREAD_AND_TICKET} FROM {_THREADS} "
+    "WHERE t.account_id = :account_id AND t.key = :key AND t.archived = 0 AND t.integration_thread_id IS NULL "
+    "ORDER BY t.status = 'OPEN' DESC, t.closed_at DESC, t.seq DESC LIMIT 2)",
+    "integration": f"SELECT 'integration', {_THREAD_AND_TICKET} FROM {_THREADS} "
+    "WHERE t.account_id = :account_id AND t.integration_thread_id = :integration_thread_id AND t.archived = 0",
+    "duplicate": f"SELECT 'duplicate', {_NO_THREAD}, data FROM messages "
+    "WHERE account_id = :account_id AND idempotency_id = :idempotency_id",
+    "identifier_holder": f"SELECT 'identifier_holder', {_NO_THREAD}, data FROM accounts "
+    f"WHERE channel_id = {_WANTED_CHANNEL} "
+    "AND identifier_type = :identifier_type AND identifier_value = :identifier_value",
+}
+
+
+@functools.cache
+def _view_sql(**wanted: bool) -> str:
+    """One statement that reads the ``wanted`` parts of a view (empty if none is): one per combination."""
+    return " UNION ALL ".join(sql for part, sql in _VIEW_PARTS.items() if wanted[part])
+
+
+class _ViewRows:
+    """Collects the rows of the view statements and makes the :class:`View` of them."""
+
+    def __init__(self) -> None:
+        self.threads: dict[str, Thread] = {}
+        self.key_threads: list[Thread] = []
+        self.tickets: dict[str, Ticket] = {}
+        self.documents: dict[str, str] = {}
+
+    def add(self, found: Iterable[Sequence[Any]]) -> None:
+        for row in found:
+            role = row[0]
+            if row[1] is None:
+                self.documents[role] = row[13]
+                continue
+            thread = rows.thread_from_row(row[1:11])
+            if role == "key":
+                self.key_threads.append(thread)
+            else:
+                self.threads[role] = thread
+            if thread.ticket_id is not None and row[12] is not None:
+                self.tickets[thread.ticket_id] = rows.ticket_from_row((thread.ticket_id, row[11], row[12]))
+
+    def document(self, role: str, decode: Callable[[str], _Value]) -> _Value | None:
+        data = self.documents.get(role)
+        return None if data is None else decode(data)
+
+    def view(self, duplicate: Message | None) -> View:
+        open_thread = latest_closed = None
+        for candidate in self.key_threads:  # open first, then the latest closed, as the statement orders them
+            if candidate.is_open and open_thread is None:
+                open_thread = candidate
+            elif not candidate.is_open and latest_closed is None:
+                latest_closed = candidate
+        thread, integration = self.threads.get("thread"), self.threads.get("integration")
+        duplicate_thread = self.threads.get("duplicate_thread") if duplicate is not None else None
+        shown = (thread, open_thread, latest_closed, integration, duplicate_thread)
+        ticket_ids = {t.ticket_id for t in shown if t is not None and t.ticket_id is not None}
+        return View(
+            channel=self.document("channel", rows.channel_from_json),
+            account=self.document("account", rows.account_from_json),
+            thread=thread,
+            open_thread=open_thread,
+            latest_closed_thread=latest_closed,
+            integration_thread=integration,
+            duplicate=duplicate,
+            duplicate_thread=duplicate_thread,
+            account_with_identifier=self.document("identifier_holder", rows.account_from_json),
+            tickets={i: ticket for i, ticket in self.tickets.items() if i in ticket_ids},
+        )
