@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 
 from .errors import ValidationError
 from .repository import Repository
@@ -52,7 +52,7 @@ def _open_postgres(url: str) -> Repository:
     schemas = options.pop("schema", [])
     if len(schemas) > 1:
         raise _bad_url(shown, "schema is given more than once")
-    conninfo = urlunsplit(parts._replace(query=urlencode(options, doseq=True)))
+    conninfo = urlunsplit(parts._replace(query=urlencode(options, doseq=True, quote_via=quote)))
     try:
         if schemas:
             return PostgresRepository(conninfo, schema=schemas[0])

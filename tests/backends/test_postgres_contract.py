@@ -74,6 +74,18 @@ def test_store_urls_name_the_server_and_the_schema(postgres_url: str, postgres_s
     assert "secret" not in str(refused.value)
 
 
+def test_libpq_options_in_a_store_url_keep_their_spaces(postgres_url: str, postgres_schema: str) -> None:
+    """``options=-c%20synchronous_commit%3Doff`` is libpq's form; a space must not come through as ``+``."""
+    options = "options=-c%20synchronous_commit%3Doff"
+    repository = open_repository(f"{postgres_url}?schema={postgres_schema}&{options}")
+    assert isinstance(repository, PostgresRepository)
+    try:
+        _engine_round(Engine(repository))
+        assert repository._rows("SHOW synchronous_commit", ()) == [("off",)]
+    finally:
+        repository.close()
+
+
 def test_a_caller_supplied_connection_or_pool_is_used_and_left_open(postgres_url: str, postgres_schema: str) -> None:
     connection = psycopg.connect(postgres_url)  # not in autocommit mode: the repository switches it
     repository = PostgresRepository(connection, schema=postgres_schema)
