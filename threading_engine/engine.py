@@ -43,11 +43,13 @@ from .repository import PendingEvent, Repository, UnitOfWork
 from .rules import IdFactory
 
 Clock = Callable[[], datetime]
+# Commands keyed by their account: the engine looks up (and caches) the account and channel to plan them.
+_ROUTED_BY_ACCOUNT = (PublishMessage, StartConversation)
 _T = TypeVar("_T")
 ParticipantLike = Participant | DeliveryIdentifier
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # made for every command: see the note above ``decisions.ViewQuery``
 class Result:
     """What a command did: its outcome, the ids it touched (``None`` where they do not apply), its events."""
 
@@ -99,7 +101,7 @@ class Engine:
             try:
                 with self.repository.unit_of_work() as unit:
                     decision, events = self._decide(unit, command)
-                    records = unit.commit() if decision.changes or events else ()
+                    records = unit.commit() if events or decision.changes else ()
                 return _result(decision, records)
             except WriteConflict as conflict:
                 self._back_off(attempt, conflict)
@@ -136,6 +138,15 @@ class Engine:
     ) -> list[Result | ThreadingError]:
         outcomes: list[tuple[Decision, int] | ThreadingError] = []
         with self.repository.unit_of_work() as unit:
+            prefetch = getattr(unit, "prefetch", None)
+            if prefetch is not None:  # optional (PrefetchingUnitOfWork): the batch's views read ahead at once
+                planned = []
+                for command in commands:
+                    account_id = getattr(command, "channel_account_id", None)
+                    routing = self._routing.get(account_id) if isinstance(account_id, str) else None
+                    if not isinstance(command, ThreadingError):
+                        planned.append(rules.plan(command, *(routing or (None, None))))
+                prefetch(planned)
             for index, command in enumerate(commands):
                 if isinstance(command, ThreadingError):
                     outcomes.append(command)
@@ -165,9 +176,13 @@ class Engine:
     ) -> tuple[Decision, list[PendingEvent]]:
         """Load, decide and save one normalized command inside ``unit``; returns the decision and its events."""
         account = channel = None
-        if isinstance(command, PublishMessage | StartConversation):
-            account, channel = self._routing_for(unit, command.channel_account_id)
-        view = unit.load(rules.plan(command, account, channel))
+        if isinstance(command, _ROUTED_BY_ACCOUNT):
+            account_id = command.channel_account_id
+            # The cache read first, here: the common case then costs no call.
+            routing = self._routing.get(account_id) if isinstance(account_id, str) else None
+            account, channel = routing or self._routing_for(unit, account_id)
+        query = rules.plan(command, account, channel)
+        view = unit.load(query)
         now = self.clock() if at is None else at
         if now.tzinfo is None:
             raise ValidationError(
@@ -176,9 +191,12 @@ class Engine:
                 value=now,
                 rule="V5",
             )
-        decision = rules.decide(view, command, now, self.policy, self.ids)
-        events = [PendingEvent(self.ids("event"), now, event) for event in decision.events]
-        if decision.changes or events:
+        new_id = self.ids
+        decision = rules.decide(view, command, now, self.policy, new_id, query)
+        events = []
+        for event in decision.events:
+            events.append(PendingEvent(new_id("event"), now, event))
+        if events or decision.changes:
             unit.save(decision.changes, events)
         return decision, events
 
@@ -356,12 +374,13 @@ def _found(value: _T | None, field: str, wanted: str) -> _T:
 
 
 def _result(decision: Decision, records: Sequence[EventRecord]) -> Result:
+    # Positional: keyword arguments cost a lookup each, and this runs for every command.
     return Result(
-        outcome=decision.outcome,
-        channel_id=decision.channel_id,
-        channel_account_id=decision.channel_account_id,
-        thread_id=decision.thread_id,
-        ticket_id=decision.ticket_id,
-        message_id=decision.message_id,
-        events=tuple(records),
+        decision.outcome,
+        decision.channel_id,
+        decision.channel_account_id,
+        decision.thread_id,
+        decision.ticket_id,
+        decision.message_id,
+        tuple(records),
     )

@@ -7,6 +7,7 @@ to a canonical form when it enters the engine, and only canonical identifiers ar
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -90,6 +91,19 @@ _known_spellings: dict[tuple[IdentifierType, str], str] = {}
 _MAX_KNOWN_SPELLINGS = 100_000
 
 
+def is_known_canonical(identifier: object) -> bool:
+    """Whether ``identifier`` is a plain :class:`DeliveryIdentifier` already seen in canonical form.
+
+    A cheap check for the common case, so that validation can keep such an identifier as it is; ``False``
+    only means "not known", and the caller then validates in full.
+    """
+    if type(identifier) is not DeliveryIdentifier:
+        return False
+    kind, value = identifier.type, identifier.value
+    # Exact classes only: a plain string equals its IdentifierType, so it would find the type's entries.
+    return kind.__class__ is IdentifierType and value.__class__ is str and _known_spellings.get((kind, value)) == value
+
+
 def _canonical_value(identifier_type: IdentifierType, raw: str, field: str) -> str:
     value = raw.strip()
     if identifier_type is IdentifierType.HS_PHONE_NUMBER:
@@ -144,14 +158,29 @@ def thread_key(identifiers: Iterable[DeliveryIdentifier]) -> str:
     A string rather than a set so that every backend can index it. It reads back unambiguously because no
     canonical value holds a control character (V4) and no type name holds a colon.
     """
-    return KEY_SEPARATOR.join(sorted({f"{i.type.value}:{i.value}" for i in identifiers}))
+    return KEY_SEPARATOR.join(sorted({key_part(i) for i in identifiers}))
 
 
+def key_part(identifier: DeliveryIdentifier) -> str:
+    """One identifier's part of a key's text: ``TYPE:value``."""
+    # Formatting the member itself, not ``.value``: a StrEnum member formats as its value, and on CPython 3.11
+    # the ``value`` property costs several times more.
+    return f"{identifier.type}:{identifier.value}"
+
+
+@functools.lru_cache(maxsize=4096)
 def key_identifiers(key: str) -> tuple[DeliveryIdentifier, ...]:
-    """The identifiers a key (from :func:`thread_key`) was made of, in the key's order."""
+    """The identifiers a key (from :func:`thread_key`) was made of, in the key's order.
+
+    Cached: every agent reply reads its thread's key back, and the result is immutable.
+    """
     if not key:
         return ()
     return tuple(
-        DeliveryIdentifier(IdentifierType(kind), value)
+        DeliveryIdentifier(_TYPES_BY_NAME.get(kind) or IdentifierType(kind), value)
         for kind, _, value in (pair.partition(":") for pair in key.split(KEY_SEPARATOR))
     )
+
+
+# A dictionary read first: ``IdentifierType(kind)`` runs through the enum's metaclass (it stays for the error).
+_TYPES_BY_NAME: dict[str, IdentifierType] = {member.value: member for member in IdentifierType}

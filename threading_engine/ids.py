@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as _datetime_module
 import itertools
-import threading
 import uuid
-from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -30,9 +28,12 @@ class SequentialIds:
     """
 
     def __init__(self) -> None:
-        self._counters: defaultdict[str, Iterator[int]] = defaultdict(lambda: itertools.count(1))
-        self._lock = threading.Lock()
+        self._counters: dict[str, Iterator[int]] = {}
 
     def __call__(self, kind: str) -> str:
-        with self._lock:
-            return f"{kind}-{next(self._counters[kind])}"
+        # Safe between threads without a lock: ``setdefault`` and ``next`` on an itertools.count are each one
+        # step under the GIL, so two threads share one counter per kind and never draw the same number.
+        counter = self._counters.get(kind)
+        if counter is None:
+            counter = self._counters.setdefault(kind, itertools.count(1))
+        return f"{kind}-{next(counter)}"

@@ -11,8 +11,6 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-import attrs
-
 from .commands import ThreadAction, ThreadCommand
 from .decisions import Changes, Decision, Outcome, View
 from .errors import KeyConflictError, NotAllowedError, NotFoundError
@@ -98,15 +96,22 @@ def decide_thread_command(view: View, command: ThreadCommand, now: datetime) -> 
     if before is LifeState.OPEN:
         thread, ticket = close(thread, ticket, now, rule, events)
     if after is LifeState.ARCHIVED:
-        thread = attrs.evolve(thread, archived=True)
+        thread = thread.in_state(thread.status, True, thread.closed_at)
         events.append(ThreadArchived(thread.id, "R7"))
     elif after is LifeState.OPEN:
         thread, ticket = reopen(thread, ticket, rule, events)
     elif before is LifeState.ARCHIVED:
-        thread = attrs.evolve(thread, archived=False)
+        thread = thread.in_state(thread.status, False, thread.closed_at)
         events.append(ThreadRestored(thread.id, "R7"))
     changes = Changes(threads=(thread,), tickets=() if ticket is None else (ticket,))
-    return attrs.evolve(unchanged, outcome=Outcome.CHANGED, changes=changes, events=tuple(events))
+    return Decision(
+        Outcome.CHANGED,
+        changes,
+        tuple(events),
+        channel_account_id=unchanged.channel_account_id,
+        thread_id=unchanged.thread_id,
+        ticket_id=unchanged.ticket_id,
+    )
 
 
 def _check_conflicts(view: View, thread: Thread, after: LifeState) -> None:
@@ -135,19 +140,19 @@ def close(
     thread: Thread, ticket: Ticket | None, now: datetime, rule: str, events: list[Event]
 ) -> tuple[Thread, Ticket | None]:
     """Close an open thread and, by R6, its ticket."""
-    thread = attrs.evolve(thread, status=ThreadStatus.CLOSED, closed_at=now)
+    thread = thread.in_state(ThreadStatus.CLOSED, thread.archived, now)
     events.append(ThreadClosed(thread.id, rule))
     if ticket is not None and ticket.status is TicketStatus.OPEN:
-        ticket = attrs.evolve(ticket, status=TicketStatus.CLOSED)
+        ticket = Ticket(ticket.id, ticket.thread_id, TicketStatus.CLOSED)
         events.append(TicketClosed(thread.id, "R6", ticket.id))
     return thread, ticket
 
 
 def reopen(thread: Thread, ticket: Ticket | None, rule: str, events: list[Event]) -> tuple[Thread, Ticket | None]:
     """Reopen a closed thread and, by R6, its ticket."""
-    thread = attrs.evolve(thread, status=ThreadStatus.OPEN, closed_at=None)
+    thread = thread.in_state(ThreadStatus.OPEN, thread.archived, None)
     events.append(ThreadReopened(thread.id, rule))
     if ticket is not None and ticket.status is TicketStatus.CLOSED:
-        ticket = attrs.evolve(ticket, status=TicketStatus.OPEN)
+        ticket = Ticket(ticket.id, ticket.thread_id, TicketStatus.OPEN)
         events.append(TicketReopened(thread.id, "R6", ticket.id))
     return thread, ticket

@@ -28,6 +28,7 @@ Agent replies need an open thread (R3); agent conversation starts go to the key'
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
@@ -44,20 +45,24 @@ from .commands import (
     UpdateChannel,
     UpdateChannelAccount,
 )
-from .decisions import Changes, Decision, Outcome, Policy, ReopenClock, View, ViewQuery
+from .decisions import APPENDED, CREATED, REOPENED, Changes, Decision, Outcome, Policy, ReopenClock, View, ViewQuery
 from .errors import IdempotencyConflictError, NotAllowedError, NotFoundError, ThreadNotOpenError
 from .events import Event, MessageAppended, OutgoingMessageCreated, ThreadCreated, TicketCreated
-from .identifiers import DeliveryIdentifier, key_identifiers, thread_key
+from .identifiers import KEY_SEPARATOR, DeliveryIdentifier, key_identifiers, key_part
 from .lifecycle import decide_thread_command, reopen
 from .model import (
+    BY_INTEGRATION_THREAD_ID,
+    FROM_AGENT,
+    FROM_INTEGRATION,
+    INCOMING,
+    OUTGOING,
+    THREAD_OPEN,
     Channel,
     ChannelAccount,
     Direction,
     Message,
-    MessageOrigin,
     Participant,
     Thread,
-    ThreadingModel,
     Ticket,
 )
 from .setup import (
@@ -72,6 +77,7 @@ from .setup import (
     normalize_update_channel,
 )
 from .validation import (
+    are_known_canonical,
     check_authorized,
     check_aware,
     check_optional_text,
@@ -89,6 +95,8 @@ __all__ = ["IdFactory", "decide", "message_key", "normalize", "plan", "reopen_el
 
 def normalize(command: Command) -> Command:
     """Validate ``command`` without state and return it in canonical form (V1-V6)."""
+    if type(command) is PublishMessage and _is_canonical_publish(command):
+        return command
     normalizer = _NORMALIZERS.get(type(command))
     return command if normalizer is None else normalizer(command)
 
@@ -112,6 +120,24 @@ def _normalize_publish(command: PublishMessage) -> PublishMessage:
     return command if normalized == command else normalized
 
 
+def _is_canonical_publish(command: PublishMessage) -> bool:
+    """Whether the checks of :func:`_normalize_publish` would pass ``command`` unchanged, as they do for nearly
+    every message, decided in one go; ``False`` only means "check in full", which also names what is wrong.
+    """
+    recipients, timestamp = command.recipients, command.timestamp
+    thread_ref, idempotency_id = command.integration_thread_id, command.integration_idempotency_id
+    return (
+        isinstance(command.direction, Direction)
+        and bool(command.senders)
+        and are_known_canonical(command.senders)
+        and (are_known_canonical(recipients) if recipients else type(recipients) is tuple)
+        and isinstance(command.text, str)
+        and (timestamp is None or (isinstance(timestamp, datetime) and timestamp.utcoffset() is not None))
+        and (thread_ref is None or (isinstance(thread_ref, str) and thread_ref.strip() != ""))
+        and (idempotency_id is None or (isinstance(idempotency_id, str) and idempotency_id.strip() != ""))
+    )
+
+
 def _optional_id(value: object, field: str, rule: str) -> str | None:
     if value is None:
         return None
@@ -122,11 +148,16 @@ def _normalize_start(command: StartConversation) -> StartConversation:
     recipients = check_participants(command.recipients, "recipients")
     if not recipients:
         raise fail("recipients", [], "needs at least one recipient", "R3")
-    return attrs.evolve(command, recipients=recipients, text=check_text(command.text, "text"))
+    text = check_text(command.text, "text")
+    # The checks hand back what they were given when it is canonical: no new command then.
+    if recipients is command.recipients:
+        return command
+    return attrs.evolve(command, recipients=recipients, text=text)
 
 
 def _normalize_reply(command: Reply) -> Reply:
-    return attrs.evolve(command, text=check_text(command.text, "text"))
+    check_text(command.text, "text")  # returns the text itself: the command needs no copy
+    return command
 
 
 _NORMALIZERS: dict[type, Callable[..., Command]] = {
@@ -145,14 +176,6 @@ _NORMALIZERS: dict[type, Callable[..., Command]] = {
 
 def plan(command: Command, account: ChannelAccount | None = None, channel: Channel | None = None) -> ViewQuery:
     """What ``command`` (normalized) must read. Messages need their account and channel to compute the key."""
-    if isinstance(command, UpdateChannel):
-        return ViewQuery(channel_id=command.channel_id)
-    if isinstance(command, CreateChannelAccount):
-        return ViewQuery(channel_id=command.channel_id, account_identifier=command.delivery_identifier)
-    if isinstance(command, UpdateChannelAccount):
-        return ViewQuery(channel_account_id=command.channel_account_id)
-    if isinstance(command, Reply | ThreadCommand):
-        return ViewQuery(thread_id=command.thread_id)
     if isinstance(command, PublishMessage | StartConversation):
         account_id = command.channel_account_id
         if account is None or channel is None:
@@ -160,46 +183,79 @@ def plan(command: Command, account: ChannelAccount | None = None, channel: Chann
         if isinstance(command, StartConversation):
             return ViewQuery(channel_account_id=account_id, key=message_key(account, command.recipients))
         idempotency_id = command.integration_idempotency_id
-        if channel.capabilities.threading_model is ThreadingModel.INTEGRATION_THREAD_ID:
+        if channel.capabilities.threading_model is BY_INTEGRATION_THREAD_ID:
             return ViewQuery(
                 channel_account_id=account_id,
                 integration_thread_id=command.integration_thread_id,
                 idempotency_id=idempotency_id,
             )
-        key = message_key(account, (*command.senders, *_recipients(command, account)))
-        return ViewQuery(channel_account_id=account_id, key=key, idempotency_id=idempotency_id)
+        # The recipients an incoming message defaults to (the account itself) would leave the key anyway.
+        key = message_key(account, (*command.senders, *command.recipients))
+        # Positional, as on every per-message path: keyword arguments cost a lookup each.
+        return ViewQuery(None, account_id, None, key, None, idempotency_id)
+    if isinstance(command, Reply | ThreadCommand):
+        return ViewQuery(thread_id=command.thread_id)
+    if isinstance(command, UpdateChannel):
+        return ViewQuery(channel_id=command.channel_id)
+    if isinstance(command, CreateChannelAccount):
+        return ViewQuery(channel_id=command.channel_id, account_identifier=command.delivery_identifier)
+    if isinstance(command, UpdateChannelAccount):
+        return ViewQuery(channel_account_id=command.channel_account_id)
     return ViewQuery()
 
 
 def message_key(account: ChannelAccount, participants: Iterable[Participant]) -> str:
-    """R0: the set of the participants' identifiers minus the account's own, as key text."""
-    return thread_key(_counterparts(account, participants))
-
-
-def _counterparts(account: ChannelAccount, participants: Iterable[Participant]) -> set[DeliveryIdentifier]:
-    identifiers = {p.delivery_identifier for p in participants}
-    identifiers.discard(account.delivery_identifier)
-    return identifiers
+    """R0: the set of the participants' identifiers minus the account's own, as key text (see ``thread_key``)."""
+    # Built from each identifier's part of the text: strings hash and sort without calling back into Python.
+    parts = set()
+    for participant in participants:
+        parts.add(key_part(participant.delivery_identifier))
+    parts.discard(key_part(account.delivery_identifier))
+    return KEY_SEPARATOR.join(sorted(parts))
 
 
 def _recipients(command: PublishMessage, account: ChannelAccount) -> tuple[Participant, ...]:
     # An incoming message is addressed to the account unless it says otherwise (SPEC section 8).
-    if command.recipients or command.direction is Direction.OUTGOING:
+    if command.recipients or command.direction is OUTGOING:
         return command.recipients
-    return (Participant(account.delivery_identifier),)
+    # One tuple per account, shared by its messages, rather than one each.
+    identifier = account.delivery_identifier
+    remembered = _accounts_themselves.get(account.id)
+    # By identity: a store may reuse an account id, and then the identifier object is another one.
+    if remembered is not None and remembered[0] is identifier:
+        return remembered[1]
+    recipients = (Participant(identifier),)
+    if len(_accounts_themselves) >= _MAX_ACCOUNTS_REMEMBERED:
+        _accounts_themselves.clear()  # a crude bound: results never depend on this memo
+    _accounts_themselves[account.id] = (identifier, recipients)
+    return recipients
+
+
+_accounts_themselves: dict[str, tuple[DeliveryIdentifier, tuple[Participant, ...]]] = {}
+_MAX_ACCOUNTS_REMEMBERED = 10_000
 
 
 # -- step 3: decide ---------------------------------------------------------------------------------------
 
+# Where a message goes: the outcome, the thread as it will be stored, the tickets that change, and the events
+# so far (the message's own MESSAGE_APPENDED last). The message itself is built once its thread is known.
+_Placement = tuple[Outcome, Thread, tuple[Ticket, ...], list[Event]]
 
-def decide(view: View, command: Command, now: datetime, policy: Policy, new_id: IdFactory) -> Decision:
-    """The decision for a normalized ``command`` given ``view``; raises a ThreadingError to reject it."""
+
+def decide(
+    view: View, command: Command, now: datetime, policy: Policy, new_id: IdFactory, planned: ViewQuery | None = None
+) -> Decision:
+    """The decision for a normalized ``command`` given ``view``; raises a ThreadingError to reject it.
+
+    ``planned``, the query :func:`plan` made for this command with the same account, lets a message reuse the
+    key computed there.
+    """
     if isinstance(command, PublishMessage):
-        return _decide_publish(view, command, now, policy, new_id)
+        return _decide_publish(view, command, now, policy, new_id, planned)
     if isinstance(command, Reply):
         return _decide_reply(view, command, now, new_id)
     if isinstance(command, StartConversation):
-        return _decide_start(view, command, now, new_id)
+        return _decide_start(view, command, now, new_id, planned)
     if isinstance(command, ThreadCommand):
         return decide_thread_command(view, command, now)
     if isinstance(command, CreateChannel):
@@ -221,12 +277,19 @@ def reopen_elapsed(closed_at: datetime, now: datetime, timestamp: datetime, poli
 
 def _account_and_channel(view: View, account_id: str) -> tuple[ChannelAccount, Channel]:
     if view.account is None or view.channel is None:
-        raise NotFoundError(
-            f"channelAccountId {account_id!r} names no channel account",
-            field="channelAccountId",
-            value=account_id,
-        )
+        raise _no_account(account_id)
     return view.account, view.channel
+
+
+def _planned_key(planned: ViewQuery | None) -> str | None:
+    """The key :func:`plan` computed for the message, if the caller passed the plan on."""
+    return None if planned is None else planned.key
+
+
+def _no_account(account_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"channelAccountId {account_id!r} names no channel account", field="channelAccountId", value=account_id
+    )
 
 
 def _fingerprint(
@@ -239,61 +302,85 @@ def _fingerprint(
     # D2: what makes two publishes "the same message"; names and timestamps may differ between retries.
     return (
         direction,
-        tuple(sorted({p.delivery_identifier for p in senders})),
-        tuple(sorted({p.delivery_identifier for p in recipients})),
+        frozenset(key_part(p.delivery_identifier) for p in senders),
+        frozenset(key_part(p.delivery_identifier) for p in recipients),
         text,
         integration_thread_id,
     )
 
 
-def _decide_publish(view: View, command: PublishMessage, now: datetime, policy: Policy, new_id: IdFactory) -> Decision:
-    account, channel = _account_and_channel(view, command.channel_account_id)
+def _decide_publish(
+    view: View, command: PublishMessage, now: datetime, policy: Policy, new_id: IdFactory, planned: ViewQuery | None
+) -> Decision:
+    account, channel = view.account, view.channel
+    if account is None or channel is None:
+        raise _no_account(command.channel_account_id)
     recipients = _recipients(command, account)
     if command.integration_idempotency_id is not None and view.duplicate is not None:
         return _duplicate(view, view.duplicate, command, recipients)
     check_authorized(account)
     check_types_allowed(command.senders, channel, "senders", "V5")
     check_types_allowed(recipients, channel, "recipients", "V5")
-    key_set = _counterparts(account, (*command.senders, *recipients))
-    by_integration = channel.capabilities.threading_model is ThreadingModel.INTEGRATION_THREAD_ID
+    by_integration = channel.capabilities.threading_model is BY_INTEGRATION_THREAD_ID
     if by_integration and command.integration_thread_id is None:
         raise fail(
             "integrationThreadId", None, "is required: the channel's threadingModel is INTEGRATION_THREAD_ID", "V6"
         )
-    if not by_integration and not key_set:
+    # Under INTEGRATION_THREAD_ID the key is only needed for a new thread, and computed then.
+    key = ""
+    if not by_integration:
+        key = _planned_key(planned) or message_key(account, (*command.senders, *recipients))
+    if not by_integration and not key:
         raise fail("recipients", [], "leave an empty key: every participant is the account itself", "R0")
-    message = Message(
-        id=new_id("message"),
-        thread_id="",
-        channel_account_id=account.id,
-        direction=command.direction,
-        senders=command.senders,
-        recipients=recipients,
-        text=command.text,
-        timestamp=command.timestamp or now,
-        received_at=now,
-        origin=MessageOrigin.INTEGRATION,
-        integration_thread_id=command.integration_thread_id,
-        integration_idempotency_id=command.integration_idempotency_id,
-    )
+    message_id = new_id("message")
+    timestamp = command.timestamp or now
     if by_integration:
-        return _route_by_integration_thread(view, account, message, key_set, now, new_id)
+        placement = _place_by_integration_thread(view, account, command, recipients, message_id, now, new_id)
+    else:
+        placement = _place_by_key(view, account, key, command.direction, message_id, timestamp, now, policy, new_id)
+    outcome, thread, tickets, events = placement
+    message = Message(
+        message_id,
+        thread.id,
+        account.id,
+        command.direction,
+        command.senders,
+        recipients,
+        command.text,
+        timestamp,
+        now,  # received_at
+        FROM_INTEGRATION,
+        command.integration_thread_id,
+        command.integration_idempotency_id,
+    )
+    return _message_decision(outcome, thread, tickets, message, events)
+
+
+def _place_by_key(
+    view: View,
+    account: ChannelAccount,
+    key: str,
+    direction: Direction,
+    message_id: str,
+    timestamp: datetime,
+    now: datetime,
+    policy: Policy,
+    new_id: IdFactory,
+) -> _Placement:
+    """R4 (R3 for OUTGOING): the key's open thread, else a recently closed one for INCOMING, else a new one."""
+    incoming = direction is INCOMING
+    rule = "R4" if incoming else "R3"
     if view.open_thread is not None:
-        return _append(view, view.open_thread, message, Outcome.APPENDED, "R4" if _incoming(message) else "R3", now)
+        return _append(view, view.open_thread, APPENDED, rule, now, message_id, direction)
     closed = view.latest_closed_thread
     if (
-        _incoming(message)
+        incoming
         and closed is not None
         and closed.closed_at is not None
-        and reopen_elapsed(closed.closed_at, now, message.timestamp, policy) < policy.reopen_window
+        and reopen_elapsed(closed.closed_at, now, timestamp, policy) < policy.reopen_window
     ):
-        return _append(view, closed, message, Outcome.REOPENED, "R4", now)
-    # The key's text is only needed for a new thread; appends (the steady state) skip building it.
-    return _create(account, thread_key(key_set), None, message, "R4" if _incoming(message) else "R3", now, new_id)
-
-
-def _incoming(message: Message) -> bool:
-    return message.direction is Direction.INCOMING
+        return _append(view, closed, REOPENED, "R4", now, message_id, direction)
+    return _create(account, key, None, rule, now, new_id, message_id, direction)
 
 
 def _duplicate(view: View, original: Message, command: PublishMessage, recipients: tuple[Participant, ...]) -> Decision:
@@ -320,106 +407,120 @@ def _duplicate(view: View, original: Message, command: PublishMessage, recipient
     )
 
 
-def _route_by_integration_thread(
+def _place_by_integration_thread(
     view: View,
     account: ChannelAccount,
-    message: Message,
-    key_set: set[DeliveryIdentifier],
+    command: PublishMessage,
+    recipients: tuple[Participant, ...],
+    message_id: str,
     now: datetime,
     new_id: IdFactory,
-) -> Decision:
+) -> _Placement:
+    """I1: the live thread of the integration thread id (reopened for INCOMING), else a new one."""
     thread = view.integration_thread
+    direction = command.direction
     if thread is None:
-        return _create(account, thread_key(key_set), message.integration_thread_id, message, "I1", now, new_id)
+        key = message_key(account, (*command.senders, *recipients))
+        return _create(account, key, command.integration_thread_id, "I1", now, new_id, message_id, direction)
     if thread.is_open:
-        return _append(view, thread, message, Outcome.APPENDED, "I1", now)
-    if _incoming(message):
-        return _append(view, thread, message, Outcome.REOPENED, "I1", now)
+        return _append(view, thread, APPENDED, "I1", now, message_id, direction)
+    if direction is INCOMING:
+        return _append(view, thread, REOPENED, "I1", now, message_id, direction)
     raise ThreadNotOpenError(
-        f"integrationThreadId {message.integration_thread_id!r} names thread {thread.id!r}, which is closed (I1)",
+        f"integrationThreadId {command.integration_thread_id!r} names thread {thread.id!r}, which is closed (I1)",
         field="integrationThreadId",
-        value=message.integration_thread_id,
+        value=command.integration_thread_id,
         rule="I1",
     )
 
 
-def _append(view: View, thread: Thread, message: Message, outcome: Outcome, rule: str, now: datetime) -> Decision:
-    """Put ``message`` on ``thread``, reopening it (and its ticket) first when the outcome says so."""
+def _append(
+    view: View, thread: Thread, outcome: Outcome, rule: str, now: datetime, message_id: str, direction: Direction
+) -> _Placement:
+    """Put message ``message_id`` on ``thread``, reopening it (and its ticket) first when the outcome says so."""
     events: list[Event] = []
-    ticket = view.ticket_of(thread)
-    if outcome is Outcome.REOPENED:
-        thread, ticket = reopen(thread, ticket, rule, events)
+    tickets: tuple[Ticket, ...] = ()
+    if outcome is REOPENED:
+        thread, ticket = reopen(thread, view.ticket_of(thread), rule, events)
+        if ticket is not None:
+            tickets = (ticket,)
     thread = thread.touched(now)
-    message = message.on_thread(thread.id)
-    events.append(MessageAppended(thread.id, rule, message.id, message.direction))
-    tickets = () if ticket is None or outcome is not Outcome.REOPENED else (ticket,)
-    return _message_decision(outcome, thread, tickets, message, events)
+    events.append(MessageAppended(thread.id, rule, message_id, direction))
+    return outcome, thread, tickets, events
 
 
 def _create(
     account: ChannelAccount,
     key: str,
     integration_thread_id: str | None,
-    message: Message,
     rule: str,
     now: datetime,
     new_id: IdFactory,
-) -> Decision:
+    message_id: str,
+    direction: Direction,
+) -> _Placement:
     thread_id = new_id("thread")
     events: list[Event] = [ThreadCreated(thread_id, rule, account.id, key, integration_thread_id)]
     tickets: tuple[Ticket, ...] = ()
     if account.creates_tickets:
         tickets = (Ticket(id=new_id("ticket"), thread_id=thread_id),)
         events.append(TicketCreated(thread_id, "R6", tickets[0].id))
-    thread = Thread(
-        id=thread_id,
-        channel_account_id=account.id,
-        key=key,
-        created_at=now,
-        integration_thread_id=integration_thread_id,
-        ticket_id=tickets[0].id if tickets else None,
-        latest_message_at=now,
-    )
-    message = message.on_thread(thread.id)
-    events.append(MessageAppended(thread.id, rule, message.id, message.direction))
-    return _message_decision(Outcome.CREATED, thread, tickets, message, events)
+    ticket_id = tickets[0].id if tickets else None
+    # Positional (see ``plan``): OPEN, not archived, never closed, its latest message now.
+    thread = Thread(thread_id, account.id, key, now, THREAD_OPEN, False, None, integration_thread_id, ticket_id, now)
+    events.append(MessageAppended(thread_id, rule, message_id, direction))
+    return CREATED, thread, tickets, events
 
 
 def _message_decision(
-    outcome: Outcome, thread: Thread, tickets: tuple[Ticket, ...], message: Message, events: list[Event]
+    outcome: Outcome,
+    thread: Thread,
+    tickets: tuple[Ticket, ...],
+    message: Message,
+    events: list[Event],
+    channel_id: str | None = None,
 ) -> Decision:
     return Decision(
         outcome,
-        Changes(threads=(thread,), tickets=tickets, message=message),
+        Changes(None, None, (thread,), tickets, message),
         tuple(events),
-        channel_account_id=thread.channel_account_id,
-        thread_id=thread.id,
-        ticket_id=thread.ticket_id,
-        message_id=message.id,
+        channel_id,
+        thread.channel_account_id,
+        thread.id,
+        thread.ticket_id,
+        message.id,
     )
 
 
-def _agent_message(
+def _agent_decision(
+    placement: _Placement,
     account: ChannelAccount,
+    channel: Channel,
+    message_id: str,
     recipients: tuple[Participant, ...],
     text: str,
     now: datetime,
-    new_id: IdFactory,
     integration_thread_id: str | None,
-) -> Message:
-    return Message(
-        id=new_id("message"),
-        thread_id="",
-        channel_account_id=account.id,
-        direction=Direction.OUTGOING,
-        senders=(Participant(account.delivery_identifier, account.name),),
-        recipients=recipients,
-        text=text,
-        timestamp=now,
-        received_at=now,
-        origin=MessageOrigin.AGENT,
-        integration_thread_id=integration_thread_id,
+) -> Decision:
+    """An agent's message on its placed thread, announced to the integration (R5) with the thread id it must use."""
+    outcome, thread, tickets, events = placement
+    sender = Participant(account.delivery_identifier, account.name)
+    message = Message(
+        message_id,
+        thread.id,
+        account.id,
+        OUTGOING,
+        (sender,),
+        recipients,
+        text,
+        now,  # timestamp: an agent's message is sent when the engine takes it
+        now,  # received_at
+        FROM_AGENT,
+        integration_thread_id,
     )
+    thread_ref = thread.integration_thread_id if thread.integration_thread_id is not None else thread.id
+    events.append(OutgoingMessageCreated(channel.id, message, thread_ref))
+    return _message_decision(outcome, thread, tickets, message, events, channel.id)
 
 
 def _check_outgoing_allowed(account: ChannelAccount, channel: Channel, *, conversation_start: bool) -> None:
@@ -437,13 +538,10 @@ def _check_outgoing_allowed(account: ChannelAccount, channel: Channel, *, conver
         )
 
 
-def _with_webhook(decision: Decision, channel: Channel, thread: Thread) -> Decision:
-    """R5: an agent's message is announced to the integration with the thread id it must use."""
-    message = decision.changes.message
-    assert message is not None
-    thread_ref = thread.integration_thread_id if thread.integration_thread_id is not None else thread.id
-    webhook = OutgoingMessageCreated(channel.id, message, thread_ref)
-    return attrs.evolve(decision, events=(*decision.events, webhook), channel_id=channel.id)
+@functools.lru_cache(maxsize=4096)
+def _key_participants(key: str) -> tuple[Participant, ...]:
+    """The participants a key stands for: a reply's recipients. Cached, as agents reply on the same threads."""
+    return tuple(Participant(identifier) for identifier in key_identifiers(key))
 
 
 def _decide_reply(view: View, command: Reply, now: datetime, new_id: IdFactory) -> Decision:
@@ -462,15 +560,19 @@ def _decide_reply(view: View, command: Reply, now: datetime, new_id: IdFactory) 
             value=thread.id,
             rule="R3",
         )
-    recipients = tuple(Participant(i) for i in key_identifiers(thread.key))
-    message = _agent_message(account, recipients, command.text, now, new_id, thread.integration_thread_id)
-    decision = _append(view, thread, message, Outcome.APPENDED, "R3", now)
-    return _with_webhook(decision, channel, thread)
+    recipients = _key_participants(thread.key)
+    message_id = new_id("message")
+    placement = _append(view, thread, APPENDED, "R3", now, message_id, OUTGOING)
+    return _agent_decision(
+        placement, account, channel, message_id, recipients, command.text, now, thread.integration_thread_id
+    )
 
 
-def _decide_start(view: View, command: StartConversation, now: datetime, new_id: IdFactory) -> Decision:
+def _decide_start(
+    view: View, command: StartConversation, now: datetime, new_id: IdFactory, planned: ViewQuery | None
+) -> Decision:
     account, channel = _account_and_channel(view, command.channel_account_id)
-    if channel.capabilities.threading_model is ThreadingModel.INTEGRATION_THREAD_ID:
+    if channel.capabilities.threading_model is BY_INTEGRATION_THREAD_ID:
         raise NotAllowedError(
             f"channel {channel.id!r} uses INTEGRATION_THREAD_ID: only the integration can name a thread (I1)",
             field="capabilities.threadingModel",
@@ -479,18 +581,17 @@ def _decide_start(view: View, command: StartConversation, now: datetime, new_id:
         )
     check_types_allowed(command.recipients, channel, "recipients", "V5")
     _check_outgoing_allowed(account, channel, conversation_start=True)
-    key_set = _counterparts(account, command.recipients)
-    if not key_set:
+    key = _planned_key(planned) or message_key(account, command.recipients)
+    if not key:
         raise fail(
             "recipients",
             [str(p.delivery_identifier) for p in command.recipients],
             "leave an empty key: every recipient is the account itself",
             "R0",
         )
-    message = _agent_message(account, command.recipients, command.text, now, new_id, None)
+    message_id = new_id("message")
     if view.open_thread is not None:
-        decision = _append(view, view.open_thread, message, Outcome.APPENDED, "R3", now)
+        placement = _append(view, view.open_thread, APPENDED, "R3", now, message_id, OUTGOING)
     else:
-        decision = _create(account, thread_key(key_set), None, message, "R3", now, new_id)
-    thread = decision.changes.threads[0]
-    return _with_webhook(decision, channel, thread)
+        placement = _create(account, key, None, "R3", now, new_id, message_id, OUTGOING)
+    return _agent_decision(placement, account, channel, message_id, command.recipients, command.text, now, None)

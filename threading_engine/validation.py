@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 import attrs
 
 from .errors import NotAllowedError, ValidationError
-from .identifiers import DeliveryIdentifier, IdentifierType
+from .identifiers import DeliveryIdentifier, IdentifierType, is_known_canonical
 from .model import Capabilities, Channel, ChannelAccount, Participant, ThreadingModel
 
 MAX_DESCRIPTION = 1000
@@ -158,7 +159,13 @@ def check_identifier(identifier: object, field: str) -> DeliveryIdentifier:
 
 
 def check_participants(participants: object, field: str) -> tuple[Participant, ...]:
-    """Canonical participants (V4), each a :class:`Participant` with a valid identifier."""
+    """Canonical participants (V4), each a :class:`Participant` with a valid identifier.
+
+    A tuple that is canonical already comes back as it is, so that a caller can tell by identity that nothing
+    changed.
+    """
+    if are_known_canonical(participants):
+        return participants
     if not isinstance(participants, tuple | list):
         raise fail(field, participants, "is not a list of participants", "V5")
     result = []
@@ -174,6 +181,21 @@ def check_participants(participants: object, field: str) -> tuple[Participant, .
             else Participant(identifier, name)
         )
     return tuple(result)
+
+
+def are_known_canonical(participants: object) -> TypeGuard[tuple[Participant, ...]]:
+    """Whether :func:`check_participants` would return ``participants`` as they are, decided without building
+    anything; ``False`` only means "not known", and the caller then checks in full.
+    """
+    if type(participants) is not tuple:
+        return False
+    for participant in participants:
+        if not isinstance(participant, Participant) or not is_known_canonical(participant.delivery_identifier):
+            return False
+        name = participant.name
+        if name is not None and not (isinstance(name, str) and name.strip()):
+            return False
+    return True
 
 
 def check_types_allowed(participants: Iterable[Participant], channel: Channel, field: str, rule: str) -> None:

@@ -8,14 +8,14 @@ raises :class:`WriteConflict` rather than store a state the contract forbids.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..decisions import Changes, View, ViewQuery
 from ..errors import WriteConflict
 from ..events import EventRecord
 from ..identifiers import DeliveryIdentifier
-from ..model import Channel, ChannelAccount, Message, Thread, Ticket
+from ..model import THREAD_OPEN, Channel, ChannelAccount, Message, Thread, Ticket
 from ..repository import PendingEvent
 
 _Pair = tuple[str, str]
@@ -49,7 +49,8 @@ class MemoryRepository:
         return _MemoryUnitOfWork(self)
 
     def _load(self, query: ViewQuery) -> View:
-        thread = self._threads.get(query.thread_id) if query.thread_id is not None else None
+        threads = self._threads
+        thread = threads.get(query.thread_id) if query.thread_id is not None else None
         account_id = thread.channel_account_id if thread is not None else query.channel_account_id
         account = self._accounts.get(account_id) if account_id is not None else None
         channel_id = account.channel_id if account is not None else query.channel_id
@@ -64,35 +65,35 @@ class MemoryRepository:
         open_thread = latest_closed = integration_thread = duplicate = duplicate_thread = None
         if account_id is not None and key is not None:
             open_id = self._open_by_key.get((account_id, key))
-            open_thread = self._threads[open_id] if open_id is not None else None
+            open_thread = threads[open_id] if open_id is not None else None
             latest_closed = self._latest_closed(account_id, key)
         if account_id is not None and integration_thread_id is not None:
             live_id = self._live_by_integration_id.get((account_id, integration_thread_id))
-            integration_thread = self._threads[live_id] if live_id is not None else None
+            integration_thread = threads[live_id] if live_id is not None else None
         if account_id is not None and query.idempotency_id is not None:
             message_id = self._message_by_idempotency_id.get((account_id, query.idempotency_id))
             if message_id is not None:
                 duplicate = self._messages[message_id]
-                duplicate_thread = self._threads[duplicate.thread_id]
+                duplicate_thread = threads[duplicate.thread_id]
         other_account = None
         if query.account_identifier is not None and channel_id is not None:
             other_id = self._account_by_identifier.get((channel_id, query.account_identifier))
             other_account = self._accounts[other_id] if other_id is not None else None
-        threads = (thread, open_thread, latest_closed, integration_thread, duplicate_thread)
-        tickets = {
-            t.ticket_id: self._tickets[t.ticket_id] for t in threads if t is not None and t.ticket_id is not None
-        }
+        tickets: dict[str, Ticket] = {}
+        for candidate in (thread, open_thread, latest_closed, integration_thread, duplicate_thread):
+            if candidate is not None and candidate.ticket_id is not None:
+                tickets[candidate.ticket_id] = self._tickets[candidate.ticket_id]
         return View(
-            channel=channel,
-            account=account,
-            thread=thread,
-            open_thread=open_thread,
-            latest_closed_thread=latest_closed,
-            integration_thread=integration_thread,
-            duplicate=duplicate,
-            duplicate_thread=duplicate_thread,
-            account_with_identifier=other_account,
-            tickets=tickets,
+            channel,
+            account,
+            thread,
+            open_thread,
+            latest_closed,
+            integration_thread,
+            duplicate,
+            duplicate_thread,
+            other_account,
+            tickets,
         )
 
     def _latest_closed(self, account_id: str, key: str) -> Thread | None:
@@ -106,7 +107,7 @@ class MemoryRepository:
                 best = thread
         return best
 
-    def _save(self, changes: Changes, events: Sequence[PendingEvent], undo: list[_Undo]) -> tuple[EventRecord, ...]:
+    def _save(self, changes: Changes, events: Sequence[PendingEvent], undo: list[_Undo]) -> list[EventRecord]:
         """Apply ``changes`` at once (the lock keeps them private), noting how to take each back."""
         self._check_unique(changes)
         if changes.channel is not None:
@@ -116,23 +117,23 @@ class MemoryRepository:
             undo.append(("account", changes.account.id, self._accounts.get(changes.account.id)))
             self._put_account(changes.account)
         for thread in changes.threads:
-            undo.append(("thread", thread.id, self._threads.get(thread.id)))
-            self._put_thread(thread)
+            old_thread = self._threads.get(thread.id)
+            undo.append(("thread", thread.id, old_thread))
+            self._put_thread(thread, old_thread)
         for ticket in changes.tickets:
             undo.append(("ticket", ticket.id, self._tickets.get(ticket.id)))
             self._tickets[ticket.id] = ticket
         if changes.message is not None:
             undo.append(("message", changes.message.id, None))
             self._put_message(changes.message)
-        undo.append(("events", "", len(self._events)))
-        first = len(self._events) + 1
-        records = tuple(
-            EventRecord(first + offset, pending.event_id, pending.timestamp, pending.event)
-            for offset, pending in enumerate(events)
-        )
-        self._events.extend(records)
-        for record in records:
+        stored = self._events
+        undo.append(("events", "", len(stored)))
+        records = []
+        for pending in events:
+            record = EventRecord(len(stored) + 1, pending.event_id, pending.timestamp, pending.event)
+            stored.append(record)
             self._pending[record.event_id] = record
+            records.append(record)
         return records
 
     def _undo(self, undo: list[_Undo]) -> None:
@@ -172,7 +173,7 @@ class MemoryRepository:
 
     def _undo_thread(self, thread_id: str, old: object) -> None:
         if isinstance(old, Thread):
-            self._put_thread(old)
+            self._put_thread(old, self._threads.get(thread_id))
             return
         thread = self._threads.pop(thread_id)
         pair = (thread.channel_account_id, thread.key)
@@ -192,7 +193,7 @@ class MemoryRepository:
                 raise WriteConflict(f"U4: {account.delivery_identifier} already belongs to account {holder}")
         for thread in changes.threads:
             pair = (thread.channel_account_id, thread.key)
-            if thread.integration_thread_id is None and thread.is_open:
+            if thread.integration_thread_id is None and thread.status is THREAD_OPEN and not thread.archived:
                 holder = self._open_by_key.get(pair)
                 if holder is not None and holder != thread.id:
                     raise WriteConflict(f"U1: thread {holder} is already open for key {thread.key}")
@@ -213,15 +214,16 @@ class MemoryRepository:
         self._accounts[account.id] = account
         self._account_by_identifier[(account.channel_id, account.delivery_identifier)] = account.id
 
-    def _put_thread(self, thread: Thread) -> None:
-        old = self._threads.get(thread.id)
+    def _put_thread(self, thread: Thread, old: Thread | None) -> None:
+        """Store ``thread`` over ``old`` (the stored thread with its id, if any) and update the indexes."""
         self._threads[thread.id] = thread
         pair = (thread.channel_account_id, thread.key)
         if old is None:
             self._threads_by_key.setdefault(pair, []).append(thread.id)
             self._thread_messages[thread.id] = []
         if thread.integration_thread_id is None:
-            if thread.is_open:
+            # ``Thread.is_open`` written out: a property call costs as much as the rest of this test.
+            if thread.status is THREAD_OPEN and not thread.archived:
                 self._open_by_key[pair] = thread.id
             elif self._open_by_key.get(pair) == thread.id:
                 del self._open_by_key[pair]
@@ -311,11 +313,15 @@ class _MemoryUnitOfWork:
     A plain class rather than ``@contextmanager``: a unit of work is entered once per command.
     """
 
+    __slots__ = ("_records", "_repository", "committed", "load", "undo")
+
     def __init__(self, repository: MemoryRepository) -> None:
         self._repository = repository
         self.committed = False
         self.undo: list[_Undo] = []
         self._records: list[EventRecord] = []
+        # The repository's reader itself rather than a method that calls it: one call less per command.
+        self.load: Callable[[ViewQuery], View] = repository._load
 
     def __enter__(self) -> _MemoryUnitOfWork:
         self._repository._lock.acquire()
@@ -327,9 +333,6 @@ class _MemoryUnitOfWork:
                 self._repository._undo(self.undo)
         finally:
             self._repository._lock.release()
-
-    def load(self, query: ViewQuery) -> View:
-        return self._repository._load(query)
 
     def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
         if self.committed:
