@@ -43,7 +43,9 @@ def test_urls_naming_no_store_are_validation_errors_on_the_store_field(url: str,
     assert raised.value.field == "store" and raised.value.value == url
 
 
-def test_python_dash_m_runs_the_command_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_python_dash_m_runs_the_command_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """``python -m threading_engine`` is the ``threading-engine`` script (run in process, so it is measured)."""
     monkeypatch.setattr(sys, "argv", ["threading-engine", "--help"])
     with pytest.raises(SystemExit) as exited:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from ..errors import StorageError
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the initial schema.
     """
@@ -94,7 +96,9 @@ def migrate(connection: sqlite3.Connection) -> int:
         row = connection.execute("SELECT max(version) FROM schema_version").fetchone()
         found = int(row[0] or 0)
         if found > SCHEMA_VERSION:
-            raise RuntimeError(f"the store's schema version {found} is newer than this library's {SCHEMA_VERSION}")
+            raise StorageError(
+                f"the store's schema version {found} is newer than this library's {SCHEMA_VERSION}: upgrade it"
+            )
         for version in range(found + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[version - 1].split(";"):
                 if statement.strip():

@@ -173,14 +173,36 @@ class ContractChecks:
         assert state(seeded) == before
 
     def test_leaving_a_unit_of_work_without_commit_writes_nothing(self, seeded: Repository) -> None:
-        """ "Leaving without commit writes nothing.\""""
+        """ "Leaving the unit without committing (or with an exception) writes nothing at all, whatever was
+        saved", and what it saved holds no uniqueness slot (U1-U4) afterwards."""
+        commit(
+            seeded,
+            Changes(threads=(thread("thread-1", ticket_id="ticket-1"),), tickets=(Ticket("ticket-1", "thread-1"),)),
+        )
         before = state(seeded)
+        other_channel = attrs.evolve(CHANNEL, id="channel-2")
+        other_account = attrs.evolve(ACCOUNT, id="account-2", channel_id="channel-2")
         with pytest.raises(RuntimeError), seeded.unit_of_work() as unit:
             unit.load(ViewQuery(channel_account_id=ACCOUNT.id, key=KEY))
+            unit.save(
+                Changes(
+                    channel=other_channel,
+                    account=other_account,
+                    threads=(closed("thread-1", T0), thread("thread-2", integration_thread_id="conv-1")),
+                    tickets=(Ticket("ticket-1", "thread-1", TicketStatus.CLOSED),),
+                    message=message("message-1", "thread-1", "idem-1"),
+                ),
+                [event("event-1")],
+            )
+            unit.save(Changes(channel=attrs.evolve(CHANNEL, name="Renamed"), threads=(thread("thread-3"),)), [])
+            unit.save(Changes(account=attrs.evolve(ACCOUNT, authorized=False)), [event("event-2")])
             raise RuntimeError("the decision failed")
         assert state(seeded) == before
-        commit(seeded, Changes(threads=(thread("thread-1"),)))
-        assert [t.id for t in seeded.list_threads()] == ["thread-1"]
+        commit(seeded, Changes(threads=(thread("thread-2", integration_thread_id="conv-1"),)))
+        commit(seeded, Changes(message=message("message-1", "thread-1", "idem-1")), [event("event-1")])
+        commit(seeded, Changes(channel=other_channel, account=other_account))
+        assert [t.id for t in seeded.list_threads()] == ["thread-1", "thread-2"]
+        assert seeded.get_account("account-2") == other_account
 
     def test_u1_one_open_thread_per_key(self, seeded: Repository) -> None:
         """ "(U1) at most one thread per (account, key) is OPEN and not archived\" (R1)."""
