@@ -88,6 +88,9 @@ def subjects_read(query: ViewQuery, view: View) -> set[Subject]:
         if query.account_identifier is not None:
             identifier = query.account_identifier
             found.add(("identifier", channel_id, identifier.type.value, identifier.value))
+    if view.account_with_identifier is not None:
+        # The holder was found by its identifier; saved with another one, it no longer holds this one (V2).
+        found.add(("account", view.account_with_identifier.id))
     for thread in _shown(view):
         found.add(("thread", thread.id))
         if thread.ticket_id is not None:
