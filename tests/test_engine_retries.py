@@ -1,0 +1,143 @@
+"""The engine's shell around the rules: lost races are retried on fresh state, batches keep each command's
+own answer, and a store that keeps losing is a clear StorageError, never a half-done command."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import pytest
+from helpers import A, connect
+
+from threading_engine import (
+    CloseThread,
+    Command,
+    DeliveryIdentifier,
+    Direction,
+    Engine,
+    NotFoundError,
+    Outcome,
+    Participant,
+    PublishMessage,
+    StorageError,
+    ThreadingModel,
+    ValidationError,
+    WriteConflict,
+)
+from threading_engine.backends.memory import MemoryRepository
+from threading_engine.decisions import Changes, View, ViewQuery
+from threading_engine.events import EventRecord
+from threading_engine.ids import SequentialIds
+from threading_engine.repository import PendingEvent, UnitOfWork
+from threading_engine.testing.conformance import snapshot
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class LosingUnit:
+    """A unit of work whose commit loses a race while its repository still has losses to hand out."""
+
+    def __init__(self, unit: UnitOfWork, repository: LosingRepository) -> None:
+        self.unit = unit
+        self.repository = repository
+
+    def load(self, query: ViewQuery) -> View:
+        return self.unit.load(query)
+
+    def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
+        self.unit.save(changes, events)
+
+    def commit(self) -> tuple[EventRecord, ...]:
+        if self.repository.losses:
+            self.repository.losses -= 1
+            raise WriteConflict("a concurrent writer committed first")
+        return self.unit.commit()
+
+    def prefetch(self, queries: Sequence[ViewQuery]) -> None:
+        self.repository.prefetched.append(list(queries))
+
+
+class LosingRepository(MemoryRepository):
+    """The memory store, with ``losses`` commits lost to an imagined concurrent writer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.losses = 0
+        self.prefetched: list[list[ViewQuery]] = []
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[LosingUnit]:  # type: ignore[override]  # the same contract, wrapped
+        with super().unit_of_work() as unit:
+            yield LosingUnit(unit, self)
+
+
+def engine_on(repository: LosingRepository, max_attempts: int = 10) -> tuple[Engine, str]:
+    engine = Engine(repository, clock=lambda: T0, ids=SequentialIds(), max_attempts=max_attempts)
+    return engine, connect(engine, ThreadingModel.DELIVERY_IDENTIFIER)[1]
+
+
+def incoming(account_id: str, text: str = "hi") -> PublishMessage:
+    return PublishMessage(account_id, Direction.INCOMING, senders=(Participant(A),), text=text)
+
+
+def test_a_lost_race_is_retried_on_fresh_state_and_lands_once() -> None:
+    repository = LosingRepository()
+    engine, account_id = engine_on(repository)
+    repository.losses = 3
+    result = engine.execute(incoming(account_id))
+    assert result.outcome is Outcome.CREATED and repository.losses == 0
+    assert len(repository.list_messages()) == 1 and len(repository.list_threads()) == 1
+
+
+def test_a_store_that_keeps_losing_is_a_storage_error_and_nothing_is_written() -> None:
+    repository = LosingRepository()
+    engine, account_id = engine_on(repository, max_attempts=3)
+    before = snapshot(repository)
+    repository.losses = 3
+    with pytest.raises(StorageError, match="gave up after 3 attempts"):
+        engine.execute(incoming(account_id))
+    assert snapshot(repository) == before
+
+
+def test_a_batch_lost_to_a_race_is_retried_whole() -> None:
+    repository = LosingRepository()
+    engine, account_id = engine_on(repository)
+    repository.losses = 2
+    results = engine.execute_many([incoming(account_id, "one"), incoming(account_id, "two")])
+    assert [getattr(r, "outcome", r) for r in results] == [Outcome.CREATED, Outcome.APPENDED]
+    assert [m.text for m in repository.list_messages()] == ["one", "two"]
+
+
+def test_a_batch_keeps_each_invalid_command_s_error_in_its_place_and_prefetches_the_rest() -> None:
+    """V rules refuse a command before the unit of work; the batch's other commands are not affected."""
+    repository = LosingRepository()
+    engine, account_id = engine_on(repository)
+    bad = PublishMessage(account_id, Direction.INCOMING, senders=(), text="no sender")
+    batch: list[Command] = [incoming(account_id), bad, CloseThread("no-such-thread"), incoming(account_id, "again")]
+    results = engine.execute_many(batch)
+    assert isinstance(results[1], ValidationError) and results[1].field == "senders"
+    assert isinstance(results[2], NotFoundError)
+    assert [getattr(r, "outcome", None) for r in results[::3]] == [Outcome.CREATED, Outcome.APPENDED]
+    assert len(repository.prefetched[-1]) == 3, "every valid command's view, and none for the invalid one"
+
+
+def test_a_batch_needs_one_time_per_command() -> None:
+    engine, account_id = engine_on(LosingRepository())
+    with pytest.raises(ValueError, match="2 times for 1 commands"):
+        engine.execute_many([incoming(account_id)], times=[T0, T0])
+
+
+def test_reading_what_does_not_exist_is_not_found_with_the_field() -> None:
+    engine, _ = engine_on(LosingRepository())
+    with pytest.raises(NotFoundError) as missing:
+        engine.thread("no-such-thread")
+    assert (missing.value.field, missing.value.value) == ("threadId", "no-such-thread")
+
+
+def test_publishing_to_an_unknown_account_is_not_found() -> None:
+    engine, _ = engine_on(LosingRepository())
+    other = DeliveryIdentifier.of("HS_PHONE_NUMBER", "+442079460009")
+    with pytest.raises(NotFoundError) as missing:
+        engine.execute(PublishMessage("no-such-account", Direction.INCOMING, senders=(Participant(other),), text="hi"))
+    assert missing.value.field == "channelAccountId"
