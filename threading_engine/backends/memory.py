@@ -158,9 +158,8 @@ class MemoryRepository:
             elif kind == "channel":
                 self._restore(self._channels, value_id, old)
             else:
-                account = self._accounts[value_id]
+                account = self._accounts.pop(value_id)
                 del self._account_by_identifier[(account.channel_id, account.delivery_identifier)]
-                self._restore(self._accounts, value_id, old)
                 if isinstance(old, ChannelAccount):
                     self._put_account(old)
 
@@ -211,6 +210,9 @@ class MemoryRepository:
                     raise WriteConflict(f"U2: idempotency id {message.integration_idempotency_id} is used")
 
     def _put_account(self, account: ChannelAccount) -> None:
+        old = self._accounts.get(account.id)
+        if old is not None:  # saved with another identifier, it no longer holds the old one (U4)
+            del self._account_by_identifier[(old.channel_id, old.delivery_identifier)]
         self._accounts[account.id] = account
         self._account_by_identifier[(account.channel_id, account.delivery_identifier)] = account.id
 

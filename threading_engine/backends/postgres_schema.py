@@ -249,7 +249,8 @@ class Statements:
         )
         self.UPSERT_ACCOUNT = (
             f"INSERT INTO {s}.accounts (id, channel_id, identifier_type, identifier_value, data) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data"
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET identifier_type = EXCLUDED.identifier_type, "
+            "identifier_value = EXCLUDED.identifier_value, data = EXCLUDED.data"
         )
         # Threads, tickets and messages are written many rows per statement, one array per column, in the order
         # saved (the position orders the rows): a batch costs a few statements, not a few per command. Rows are

@@ -247,7 +247,8 @@ class _SQLiteUnitOfWork:
             account = changes.account
             execute(
                 "INSERT INTO accounts (id, channel_id, identifier_type, identifier_value, data) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                "ON CONFLICT (id) DO UPDATE SET identifier_type = excluded.identifier_type, "
+                "identifier_value = excluded.identifier_value, data = excluded.data",
                 (
                     account.id,
                     account.channel_id,

@@ -253,6 +253,12 @@ class ContractChecks:
         assert view.account_with_identifier == ACCOUNT
         commit(seeded, Changes(account=attrs.evolve(ACCOUNT, name="Renamed")))
         assert seeded.get_account(ACCOUNT.id) == attrs.evolve(ACCOUNT, name="Renamed")
+        # Saved with another identifier, an account no longer holds its old one.
+        moved = attrs.evolve(ACCOUNT, delivery_identifier=DeliveryIdentifier.of("HS_PHONE_NUMBER", "+15550199"))
+        commit(seeded, Changes(account=moved))
+        view = load(seeded, ViewQuery(channel_id=CHANNEL.id, account_identifier=ACCOUNT.delivery_identifier))
+        assert view.account_with_identifier is None
+        commit(seeded, Changes(account=attrs.evolve(ACCOUNT, id="account-2")))
 
     def test_archived_threads_are_never_candidates(self, seeded: Repository) -> None:
         """ "open_thread, latest_closed_thread and integration_thread of a View are never archived\" (R2)."""
