@@ -5,6 +5,8 @@
   the stateful agreement test (``tests/test_stateful.py``), which must still finish in about 3 minutes on
   2 cores. Shrinking output is printed in full.
 - ``thorough``: for an occasional long local hunt.
+- ``mutation``: ``default``'s sizes, derandomized, for mutation testing (``tests/mutation.sh``): every mutant
+  meets the same examples, so a rerun gives the same score.
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     verbosity=Verbosity.normal,
+)
+settings.register_profile(
+    "mutation",
+    max_examples=40,
+    stateful_step_count=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 
