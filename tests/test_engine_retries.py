@@ -43,6 +43,7 @@ class LosingUnit:
         self.repository = repository
 
     def load(self, query: ViewQuery) -> View:
+        self.repository.loaded.append(query)
         return self.unit.load(query)
 
     def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
@@ -65,6 +66,7 @@ class LosingRepository(MemoryRepository):
         super().__init__()
         self.losses = 0
         self.prefetched: list[list[ViewQuery]] = []
+        self.loaded: list[ViewQuery] = []
 
     @contextmanager
     def unit_of_work(self) -> Iterator[LosingUnit]:  # type: ignore[override]  # the same contract, wrapped
@@ -141,3 +143,21 @@ def test_publishing_to_an_unknown_account_is_not_found() -> None:
     with pytest.raises(NotFoundError) as missing:
         engine.execute(PublishMessage("no-such-account", Direction.INCOMING, senders=(Participant(other),), text="hi"))
     assert missing.value.field == "channelAccountId"
+
+
+def test_a_batch_prefetches_exactly_the_views_its_commands_then_load() -> None:
+    """The read-ahead hint names each command's view as the rules plan it (keyed by the cached routing)."""
+    repository = LosingRepository()
+    engine, account_id = engine_on(repository)
+    first = engine.execute(incoming(account_id))  # fills the routing cache for the account
+    assert first.thread_id is not None
+    other = Participant(DeliveryIdentifier.of("HS_PHONE_NUMBER", "+442079460009"))
+    batch: list[Command] = [
+        incoming(account_id, "again"),
+        PublishMessage(account_id, Direction.INCOMING, senders=(other,), text="new key"),
+        CloseThread(first.thread_id),
+    ]
+    start = len(repository.loaded)
+    engine.execute_many(batch)
+    assert repository.prefetched[-1] == repository.loaded[start:]
+    assert len({query.key for query in repository.prefetched[-1][:2]}) == 2, "two keys, planned apart"
