@@ -138,21 +138,28 @@ class Engine:
     ) -> list[Result | ThreadingError]:
         outcomes: list[tuple[Decision, int] | ThreadingError] = []
         with self.repository.unit_of_work() as unit:
+            planned: list[ViewQuery | None] = [None] * len(commands)
             prefetch = getattr(unit, "prefetch", None)
             if prefetch is not None:  # optional (PrefetchingUnitOfWork): the batch's views read ahead at once
-                planned = []
-                for command in commands:
+                queries = []
+                for index, command in enumerate(commands):
+                    if isinstance(command, ThreadingError):
+                        continue
                     account_id = getattr(command, "channel_account_id", None)
                     routing = self._routing.get(account_id) if isinstance(account_id, str) else None
-                    if not isinstance(command, ThreadingError):
-                        planned.append(rules.plan(command, *(routing or (None, None))))
-                prefetch(planned)
+                    query = rules.plan(command, *(routing or (None, None)))
+                    queries.append(query)
+                    # A message planned without its routing asked for the account only: plan it again later.
+                    if routing is not None or not isinstance(command, _ROUTED_BY_ACCOUNT):
+                        planned[index] = query
+                prefetch(queries)
             for index, command in enumerate(commands):
                 if isinstance(command, ThreadingError):
                     outcomes.append(command)
                     continue
                 try:
-                    decision, events = self._decide(unit, command, None if times is None else times[index])
+                    at = None if times is None else times[index]
+                    decision, events = self._decide(unit, command, at, planned[index])
                 except WriteConflict:
                     raise
                 except ThreadingError as error:
@@ -172,16 +179,18 @@ class Engine:
         return results
 
     def _decide(
-        self, unit: UnitOfWork, command: Command, at: datetime | None = None
+        self, unit: UnitOfWork, command: Command, at: datetime | None = None, planned: ViewQuery | None = None
     ) -> tuple[Decision, list[PendingEvent]]:
-        """Load, decide and save one normalized command inside ``unit``; returns the decision and its events."""
+        """Load, decide and save one normalized command inside ``unit``; returns the decision and its events.
+
+        ``planned`` is the command's query if a batch already planned it for its read-ahead."""
         account = channel = None
         if isinstance(command, _ROUTED_BY_ACCOUNT):
             account_id = command.channel_account_id
             # The cache read first, here: the common case then costs no call.
             routing = self._routing.get(account_id) if isinstance(account_id, str) else None
             account, channel = routing or self._routing_for(unit, account_id)
-        query = rules.plan(command, account, channel)
+        query = planned if planned is not None else rules.plan(command, account, channel)
         view = unit.load(query)
         now = self.clock() if at is None else at
         if now.tzinfo is None:
