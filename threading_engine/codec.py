@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 import attrs
@@ -157,6 +158,79 @@ def to_primitive(value: Channel | ChannelAccount | Message | Event) -> Primitive
     if isinstance(value, Event):
         data["type"] = value.type
     return data
+
+
+# -- JSON text written out, for the values stored with every message -----------------------------------------
+#
+# ``dumps(to_primitive(value))`` builds a dict per value and walks it again to encode it. For the values every
+# publish stores (its message and its events) the text is written out directly instead, with the C string
+# encoder ``dumps`` itself uses, so the text is the same to the byte (``tests/test_codec.py`` checks it).
+
+
+def _quoted(value: str | None) -> str:
+    # A StrEnum member is a str: its text is its value, as ``_enum_value`` gives it.
+    return "null" if value is None else encode_basestring(value)
+
+
+def _participants_text(participants: Iterable[Participant]) -> str:
+    return ",".join(
+        [
+            f'{{"delivery_identifier":[{encode_basestring(p.delivery_identifier.type)},'
+            f'{encode_basestring(p.delivery_identifier.value)}],"name":{_quoted(p.name)}}}'
+            for p in participants
+        ]
+    )
+
+
+def _message_text(value: Message) -> str:
+    return (
+        f'{{"id":{encode_basestring(value.id)},"thread_id":{encode_basestring(value.thread_id)},'
+        f'"channel_account_id":{encode_basestring(value.channel_account_id)},'
+        f'"direction":{encode_basestring(value.direction)},'
+        f'"senders":[{_participants_text(value.senders)}],"recipients":[{_participants_text(value.recipients)}],'
+        f'"text":{encode_basestring(value.text)},"timestamp":"{value.timestamp.isoformat()}",'
+        f'"received_at":"{value.received_at.isoformat()}","origin":{encode_basestring(value.origin)},'
+        f'"integration_thread_id":{_quoted(value.integration_thread_id)},'
+        f'"integration_idempotency_id":{_quoted(value.integration_idempotency_id)}}}'
+    )
+
+
+def message_json(value: Message) -> str:
+    """``dumps(to_primitive(value))``, written out while ``Message`` has the fields it was written for."""
+    if type(value) is Message and _ENCODERS.get(Message) is _message:
+        return _message_text(value)
+    return dumps(to_primitive(value))
+
+
+def _flat_event_fields(kind: type[Event]) -> tuple[tuple[str, str], ...]:
+    """(attribute, its JSON key with quotes and colon) for each field of an event class, in attrs order."""
+    fields = _EVENT_FIELDS.get(kind)
+    if fields is None:
+        fields = _EVENT_FIELDS[kind] = tuple((name, f"{encode_basestring(name)}:") for name in _field_names(kind))
+    return fields
+
+
+_EVENT_FIELDS: dict[type[Event], tuple[tuple[str, str], ...]] = {}
+
+
+def _flat_event_text(event: Event) -> str | None:
+    """The event's JSON if every field is text or null (every thread and ticket event), else ``None``."""
+    parts = []
+    for name, prefix in _flat_event_fields(type(event)):
+        field = getattr(event, name)
+        if field is not None and not isinstance(field, str):
+            return None
+        parts.append(prefix + _quoted(field))
+    parts.append(f'"type":{encode_basestring(event.type)}')
+    return "{" + ",".join(parts) + "}"
+
+
+def event_json(event_id: str, timestamp: datetime, event: Event) -> str:
+    """The stored form of an event: its fields (and ``type``) under ``event``, with its id and time."""
+    text = _flat_event_text(event)
+    if text is None:
+        text = dumps(to_primitive(event))
+    return f'{{"event_id":{encode_basestring(event_id)},"timestamp":"{timestamp.isoformat()}","event":{text}}}'
 
 
 def _time(raw: str | None) -> datetime | None:

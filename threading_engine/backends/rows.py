@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .. import codec
 from ..codec import (
     account_from_primitive,
     channel_from_primitive,
@@ -54,20 +55,35 @@ def thread_row(thread: Thread) -> tuple[Any, ...]:
     )
 
 
-def thread_from_row(row: Sequence[Any]) -> Thread:
-    created_at = from_micros(row[5])
-    assert created_at is not None
+_THREAD_STATUSES = {status.value: status for status in ThreadStatus}
+
+
+def thread_from_row(row: Sequence[Any], start: int = 0) -> Thread:
+    """The thread in the ten :data:`THREAD_COLUMNS` of ``row`` from index ``start`` on."""
+    (
+        thread_id,
+        account_id,
+        key,
+        status,
+        archived,
+        created_at,
+        closed_at,
+        integration_thread_id,
+        ticket_id,
+        latest_message_at,
+    ) = row[start : start + 10]
+    # Positional, in the class's field order, and the times converted inline: this runs for every thread read.
     return Thread(
-        id=row[0],
-        channel_account_id=row[1],
-        key=row[2],
-        status=ThreadStatus(row[3]),
-        archived=bool(row[4]),
-        created_at=created_at,
-        closed_at=from_micros(row[6]),
-        integration_thread_id=row[7],
-        ticket_id=row[8],
-        latest_message_at=from_micros(row[9]),
+        thread_id,
+        account_id,
+        key,
+        _EPOCH + timedelta(microseconds=created_at),
+        _THREAD_STATUSES[status],
+        bool(archived),
+        None if closed_at is None else _EPOCH + timedelta(microseconds=closed_at),
+        integration_thread_id,
+        ticket_id,
+        None if latest_message_at is None else _EPOCH + timedelta(microseconds=latest_message_at),
     )
 
 
@@ -100,7 +116,7 @@ def account_from_json(data: str) -> ChannelAccount:
 
 
 def message_json(message: Message) -> str:
-    return dumps(to_primitive(message))
+    return codec.message_json(message)
 
 
 def message_from_json(data: str) -> Message:
@@ -109,8 +125,7 @@ def message_from_json(data: str) -> Message:
 
 def event_json(pending: PendingEvent) -> str:
     """The stored form of an event: the event's fields plus its id and time."""
-    data = to_primitive(pending.event)
-    return dumps({"event_id": pending.event_id, "timestamp": pending.timestamp.isoformat(), "event": data})
+    return codec.event_json(pending.event_id, pending.timestamp, pending.event)
 
 
 def event_from_row(sequence: int, data: str) -> EventRecord:

@@ -15,8 +15,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, TypeVar
 
 from ..decisions import Changes, View, ViewQuery
@@ -31,20 +30,39 @@ Synchronous = Literal["FULL", "NORMAL"]
 _Value = TypeVar("_Value")
 
 
-@contextmanager
-def _translated() -> Iterator[None]:
+def _translate(error: sqlite3.Error) -> Exception:
     """The one place where ``sqlite3`` errors become the library's errors."""
-    try:
-        yield
-    except sqlite3.IntegrityError as error:
-        raise WriteConflict(f"a uniqueness rule rejected the commit: {error}") from error
-    except sqlite3.OperationalError as error:
+    if isinstance(error, sqlite3.IntegrityError):
+        return WriteConflict(f"a uniqueness rule rejected the commit: {error}")
+    if isinstance(error, sqlite3.OperationalError):
         message = str(error).lower()
         if "locked" in message or "busy" in message:
-            raise WriteConflict(f"the database stayed locked: {error}") from error
-        raise StorageError(f"SQLite failed: {error}") from error
-    except sqlite3.DatabaseError as error:
-        raise StorageError(f"SQLite failed: {error}") from error
+            return WriteConflict(f"the database stayed locked: {error}")
+    if isinstance(error, sqlite3.DatabaseError):
+        return StorageError(f"SQLite failed: {error}")
+    return error
+
+
+class _Translated:
+    """``with _translated:`` raises :func:`_translate`'s error for a ``sqlite3`` error in its block.
+
+    A stateless class rather than ``@contextmanager``: it is entered several times per command, and a
+    generator-based context manager costs a new generator and several calls each time.
+    """
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: object) -> None:
+        if isinstance(error, sqlite3.Error):
+            translated = _translate(error)
+            if translated is not error:
+                raise translated from error
+
+
+_translated = _Translated()
 
 
 class SQLiteRepository:
@@ -58,7 +76,7 @@ class SQLiteRepository:
             raise ValueError(f"synchronous {synchronous!r} is not FULL or NORMAL")
         self.path = path
         self._lock = threading.RLock()
-        with _translated():
+        with _translated:
             self._connection = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
             )
@@ -70,26 +88,17 @@ class SQLiteRepository:
 
     # -- transactions -------------------------------------------------------------------------------------
 
-    @contextmanager
-    def unit_of_work(self) -> Iterator[_SQLiteUnitOfWork]:
-        with self._lock:
-            with _translated():
-                self._connection.execute("BEGIN IMMEDIATE")
-            unit = _SQLiteUnitOfWork(self._connection)
-            try:
-                yield unit
-            finally:
-                if self._connection.in_transaction:
-                    self._connection.execute("ROLLBACK")
+    def unit_of_work(self) -> _SQLiteUnitOfWork:
+        return _SQLiteUnitOfWork(self._connection, self._lock)
 
     # -- reads ---------------------------------------------------------------------------------------------
 
     def _one(self, sql: str, parameters: Sequence[Any]) -> Any:
-        with self._lock, _translated():
+        with self._lock, _translated:
             return self._connection.execute(sql, parameters).fetchone()
 
     def _all(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
-        with self._lock, _translated():
+        with self._lock, _translated:
             return self._connection.execute(sql, parameters).fetchall()
 
     def get_channel(self, channel_id: str) -> Channel | None:
@@ -156,7 +165,7 @@ class SQLiteRepository:
 
     def acknowledge(self, event_ids: Iterable[str]) -> int:
         ids = list(dict.fromkeys(event_ids))
-        with self._lock, _translated():
+        with self._lock, _translated:
             cursor = self._connection.executemany(
                 "UPDATE events SET acknowledged = 1 WHERE event_id = ? AND acknowledged = 0", [(i,) for i in ids]
             )
@@ -168,16 +177,37 @@ class SQLiteRepository:
 
 
 class _SQLiteUnitOfWork:
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    """One ``BEGIN IMMEDIATE`` transaction, holding the repository's lock from entry to exit; rolled back on
+    exit unless it committed. A plain class rather than ``@contextmanager``: one is entered per command."""
+
+    def __init__(self, connection: sqlite3.Connection, lock: threading.RLock) -> None:
         self._connection = connection
+        self._lock = lock
         self._committed = False
         self._records: list[EventRecord] = []
         # The stored version of every thread this unit has read or written, by id: a change to one of them is
         # written as an UPDATE of the columns that differ, so SQLite maintains only the indexes it must.
         self._stored: dict[str, Thread] = {}
 
+    def __enter__(self) -> _SQLiteUnitOfWork:
+        self._lock.acquire()
+        try:
+            with _translated:
+                self._connection.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if self._connection.in_transaction:
+                self._connection.execute("ROLLBACK")
+        finally:
+            self._lock.release()
+
     def load(self, query: ViewQuery) -> View:
-        with _translated():
+        with _translated:
             return self._load(query)
 
     def _load(self, query: ViewQuery) -> View:
@@ -205,13 +235,14 @@ class _SQLiteUnitOfWork:
             "identifier_value": None if identifier is None else identifier.value,
         }
         has_account = account_id is not None
+        # Positional: the cache looks up a tuple of flags, where keywords would cost it a dictionary each time.
         sql = _view_sql(
-            account=has_account,
-            channel=has_account or query.channel_id is not None,
-            key=has_account and key is not None,
-            integration=has_account and integration_thread_id is not None,
-            duplicate=has_account and query.idempotency_id is not None,
-            identifier_holder=identifier is not None and (has_account or query.channel_id is not None),
+            has_account,  # account
+            has_account or query.channel_id is not None,  # channel
+            has_account and key is not None,  # key
+            has_account and integration_thread_id is not None,  # integration
+            has_account and query.idempotency_id is not None,  # duplicate
+            identifier is not None and (has_account or query.channel_id is not None),  # identifier_holder
         )
         if sql:
             found.add(self._connection.execute(sql, parameters).fetchall())
@@ -225,14 +256,14 @@ class _SQLiteUnitOfWork:
     def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
         if self._committed:
             raise RuntimeError("this unit of work has committed")
-        with _translated():
+        with _translated:
             self._records.extend(self._write(changes, events))
 
     def commit(self) -> tuple[EventRecord, ...]:
         if self._committed:
             raise RuntimeError("a unit of work commits at most once")
         self._committed = True
-        with _translated():
+        with _translated:
             self._connection.execute("COMMIT")
         return tuple(self._records)
 
@@ -288,22 +319,23 @@ class _SQLiteUnitOfWork:
 
     def _write_thread(self, thread: Thread) -> None:
         stored = self._stored.get(thread.id)
-        row = rows.thread_row(thread)
         if stored is None:
-            self._connection.execute(_UPSERT_THREAD, row)
+            self._connection.execute(_UPSERT_THREAD, rows.thread_row(thread))
         else:
             # The write lock is held since BEGIN IMMEDIATE, so the row is still as this unit last saw it.
-            before = rows.thread_row(stored)
-            changed = tuple(i for i in _MUTABLE_THREAD_COLUMNS if row[i] != before[i])
+            changed = tuple(i for i, name in _MUTABLE_THREAD_FIELDS if getattr(thread, name) != getattr(stored, name))
             if changed:
+                row = rows.thread_row(thread)
                 self._connection.execute(_thread_update_sql(changed), (*(row[i] for i in changed), thread.id))
         self._stored[thread.id] = thread
 
 
 _THREAD_COLUMN_NAMES = tuple(name.strip() for name in rows.THREAD_COLUMNS.split(","))
-# The columns a thread's changes may touch (its id, account, key, creation and integration id never change).
-_MUTABLE_THREAD_COLUMNS = tuple(
-    _THREAD_COLUMN_NAMES.index(name) for name in ("status", "archived", "closed_at", "ticket_id", "latest_message_at")
+# The columns a thread's changes may touch (its id, account, key, creation and integration id never change),
+# as (column index, the Thread attribute of the same name).
+_MUTABLE_THREAD_FIELDS = tuple(
+    (_THREAD_COLUMN_NAMES.index(name), name)
+    for name in ("status", "archived", "closed_at", "ticket_id", "latest_message_at")
 )
 _UPSERT_THREAD = (
     f"INSERT INTO threads ({rows.THREAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -348,9 +380,10 @@ _VIEW_PARTS = {
 
 
 @functools.cache
-def _view_sql(**wanted: bool) -> str:
-    """One statement that reads the ``wanted`` parts of a view (empty if none is): one per combination."""
-    return " UNION ALL ".join(sql for part, sql in _VIEW_PARTS.items() if wanted[part])
+def _view_sql(*wanted: bool) -> str:
+    """One statement that reads the parts of a view flagged in ``wanted``, in the order of :data:`_VIEW_PARTS`
+    (empty if none is): one statement per combination."""
+    return " UNION ALL ".join(sql for sql, flag in zip(_VIEW_PARTS.values(), wanted, strict=True) if flag)
 
 
 class _ViewRows:
@@ -368,7 +401,7 @@ class _ViewRows:
             if row[1] is None:
                 self.documents[role] = row[13]
                 continue
-            thread = rows.thread_from_row(row[1:11])
+            thread = rows.thread_from_row(row, 1)
             if role == "key":
                 self.key_threads.append(thread)
             else:
