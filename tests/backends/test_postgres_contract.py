@@ -133,9 +133,16 @@ def test_an_unreachable_server_is_a_storage_error() -> None:
         PostgresRepository("postgresql://postgres@127.0.0.1:1/test", connect_timeout=2)
 
 
-def test_a_key_lock_held_too_long_is_a_lost_race_then_a_clear_error(postgres_url: str, postgres_schema: str) -> None:
-    """55P03 (lock_timeout) is retried like any lost race; when retries run out the error says why."""
-    repository = PostgresRepository(postgres_url, schema=postgres_schema, lock_timeout=0.05)
+@pytest.mark.parametrize("lent", [False, True], ids=["own pool", "lent connection"])
+def test_a_key_lock_held_too_long_is_a_lost_race_then_a_clear_error(
+    postgres_url: str, postgres_schema: str, lent: bool
+) -> None:
+    """55P03 (lock_timeout) is retried like any lost race; when retries run out the error says why.
+
+    The repository's own pool sets lock_timeout per session; a lent connection gets it per transaction, and
+    its session keeps its own setting."""
+    connection = psycopg.connect(postgres_url, autocommit=True) if lent else None
+    repository = PostgresRepository(connection or postgres_url, schema=postgres_schema, lock_timeout=0.05)
     engine = Engine(repository, max_attempts=2)
     account_id = _engine_round(engine)
     key = thread_key([DeliveryIdentifier.of("HS_PHONE_NUMBER", "+442079460001")])
@@ -153,6 +160,9 @@ def test_a_key_lock_held_too_long_is_a_lost_race_then_a_clear_error(postgres_url
             )
     assert len(repository.list_messages()) == 1
     engine.close()
+    if connection is not None:
+        assert connection.execute("SHOW lock_timeout").fetchone() == ("0",)
+        connection.close()
 
 
 @pytest.mark.parametrize(

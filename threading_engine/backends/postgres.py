@@ -5,15 +5,17 @@ Theory of operation
 A unit of work is one READ COMMITTED transaction and, in steady state, two round trips to the server
 (``postgres_unit.py``):
 
-1. ``load`` sends one pipeline: ``BEGIN``, the transaction's ``lock_timeout``, ``LOCK`` and ``VIEW``
+1. ``load`` sends one pipeline: ``BEGIN`` (with the transaction's ``lock_timeout`` on a connection the caller
+   lent; the repository's own pool sets it once per connection), ``LOCK`` and ``VIEW``
    (``postgres_schema.Statements``). ``LOCK`` takes a transaction-scoped advisory lock on the command's
    *subject*: the (account, key) of a DELIVERY_IDENTIFIER message or thread, the (account, integration thread
    id) of an INTEGRATION_THREAD_ID one, the (channel, identifier) of a new account, else the account or channel
    being updated. ``VIEW`` then reads everything the rules need in one statement. They must be two statements:
    under READ COMMITTED each statement reads a snapshot taken when it starts, so only a statement that starts
    after the lock is granted sees every commit of the lock's previous holders.
-2. ``commit`` sends one pipeline: the upserts, the outbox lock, the events, and ``COMMIT``. A unit of work
-   that writes nothing (a DUPLICATE, a rejected command) ends its transaction instead: still two round trips.
+2. ``commit`` sends one pipeline: the upserts, the events (whose insert takes the outbox lock), and
+   ``COMMIT``. A unit of work that writes nothing (a DUPLICATE, a rejected command) ends its transaction
+   instead: still two round trips.
 
 A batch (``Engine.execute_many``) costs two round trips too, however many commands it holds: ``prefetch``
 sends one ``LOCK`` for the subjects of every command (in name order, so two batches never wait for each other
@@ -45,7 +47,7 @@ Outbox order
 ------------
 A sequence hands out numbers when ``nextval`` runs, not when the transaction commits, so a reader could see
 event 11 committed while event 10 is still in flight and skip 10 for ever. So every commit takes a shared
-advisory lock (one per schema) just before it draws its sequence numbers, and holds it until its commit is
+advisory lock (one per schema) in the statement that draws its sequence numbers, and holds it until its commit is
 visible; :meth:`PostgresRepository.read_events` reads while holding that lock *exclusively*. While a reader
 holds it, no transaction is between drawing a number and committing: every number drawn so far is
 committed or rolled back for good, and any number drawn later is larger than all of them. So a consumer
@@ -81,7 +83,14 @@ from ..model import Channel, ChannelAccount, Message, Thread, Ticket
 from ..repository import PendingEvent
 from . import rows
 from .postgres_schema import Statements, migrate, quoted_schema
-from .postgres_unit import Connection, PostgresUnitOfWork, connection_lost, in_one_round_trip, translate
+from .postgres_unit import (
+    SET_LOCK_TIMEOUT,
+    Connection,
+    PostgresUnitOfWork,
+    connection_lost,
+    in_one_round_trip,
+    translate,
+)
 
 Pool = ConnectionPool[Connection]
 _T = TypeVar("_T")
@@ -125,6 +134,10 @@ class PostgresRepository:
             raise ValueError(f"lock_timeout {lock_timeout!r} must be positive")
         self.schema = schema
         self.lock_timeout = lock_timeout
+        self.lock_timeout_text = f"{max(1, round(lock_timeout * 1000))}ms"
+        # The pool this repository makes sets lock_timeout once per connection; on a pool or connection the
+        # caller lends, each transaction sets its own, leaving the caller's sessions as they were.
+        self._session_lock_timeout = isinstance(target, str)
         self._statements = Statements(schema)
         self._outbox_lock = f"{self._statements.lock_prefix}outbox"
         self._pool: Pool | None = None
@@ -139,7 +152,13 @@ class PostgresRepository:
                 with psycopg.connect(target, **options) as first:
                     migrate(first, schema)
                 self._pool = ConnectionPool(
-                    target, min_size=min_size, max_size=max_size, kwargs=options, open=False, name=f"te-{schema}"
+                    target,
+                    min_size=min_size,
+                    max_size=max_size,
+                    kwargs=options,
+                    configure=self._configure,
+                    open=False,
+                    name=f"te-{schema}",
                 )
                 self._pool.open(wait=True, timeout=connect_timeout)
             except (psycopg.Error, PoolTimeout) as error:
@@ -184,6 +203,10 @@ class PostgresRepository:
             yield connection
         finally:
             self._pool.putconn(connection)
+
+    def _configure(self, connection: Connection) -> None:
+        """Set up a connection of the repository's own pool: its sessions' ``lock_timeout``."""
+        connection.execute(SET_LOCK_TIMEOUT, (self.lock_timeout_text, False))
 
     def _fresh_connection(self) -> Connection:
         """A new connection outside the pool, made the way the pool makes them."""

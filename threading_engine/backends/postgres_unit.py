@@ -34,6 +34,8 @@ _LOST_RACES = {
     "40P01": "a deadlock",
     "55P03": "a lock was not granted within lock_timeout",
 }
+# ``lock_timeout`` for this transaction only (true) or for the session (false).
+SET_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', %s, %s)"
 # The server ended the session (pg_terminate_backend, shutdown, crash) or the network dropped it.
 _SESSION_ENDED = {"57P01", "57P02", "57P03"}
 
@@ -91,8 +93,8 @@ class PostgresUnitOfWork:
         if connection.info.transaction_status == TransactionStatus.IDLE:
             # Explicit, whatever the server's default: the lock-then-read argument needs READ COMMITTED.
             connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED", prepare=False)
-            timeout = f"{max(1, round(self._repository.lock_timeout * 1000))}ms"
-            connection.execute("SELECT set_config('lock_timeout', %s, true)", (timeout,), prepare=True)
+            if not self._repository._session_lock_timeout:  # a connection the caller lent: set for this transaction
+                connection.execute(SET_LOCK_TIMEOUT, (self._repository.lock_timeout_text, True), prepare=True)
 
     def load(self, query: ViewQuery) -> View:
         ahead = self._ahead.take(query)
@@ -140,7 +142,10 @@ class PostgresUnitOfWork:
             def send() -> None:
                 self._begin_if_idle()
                 self._send_queued()
-                lock.execute(statements.LOCK, lock_parameters, prepare=True)
+                if len(names) == 1 and not thread_ids:
+                    lock.execute(statements.LOCK_ONE, {"name": names[0]}, prepare=True)
+                else:
+                    lock.execute(statements.LOCK, lock_parameters, prepare=True)
                 if batched:
                     batch.execute(statements.BATCH_VIEW, _batch_parameters(batched), prepare=True)
                 for query, view in zip(alone, views, strict=True):
@@ -178,27 +183,37 @@ class PostgresUnitOfWork:
                 connection.execute(statements.UPSERT_CHANNEL, (channel.id, rows.channel_json(channel)), prepare=True)
             if changes.account is not None:
                 account, identifier = changes.account, changes.account.delivery_identifier
-                parameters = (account.id, account.channel_id, identifier.type.value, identifier.value)
-                connection.execute(statements.UPSERT_ACCOUNT, (*parameters, rows.account_json(account)), prepare=True)
+                columns = (account.id, account.channel_id, identifier.type.value, identifier.value)
+                connection.execute(statements.UPSERT_ACCOUNT, (*columns, rows.account_json(account)), prepare=True)
         threads = [rows.thread_row(thread) for changes in saved for thread in changes.threads]
         for run in _runs_of_distinct_ids(threads):
-            self._execute_columns(statements.UPSERT_THREADS, run, width=len(rows.THREAD_COLUMNS.split(",")))
+            self._write_rows(statements.UPSERT_THREAD, statements.UPSERT_THREADS, run)
         tickets = [(t.id, t.thread_id, t.status.value) for changes in saved for t in changes.tickets]
         for run in _runs_of_distinct_ids(tickets):
-            self._execute_columns(statements.UPSERT_TICKETS, run, width=3)
+            self._write_rows(statements.UPSERT_TICKET, statements.UPSERT_TICKETS, run)
         messages = [_message_row(changes.message) for changes in saved if changes.message is not None]
         if messages:
-            self._execute_columns(statements.INSERT_MESSAGES, messages, width=5)
+            self._write_rows(statements.INSERT_MESSAGE, statements.INSERT_MESSAGES, messages)
         if events:
-            connection.execute(statements.LOCK_OUTBOX_SHARED, (self._repository._outbox_lock,), prepare=True)
             inserted = connection.cursor()
-            ids, data = [p.event_id for p in events], [rows.event_json(p) for p in events]
-            inserted.execute(statements.INSERT_EVENTS, (ids, data), prepare=True)
+            outbox = self._repository._outbox_lock
+            if len(events) == 1:
+                pending = events[0]
+                one = {"outbox": outbox, "event_ids": pending.event_id, "data": rows.event_json(pending)}
+                inserted.execute(statements.INSERT_EVENT, one, prepare=True)
+            else:
+                ids, data = [p.event_id for p in events], [rows.event_json(p) for p in events]
+                many = {"outbox": outbox, "event_ids": ids, "data": data}
+                inserted.execute(statements.INSERT_EVENTS, many, prepare=True)
             self._inserted.append((inserted, events))
 
-    def _execute_columns(self, sql: str, found: Sequence[Sequence[Any]], *, width: int) -> None:
-        """Run ``sql`` with one array per column of the rows ``found``."""
-        self._connection.execute(sql, [[row[i] for row in found] for i in range(width)], prepare=True)
+    def _write_rows(self, one: str, many: str, found: Sequence[Sequence[Any]]) -> None:
+        """Write the rows ``found``: with ``one`` for a single row, else with ``many``, one array per column."""
+        if len(found) == 1:
+            self._connection.execute(one, found[0], prepare=True)
+        else:
+            width = len(found[0])
+            self._connection.execute(many, [[row[i] for row in found] for i in range(width)], prepare=True)
 
     def commit(self) -> tuple[EventRecord, ...]:
         if self._committed:
