@@ -225,18 +225,19 @@ class _SQLiteUnitOfWork:
                 else:
                     integration_thread_id = thread.integration_thread_id
         identifier = query.account_identifier
-        parameters = {
-            "account_id": account_id,
-            "channel_id": query.channel_id,
-            "key": key,
-            "integration_thread_id": integration_thread_id,
-            "idempotency_id": query.idempotency_id,
-            "identifier_type": None if identifier is None else identifier.type.value,
-            "identifier_value": None if identifier is None else identifier.value,
-        }
+        # In the order of _VIEW_PARAMETERS (numbered, as a tuple: cheaper to bind than names from a dict).
+        parameters = (
+            account_id,
+            query.channel_id,
+            key,
+            integration_thread_id,
+            query.idempotency_id,
+            None if identifier is None else identifier.type.value,
+            None if identifier is None else identifier.value,
+        )
         has_account = account_id is not None
         # Positional: the cache looks up a tuple of flags, where keywords would cost it a dictionary each time.
-        sql = _view_sql(
+        sql, used = _view_sql(
             has_account,  # account
             has_account or query.channel_id is not None,  # channel
             has_account and key is not None,  # key
@@ -245,12 +246,13 @@ class _SQLiteUnitOfWork:
             identifier is not None and (has_account or query.channel_id is not None),  # identifier_holder
         )
         if sql:
-            found.add(self._connection.execute(sql, parameters).fetchall())
+            found.add(self._connection.execute(sql, parameters[:used]).fetchall())
         duplicate = found.document("duplicate", rows.message_from_json)
         if duplicate is not None:
             found.add(self._connection.execute(_DUPLICATE_THREAD, (duplicate.thread_id,)).fetchall())
-        self._stored.update((t.id, t) for t in found.threads.values())
-        self._stored.update((t.id, t) for t in found.key_threads)
+        stored = self._stored
+        for found_thread in (*found.threads.values(), *found.key_threads):
+            stored[found_thread.id] = found_thread
         return found.view(duplicate)
 
     def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
@@ -361,6 +363,16 @@ _THREAD_AND_TICKET = ", ".join(f"t.{name}" for name in _THREAD_COLUMN_NAMES) + "
 _THREADS = "threads AS t LEFT JOIN tickets AS k ON k.id = t.ticket_id"
 _THREAD_BY_ID = f"SELECT 'thread', {_THREAD_AND_TICKET} FROM {_THREADS} WHERE t.id = ?"
 _DUPLICATE_THREAD = f"SELECT 'duplicate_thread', {_THREAD_AND_TICKET} FROM {_THREADS} WHERE t.id = ?"
+# The view statement's parameters, bound by number: ``?1`` is the account id wherever it appears, and so on.
+_VIEW_PARAMETERS = (
+    "account_id",
+    "channel_id",
+    "key",
+    "integration_thread_id",
+    "idempotency_id",
+    "identifier_type",
+    "identifier_value",
+)
 _WANTED_CHANNEL = "coalesce((SELECT channel_id FROM accounts WHERE id = :account_id), :channel_id)"
 _VIEW_PARTS = {
     "account": f"SELECT 'account', {_NO_THREAD}, data FROM accounts WHERE id = :account_id",
@@ -380,10 +392,17 @@ _VIEW_PARTS = {
 
 
 @functools.cache
-def _view_sql(*wanted: bool) -> str:
+def _view_sql(*wanted: bool) -> tuple[str, int]:
     """One statement that reads the parts of a view flagged in ``wanted``, in the order of :data:`_VIEW_PARTS`
-    (empty if none is): one statement per combination."""
-    return " UNION ALL ".join(sql for sql, flag in zip(_VIEW_PARTS.values(), wanted, strict=True) if flag)
+    (empty if none is), one per combination; and how many of :data:`_VIEW_PARAMETERS` it takes (SQLite wants
+    exactly as many values as the highest number it uses)."""
+    sql = " UNION ALL ".join(part for part, flag in zip(_VIEW_PARTS.values(), wanted, strict=True) if flag)
+    used = 0
+    for number, name in enumerate(_VIEW_PARAMETERS, start=1):
+        if f":{name}" in sql:
+            sql = sql.replace(f":{name}", f"?{number}")
+            used = number
+    return sql, used
 
 
 class _ViewRows:
@@ -424,15 +443,17 @@ class _ViewRows:
         duplicate_thread = self.threads.get("duplicate_thread") if duplicate is not None else None
         shown = (thread, open_thread, latest_closed, integration, duplicate_thread)
         ticket_ids = {t.ticket_id for t in shown if t is not None and t.ticket_id is not None}
+        # Positional, in the field order of View (channel, account, thread, open, latest closed, integration,
+        # duplicate, its thread, the identifier's holder, tickets): one is made for every command.
         return View(
-            channel=self.document("channel", rows.channel_from_json),
-            account=self.document("account", rows.account_from_json),
-            thread=thread,
-            open_thread=open_thread,
-            latest_closed_thread=latest_closed,
-            integration_thread=integration,
-            duplicate=duplicate,
-            duplicate_thread=duplicate_thread,
-            account_with_identifier=self.document("identifier_holder", rows.account_from_json),
-            tickets={i: ticket for i, ticket in self.tickets.items() if i in ticket_ids},
+            self.document("channel", rows.channel_from_json),
+            self.document("account", rows.account_from_json),
+            thread,
+            open_thread,
+            latest_closed,
+            integration,
+            duplicate,
+            duplicate_thread,
+            self.document("identifier_holder", rows.account_from_json),
+            {i: ticket for i, ticket in self.tickets.items() if i in ticket_ids} if self.tickets else {},
         )
