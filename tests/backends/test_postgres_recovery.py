@@ -7,6 +7,7 @@ server (it landed, it did not, or the old session is still busy and nobody can t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -59,9 +60,24 @@ def a_finished_session(postgres_url: str) -> int:
         return pid
 
 
-def test_lock_timeout_must_be_positive(postgres_url: str, postgres_schema: str) -> None:
-    with pytest.raises(ValueError, match="lock_timeout"):
-        PostgresRepository(postgres_url, schema=postgres_schema, lock_timeout=0)
+@pytest.mark.parametrize("setting", ["lock_timeout", "pool_timeout"])
+def test_timeouts_must_be_positive(postgres_url: str, postgres_schema: str, setting: str) -> None:
+    with pytest.raises(ValueError, match=setting):
+        PostgresRepository(postgres_url, schema=postgres_schema, **{setting: 0})
+
+
+def test_a_pool_with_no_free_connection_in_time_is_a_storage_error(postgres_url: str, postgres_schema: str) -> None:
+    """``pool_timeout`` bounds the wait for a connection; the error says what to change, and nothing is written."""
+    repository = PostgresRepository(postgres_url, schema=postgres_schema, max_size=1, pool_timeout=0.2)
+    try:
+        with repository.unit_of_work():  # holds the pool's only connection
+            started = time.monotonic()
+            with pytest.raises(StorageError, match=r"no PostgreSQL connection became free in time \(raise max_size"):
+                repository.get_channel(CHANNEL.id)
+            assert 0.2 <= time.monotonic() - started < 5
+        assert repository.get_channel(CHANNEL.id) is None  # the connection is free again
+    finally:
+        repository.close()
 
 
 def test_a_read_survives_a_pooled_connection_that_died_while_idle(

@@ -106,7 +106,8 @@ class PostgresRepository:
     ``ConnectionPool`` or ``Connection`` you own (left open by :meth:`close`; a single connection serializes
     the units of work of all threads). Connections are used in autocommit mode, with explicit transactions.
     ``schema`` names the PostgreSQL schema that holds the tables; it is created and migrated on opening.
-    ``lock_timeout`` bounds the wait for a key's lock (SQLSTATE 55P03 then makes the engine retry).
+    ``lock_timeout`` bounds the wait for a key's lock (SQLSTATE 55P03 then makes the engine retry);
+    ``pool_timeout`` bounds the wait for a free connection of the pool (then :class:`StorageError`).
 
     Durability follows the server's ``synchronous_commit``: with the default (``on``) a commit returns once it
     is flushed to disk, so at most a few hundred commits per second and connection on an ordinary disk. A
@@ -128,10 +129,14 @@ class PostgresRepository:
         max_size: int = 10,
         lock_timeout: float = 10.0,
         connect_timeout: float = 10.0,
+        pool_timeout: float = 30.0,
     ) -> None:
         quoted_schema(schema)
         if lock_timeout <= 0:
             raise ValueError(f"lock_timeout {lock_timeout!r} must be positive")
+        if pool_timeout <= 0:
+            raise ValueError(f"pool_timeout {pool_timeout!r} must be positive")
+        self.pool_timeout = pool_timeout
         self.schema = schema
         self.lock_timeout = lock_timeout
         self.lock_timeout_text = f"{max(1, round(lock_timeout * 1000))}ms"
@@ -196,7 +201,7 @@ class PostgresRepository:
                 yield self._single
             return
         assert self._pool is not None
-        connection = self._pool.getconn()
+        connection = self._pool.getconn(timeout=self.pool_timeout)
         try:
             if not connection.autocommit:  # a pool the caller configured otherwise
                 connection.autocommit = True
