@@ -377,10 +377,16 @@ _WANTED_CHANNEL = "coalesce((SELECT channel_id FROM accounts WHERE id = :account
 _VIEW_PARTS = {
     "account": f"SELECT 'account', {_NO_THREAD}, data FROM accounts WHERE id = :account_id",
     "channel": f"SELECT 'channel', {_NO_THREAD}, data FROM channels WHERE id = {_WANTED_CHANNEL}",
-    # Open first, then the latest closed (R4b); LIMIT needs its own subquery inside a compound select.
-    "key": f"SELECT * FROM (SELECT 'key', {_THREAD_AND_TICKET} FROM {_THREADS} "
+    # The key's open thread (through U1's index), then its latest closed one (R4b): the last entry of
+    # threads_by_key, read backwards, so a key's history costs no sort however long it is (``seq`` is the
+    # rowid, which ends every index entry, so a tie on closed_at goes to the thread created last). LIMIT
+    # needs its own subquery inside a compound select.
+    "key": f"SELECT 'key', {_THREAD_AND_TICKET} FROM {_THREADS} "
+    "WHERE t.account_id = :account_id AND t.key = :key AND t.status = 'OPEN' AND t.archived = 0 "
+    "AND t.integration_thread_id IS NULL "
+    f"UNION ALL SELECT * FROM (SELECT 'key', {_THREAD_AND_TICKET} FROM {_THREADS} "
     "WHERE t.account_id = :account_id AND t.key = :key AND t.archived = 0 AND t.integration_thread_id IS NULL "
-    "ORDER BY t.status = 'OPEN' DESC, t.closed_at DESC, t.seq DESC LIMIT 2)",
+    "AND t.closed_at IS NOT NULL ORDER BY t.closed_at DESC, t.seq DESC LIMIT 1)",
     "integration": f"SELECT 'integration', {_THREAD_AND_TICKET} FROM {_THREADS} "
     "WHERE t.account_id = :account_id AND t.integration_thread_id = :integration_thread_id AND t.archived = 0",
     "duplicate": f"SELECT 'duplicate', {_NO_THREAD}, data FROM messages "
