@@ -3,7 +3,7 @@
 # pyproject.toml and the surviving mutants are explained in tests/MUTATION.md.
 #
 #   pip install -e '.[test,mutation]'
-#   tests/mutation.sh      # about 35 minutes on 2 cores; MUTATION_JOBS=N sets the number of parallel workers
+#   tests/mutation.sh      # 30 to 35 minutes on 2 cores; MUTATION_JOBS=N sets the number of parallel workers
 #
 # It starts afresh (mutants/ is removed first), lists every mutant that was not killed, and ends with the
 # counts. `mutmut show NAME` prints one mutant's diff; `mutmut browse` explores them.

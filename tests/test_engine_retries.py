@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 from helpers import A, connect
@@ -21,6 +22,7 @@ from threading_engine import (
     Participant,
     PublishMessage,
     StorageError,
+    ThreadingError,
     ThreadingModel,
     ValidationError,
     WriteConflict,
@@ -161,3 +163,26 @@ def test_a_batch_prefetches_exactly_the_views_its_commands_then_load() -> None:
     engine.execute_many(batch)
     assert repository.prefetched[-1] == repository.loaded[start:]
     assert len({query.key for query in repository.prefetched[-1][:2]}) == 2, "two keys, planned apart"
+
+
+def test_r4_a_batch_from_an_engine_that_has_not_routed_the_account_yet_reopens_the_keys_thread() -> None:
+    """Read ahead before the account's routing is known, a message's view is planned again with its key."""
+    repository = LosingRepository()
+    engine, account_id = engine_on(repository)
+    first = engine.execute(incoming(account_id))
+    assert first.thread_id is not None
+    engine.execute(CloseThread(first.thread_id))
+    fresh = Engine(repository, clock=lambda: T0, ids=engine.ids)  # its routing cache is empty
+    [again] = fresh.execute_many([incoming(account_id, "back again")])
+    assert not isinstance(again, ThreadingError)
+    assert (again.outcome, again.thread_id) == (Outcome.REOPENED, first.thread_id)
+
+
+def test_a_batch_keeps_the_not_found_of_an_unhashable_account_id_in_its_place() -> None:
+    repository = LosingRepository()
+    engine, account_id = engine_on(repository)
+    unhashable = PublishMessage(cast(str, [account_id]), Direction.INCOMING, senders=(Participant(A),), text="hi")
+    missing, published = engine.execute_many([unhashable, incoming(account_id)])
+    assert isinstance(missing, NotFoundError)
+    assert (missing.field, missing.value) == ("channelAccountId", [account_id])
+    assert getattr(published, "outcome", None) is Outcome.CREATED

@@ -505,6 +505,39 @@ def test_v5_direction_senders_and_participants() -> None:
     )
 
 
+def test_v5_a_bare_identifier_first_among_the_senders() -> None:
+    world = delivery_world()
+    stray = PublishMessage(world.account_id, Direction.INCOMING, (cast(Participant, A),), "hello")
+    assert_exact(
+        world,
+        lambda: world.engine.execute(stray),
+        Expected(
+            ValidationError,
+            "senders[0]",
+            A,
+            "V5",
+            f"senders[0] {A!r} is not a participant {{deliveryIdentifier, name?}} (V5)",
+        ),
+    )
+
+
+def test_v5_recipients_that_are_not_a_list() -> None:
+    world = delivery_world()
+    world.incoming(A)  # A's spelling is known, so the rest of each command is canonical
+    for recipients in (None, ""):
+        assert_exact(
+            world,
+            publish(world, recipients=recipients),
+            Expected(
+                ValidationError,
+                "recipients",
+                recipients,
+                "V5",
+                f"recipients {recipients!r} is not a list of participants (V5)",
+            ),
+        )
+
+
 def test_v5_text_and_timestamp() -> None:
     world = delivery_world()
     assert_exact(
@@ -569,6 +602,29 @@ def test_v5_identifier_types_the_channel_does_not_accept() -> None:
                 f"deliveryIdentifierTypes {allowed} (V5)",
             ),
         )
+
+
+def test_v5_an_identifier_whose_type_is_a_plain_string() -> None:
+    """Built without ``DeliveryIdentifier.of``, the type is a string; it is checked and stored as the enum."""
+    world = phone_only_world()
+    spelled = Participant(DeliveryIdentifier(cast(IdentifierType, "HS_EMAIL_ADDRESS"), "ana@example.com"))
+    assert_exact(
+        world,
+        publish(world, senders=[spelled]),
+        Expected(
+            ValidationError,
+            "senders[0].deliveryIdentifier.type",
+            "HS_EMAIL_ADDRESS",
+            "V5",
+            "senders[0].deliveryIdentifier.type 'HS_EMAIL_ADDRESS' is not one of the channel's "
+            "deliveryIdentifierTypes ['HS_PHONE_NUMBER'] (V5)",
+        ),
+    )
+    phone = Participant(DeliveryIdentifier(cast(IdentifierType, "HS_PHONE_NUMBER"), A.value))
+    published = world.engine.execute(PublishMessage(world.account_id, Direction.INCOMING, (phone,), "hello"))
+    assert published.message_id is not None
+    [sender] = world.engine.message(published.message_id).senders
+    assert type(sender.delivery_identifier.type) is IdentifierType
 
 
 def test_v5_unauthorized_account() -> None:

@@ -40,6 +40,7 @@ from threading_engine import (
     rules,
 )
 from threading_engine.decisions import View, ViewQuery
+from threading_engine.events import MessageAppended
 from threading_engine.model import MessageOrigin
 
 # -- R3, R4, E2: the rule each event names ---------------------------------------------------------------
@@ -72,6 +73,14 @@ def test_r3_a_conversation_start_on_the_keys_open_thread_names_r3() -> None:
     started = world.engine.start_conversation(world.account_id, recipients=[A], text="following up")
     assert (started.outcome, started.thread_id) == (Outcome.APPENDED, thread)
     assert event_rules(started.events) == [("MESSAGE_APPENDED", "R3"), ("OUTGOING_CHANNEL_MESSAGE_CREATED", None)]
+
+
+def test_r3_a_conversation_start_on_the_keys_open_thread_appends_its_outgoing_message() -> None:
+    world = delivery_world()
+    thread = thread_id_of(world.incoming(A))
+    started = world.engine.start_conversation(world.account_id, recipients=[A], text="following up")
+    assert started.message_id is not None
+    assert started.events[0].event == MessageAppended(thread, "R3", started.message_id, Direction.OUTGOING)
 
 
 # -- what new threads and messages hold ------------------------------------------------------------------
@@ -298,6 +307,21 @@ def test_decide_without_the_account_or_channel_is_not_found() -> None:
                 rules.decide(view, command, Clock().now, Policy(), SequentialIds())
             assert (caught.value.field, caught.value.value) == ("channelAccountId", world.account_id)
             assert caught.value.message == f"channelAccountId {world.account_id!r} names no channel account"
+
+
+def test_r0_decide_without_the_plan_keys_a_message_itself() -> None:
+    world = delivery_world()
+    account = world.engine.channel_account(world.account_id)
+    channel = world.engine.channel(world.channel_id)
+    key = rules.message_key(account, [Participant(A)])
+    commands = [
+        PublishMessage(world.account_id, Direction.INCOMING, (Participant(A),), "hi"),
+        StartConversation(world.account_id, (Participant(A),), "hi"),
+    ]
+    for command in commands:
+        decision = rules.decide(View(channel, account), command, Clock().now, Policy(), SequentialIds())
+        assert decision.outcome is Outcome.CREATED
+        assert [thread.key for thread in decision.changes.threads] == [key]
 
 
 def test_decide_refuses_what_is_not_a_command() -> None:

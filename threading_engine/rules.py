@@ -117,7 +117,9 @@ def _normalize_publish(command: PublishMessage) -> PublishMessage:
         _optional_id(command.integration_thread_id, "integrationThreadId", "V6"),
         _optional_id(command.integration_idempotency_id, "integrationIdempotencyId", "D1"),
     )
-    return command if normalized == command else normalized
+    # Always the rebuilt command: it may equal ``command`` and still differ, since a plain string equals its
+    # IdentifierType. (A canonical command never gets here: ``normalize`` returns it as it is.)
+    return normalized
 
 
 def _is_canonical_publish(command: PublishMessage) -> bool:

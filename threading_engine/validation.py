@@ -173,13 +173,12 @@ def check_participants(participants: object, field: str) -> tuple[Participant, .
         where = f"{field}[{index}]"
         if not isinstance(participant, Participant):
             raise fail(where, participant, "is not a participant {deliveryIdentifier, name?}", "V5")
-        identifier = check_identifier(participant.delivery_identifier, f"{where}.deliveryIdentifier")
+        original = participant.delivery_identifier
+        identifier = check_identifier(original, f"{where}.deliveryIdentifier")
         name = check_optional_text(participant.name, f"{where}.name")
-        result.append(
-            participant
-            if identifier == participant.delivery_identifier and name == participant.name
-            else Participant(identifier, name)
-        )
+        # The type by identity: a plain string equals its IdentifierType, but only the enum is canonical.
+        canonical = identifier.type is original.type and identifier.value == original.value
+        result.append(participant if canonical and name == participant.name else Participant(identifier, name))
     return tuple(result)
 
 
