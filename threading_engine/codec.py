@@ -149,6 +149,8 @@ def _written_out() -> dict[type, _Encoder]:
 
 
 _ENCODERS: dict[type, _Encoder] = _written_out()
+# Decided once: whether ``Message`` still has the fields its written-out encoders were written for.
+_MESSAGE_WRITTEN_OUT = _ENCODERS.get(Message) is _message
 
 
 def to_primitive(value: Channel | ChannelAccount | Message | Event) -> Primitive:
@@ -197,7 +199,7 @@ def _message_text(value: Message) -> str:
 
 def message_json(value: Message) -> str:
     """``dumps(to_primitive(value))``, written out while ``Message`` has the fields it was written for."""
-    if type(value) is Message and _ENCODERS.get(Message) is _message:
+    if _MESSAGE_WRITTEN_OUT and type(value) is Message:
         return _message_text(value)
     return dumps(to_primitive(value))
 
