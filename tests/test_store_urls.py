@@ -17,10 +17,11 @@ from threading_engine.stores import open_repository
 def test_memory_and_sqlite_urls_open_their_backends(tmp_path: Path) -> None:
     assert isinstance(open_repository("memory"), MemoryRepository)
     full = open_repository(f"sqlite:///{tmp_path / 'full.db'}")
-    normal = open_repository(f"sqlite:///{tmp_path / 'normal.db'}?synchronous=normal")
+    normal = open_repository(f"sqlite:///{tmp_path / 'normal.db'}?synchronous=normal&view_cache=0")
     try:
         assert isinstance(full, SQLiteRepository) and isinstance(normal, SQLiteRepository)
         assert (tmp_path / "full.db").exists() and (tmp_path / "normal.db").exists()
+        assert (full._views.size, normal._views.size) == (10_000, 0)
     finally:
         full.close()
         normal.close()
@@ -31,6 +32,8 @@ def test_memory_and_sqlite_urls_open_their_backends(tmp_path: Path) -> None:
     [
         ("sqlite:///x.db?synchronous=off", "synchronous=full|normal"),
         ("sqlite:///x.db?journal=wal", "synchronous=full|normal"),
+        ("sqlite:///x.db?view_cache=-1", "view_cache=<number of keys>"),
+        ("sqlite:///x.db?view_cache=many", "view_cache=<number of keys>"),
         ("sqlite://host/x.db", "use one of"),
         ("sqlite:///", "use one of"),
         ("redis://127.0.0.1:6379", "use one of"),

@@ -1,4 +1,4 @@
-"""Store URLs: ``memory``, ``sqlite:///path/to.db`` (``?synchronous=normal``), and ``postgresql://...``."""
+"""Store URLs: ``memory``, ``sqlite:///path/to.db`` (``?synchronous=normal&view_cache=N``), and ``postgresql://...``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from .errors import ValidationError
 from .repository import Repository
 
 STORE_URL_FORMS = (
-    "memory, sqlite:///path/to.db[?synchronous=normal], sqlite:///:memory:, "
+    "memory, sqlite:///path/to.db[?synchronous=normal&view_cache=N], sqlite:///:memory:, "
     "postgresql://user@host:5432/database[?schema=name] (or postgres://)"
 )
 
@@ -27,12 +27,18 @@ def open_repository(url: str) -> Repository:
     parts = urlsplit(url)
     if parts.scheme == "sqlite" and not parts.netloc and parts.path.startswith("/") and len(parts.path) > 1:
         from .backends.sqlite import SQLiteRepository
+        from .backends.viewcache import DEFAULT_VIEW_CACHE_SIZE
 
         options = parse_qs(parts.query)
         synchronous = options.pop("synchronous", ["full"])[-1].upper()
-        if options or synchronous not in ("FULL", "NORMAL"):
-            raise _bad_url(url, "its only option is synchronous=full|normal")
-        return SQLiteRepository(parts.path[1:], synchronous="FULL" if synchronous == "FULL" else "NORMAL")
+        view_cache = options.pop("view_cache", [str(DEFAULT_VIEW_CACHE_SIZE)])[-1]
+        if options or synchronous not in ("FULL", "NORMAL") or not view_cache.isdecimal():
+            raise _bad_url(url, "its options are synchronous=full|normal and view_cache=<number of keys>")
+        return SQLiteRepository(
+            parts.path[1:],
+            synchronous="FULL" if synchronous == "FULL" else "NORMAL",
+            view_cache_size=int(view_cache),
+        )
     if parts.scheme in ("postgresql", "postgres"):
         return _open_postgres(url)
     raise _bad_url(url, f"use one of: {STORE_URL_FORMS}")

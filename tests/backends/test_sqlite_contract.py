@@ -1,4 +1,5 @@
-"""The SQLite backend against the repository contract, in a file (WAL) and in memory."""
+"""The SQLite backend against the repository contract, in a file (WAL), with and without remembered views,
+and in memory."""
 
 from __future__ import annotations
 
@@ -13,13 +14,22 @@ from threading_engine.testing.conformance import RepositoryContract
 
 
 class TestSQLiteFile(RepositoryContract):
+    view_cache_size = 10_000
+
     @pytest.fixture(autouse=True)
     def _directory(self, tmp_path: Path) -> None:
         self.directory = tmp_path
         self.files = itertools.count()
 
     def make_repository(self) -> Repository:
-        return SQLiteRepository(str(self.directory / f"store-{next(self.files)}.db"), synchronous="NORMAL")
+        path = str(self.directory / f"store-{next(self.files)}.db")
+        return SQLiteRepository(path, synchronous="NORMAL", view_cache_size=self.view_cache_size)
+
+
+class TestSQLiteFileRemembersNoViews(TestSQLiteFile):
+    """Every view read from the file: the contract holds with and without ``viewcache.py``."""
+
+    view_cache_size = 0
 
 
 class TestSQLiteInMemory(RepositoryContract):

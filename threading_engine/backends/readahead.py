@@ -143,6 +143,38 @@ def _shown(view: View) -> Iterator[Thread]:
             yield thread
 
 
+def updated_view(query: ViewQuery, view: View, changes: Changes) -> View | None:
+    """``view``, loaded for ``query``, after ``changes`` were saved; ``None`` where that is not certain."""
+    # The common case without the general machinery: a message appended to the view's open thread, which
+    # keeps its place and its ticket, on a query that shows the thread in no other role.
+    threads = changes.threads
+    if len(threads) == 1 and not changes.tickets and changes.channel is None and changes.account is None:
+        thread, before = threads[0], view.open_thread
+        if (
+            before is not None
+            and before.id == thread.id
+            and query.idempotency_id is None
+            and view.thread is None
+            and view.duplicate_thread is None
+            and (before.status, before.archived, before.closed_at, before.ticket_id)
+            == (thread.status, thread.archived, thread.closed_at, thread.ticket_id)
+        ):
+            # Positional, in View's field order: this runs for nearly every message a SQLite store handles.
+            return View(
+                view.channel,
+                view.account,
+                None,
+                thread,
+                view.latest_closed_thread,
+                view.integration_thread,
+                view.duplicate,
+                None,
+                view.account_with_identifier,
+                view.tickets,
+            )
+    return _updated(query, view, changes)
+
+
 _ROLES = ("thread", "open_thread", "latest_closed_thread", "integration_thread", "duplicate_thread")
 
 

@@ -5,6 +5,9 @@ writers from any number of processes are serialized by the database and a view c
 commit. The uniqueness rules are enforced by the schema (``sqlite_schema.py``) all the same, so a bug or a
 foreign writer cannot break them either. Driver errors become the library's errors in :func:`_translated`.
 
+A message on a recently used key reads only whether its idempotency id is taken: the rest of its view is
+remembered from earlier transactions, and forgotten whenever it could be stale (``viewcache.py``).
+
 Durability: WAL journal, and ``synchronous=FULL`` by default (a commit survives power loss);
 ``synchronous=NORMAL`` is faster and survives a crash of the process but may lose the last commits on power
 loss.
@@ -25,6 +28,7 @@ from ..model import Channel, ChannelAccount, Message, Thread, Ticket
 from ..repository import PendingEvent
 from . import rows
 from .sqlite_schema import migrate
+from .viewcache import DEFAULT_VIEW_CACHE_SIZE, UnitViews, ViewCache, cache_key
 
 Synchronous = Literal["FULL", "NORMAL"]
 _Value = TypeVar("_Value")
@@ -69,13 +73,24 @@ class SQLiteRepository:
     """A repository in one SQLite file (or ``":memory:"``), shared safely by threads and processes.
 
     One connection per repository, guarded by a lock; open one repository per process.
+
+    ``view_cache_size``: how many keys' views to remember between transactions (``viewcache.py``), so that a
+    message on a recently used key reads only whether its idempotency id is taken; 0 remembers none.
     """
 
-    def __init__(self, path: str = ":memory:", *, synchronous: Synchronous = "FULL", busy_timeout: float = 30.0):
+    def __init__(
+        self,
+        path: str = ":memory:",
+        *,
+        synchronous: Synchronous = "FULL",
+        busy_timeout: float = 30.0,
+        view_cache_size: int = DEFAULT_VIEW_CACHE_SIZE,
+    ):
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous {synchronous!r} is not FULL or NORMAL")
         self.path = path
         self._lock = threading.RLock()
+        self._views = ViewCache(view_cache_size)
         with _translated:
             self._connection = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
@@ -89,7 +104,7 @@ class SQLiteRepository:
     # -- transactions -------------------------------------------------------------------------------------
 
     def unit_of_work(self) -> _SQLiteUnitOfWork:
-        return _SQLiteUnitOfWork(self._connection, self._lock)
+        return _SQLiteUnitOfWork(self._connection, self._lock, self._views)
 
     # -- reads ---------------------------------------------------------------------------------------------
 
@@ -180,9 +195,11 @@ class _SQLiteUnitOfWork:
     """One ``BEGIN IMMEDIATE`` transaction, holding the repository's lock from entry to exit; rolled back on
     exit unless it committed. A plain class rather than ``@contextmanager``: one is entered per command."""
 
-    def __init__(self, connection: sqlite3.Connection, lock: threading.RLock) -> None:
+    def __init__(self, connection: sqlite3.Connection, lock: threading.RLock, cache: ViewCache) -> None:
         self._connection = connection
         self._lock = lock
+        self._cache = cache
+        self._views: UnitViews | None = None
         self._committed = False
         self._records: list[EventRecord] = []
         # The stored version of every thread this unit has read or written, by id: a change to one of them is
@@ -194,6 +211,10 @@ class _SQLiteUnitOfWork:
         try:
             with _translated:
                 self._connection.execute("BEGIN IMMEDIATE")
+                if self._cache.size:
+                    # Under the write lock, before any read: a commit by another connection shows here.
+                    self._cache.check_version(self._connection.execute("PRAGMA data_version").fetchone()[0])
+                    self._views = UnitViews(self._cache)
         except BaseException:
             self._lock.release()
             raise
@@ -211,6 +232,27 @@ class _SQLiteUnitOfWork:
             return self._load(query)
 
     def _load(self, query: ViewQuery) -> View:
+        views = self._views
+        key = None if views is None else cache_key(query)
+        if key is None:
+            return self._read(query)
+        assert views is not None
+        view = views.get(key)
+        if view is not None and (
+            query.idempotency_id is None
+            or self._connection.execute(_TAKEN, (query.channel_account_id, query.idempotency_id)).fetchone() is None
+        ):
+            stored = self._stored
+            for thread in (view.open_thread, view.latest_closed_thread, view.integration_thread):
+                if thread is not None:
+                    stored[thread.id] = thread
+            return view
+        view = self._read(query)
+        if view.duplicate is None:
+            views.loaded(key, view)
+        return view
+
+    def _read(self, query: ViewQuery) -> View:
         """At most two statements in the common case: the thread a query names, then everything else at once."""
         found = _ViewRows()
         account_id, key, integration_thread_id = query.channel_account_id, query.key, query.integration_thread_id
@@ -260,13 +302,21 @@ class _SQLiteUnitOfWork:
             raise RuntimeError("this unit of work has committed")
         with _translated:
             self._records.extend(self._write(changes, events))
+        if self._views is not None:
+            self._views.saved(changes)
 
     def commit(self) -> tuple[EventRecord, ...]:
         if self._committed:
             raise RuntimeError("a unit of work commits at most once")
         self._committed = True
-        with _translated:
-            self._connection.execute("COMMIT")
+        try:
+            with _translated:
+                self._connection.execute("COMMIT")
+        except BaseException:
+            self._cache.clear()  # whether anything was written is not known: remember nothing
+            raise
+        if self._views is not None:
+            self._views.committed()
         return tuple(self._records)
 
     def _write(self, changes: Changes, events: Sequence[PendingEvent]) -> list[EventRecord]:
@@ -362,6 +412,8 @@ _NO_THREAD = ", ".join(["NULL"] * 12)
 _THREAD_AND_TICKET = ", ".join(f"t.{name}" for name in _THREAD_COLUMN_NAMES) + ", k.thread_id, k.status, NULL"
 _THREADS = "threads AS t LEFT JOIN tickets AS k ON k.id = t.ticket_id"
 _THREAD_BY_ID = f"SELECT 'thread', {_THREAD_AND_TICKET} FROM {_THREADS} WHERE t.id = ?"
+# Whether a message already has the idempotency id: all a remembered view leaves to read (D1).
+_TAKEN = "SELECT 1 FROM messages WHERE account_id = ? AND idempotency_id = ?"
 _DUPLICATE_THREAD = f"SELECT 'duplicate_thread', {_THREAD_AND_TICKET} FROM {_THREADS} WHERE t.id = ?"
 # The view statement's parameters, bound by number: ``?1`` is the account id wherever it appears, and so on.
 _VIEW_PARAMETERS = (

@@ -1,0 +1,100 @@
+"""``ViewCache`` and ``UnitViews`` against the in-memory backend: a remembered view is ``None`` or exactly what a
+load returns at that moment, across units that commit and units that roll back.
+
+The memory backend is the oracle, as in ``test_readahead.py``, whose stores and saves these tests draw from:
+a unit of it applies every save at once and undoes them all when it does not commit.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from threading_engine.backends.memory import MemoryRepository
+from threading_engine.backends.readahead import updated_view
+from threading_engine.backends.viewcache import UnitViews, ViewCache, cache_key
+from threading_engine.decisions import Changes, View, ViewQuery
+from threading_engine.testing.contract_checks import ACCOUNT, CHANNEL, KEY, T0, thread
+
+from .test_readahead import ACCOUNT_IDS, CONVERSATIONS, KEYS, _draw_save, _random_store, _shown
+
+
+def _remembered_queries(repository: MemoryRepository) -> st.SearchStrategy[ViewQuery]:
+    """The queries whose views a store remembers, as remembered (without an idempotency id): by key or by
+    integration thread id, of a stored thread half the time."""
+    lookups: list[tuple[str, str | None, str | None]] = [
+        (account_id, key, None) for account_id in ACCOUNT_IDS for key in KEYS
+    ]
+    lookups += [(account_id, None, conversation) for account_id in ACCOUNT_IDS for conversation in CONVERSATIONS]
+    used = [
+        (t.channel_account_id, None, t.integration_thread_id)
+        if t.integration_thread_id is not None
+        else (t.channel_account_id, t.key, None)
+        for t in repository.list_threads()
+    ]
+    return st.one_of(st.sampled_from(lookups), *([st.sampled_from(used)] if used else [])).map(
+        lambda lookup: ViewQuery(channel_account_id=lookup[0], key=lookup[1], integration_thread_id=lookup[2])
+    )
+
+
+@settings(max_examples=max(settings().max_examples, 150))
+@given(st.data())
+def test_a_remembered_view_is_none_or_exactly_what_a_load_returns_now(data: st.DataObject) -> None:
+    repository = _random_store(data)
+    cache = ViewCache(data.draw(st.integers(1, 4), label="cache size"))
+    # A few keys read again and again: a view is remembered only for a key read before.
+    queries = data.draw(st.lists(_remembered_queries(repository), min_size=1, max_size=4, unique=True), label="keys")
+    for _ in range(data.draw(st.integers(1, 5), label="units")):
+        with repository.unit_of_work() as unit:
+            views = UnitViews(cache)
+            shown: set[str] = set()
+            for _ in range(data.draw(st.integers(1, 10), label="steps")):
+                if data.draw(st.booleans(), label="read"):
+                    query = data.draw(st.sampled_from(queries), label="query")
+                    key = cache_key(query)
+                    assert key is not None
+                    remembered, loaded = views.get(key), unit.load(query)
+                    assert remembered is None or remembered == loaded
+                    views.loaded(key, loaded)
+                    shown.update(t.id for t in _shown(loaded))
+                else:
+                    changes = _draw_save(data, repository, ACCOUNT_IDS, frozenset(shown))
+                    unit.save(changes, ())
+                    views.saved(changes)
+            if data.draw(st.booleans(), label="commits"):
+                unit.commit()
+                views.committed()
+        assert len(cache) <= cache.size
+
+
+def test_only_the_views_of_messages_are_remembered() -> None:
+    assert cache_key(ViewQuery(channel_account_id="a", key="k", idempotency_id="i")) == ("a", "k", None)
+    assert cache_key(ViewQuery(channel_account_id="a", integration_thread_id="c")) == ("a", None, "c")
+    for query in (
+        ViewQuery(channel_account_id="a"),
+        ViewQuery(channel_account_id="a", key="k", integration_thread_id="c"),
+        ViewQuery(channel_account_id="a", key="k", thread_id="t"),
+        ViewQuery(channel_account_id="a", key="k", channel_id="c"),
+        ViewQuery(key="k"),
+        ViewQuery(thread_id="t"),
+    ):
+        assert cache_key(query) is None
+
+
+BY_KEY = ViewQuery(channel_account_id=ACCOUNT.id, key=KEY)  # as remembered: without an idempotency id
+
+
+def test_a_message_on_the_open_thread_brings_the_view_up_to_date_in_place() -> None:
+    view = View(channel=CHANNEL, account=ACCOUNT, open_thread=thread("thread-1"), latest_closed_thread=None)
+    touched = thread("thread-1").touched(T0 + timedelta(minutes=5))
+    assert updated_view(BY_KEY, view, Changes(threads=(touched,))) == attrs.evolve(view, open_thread=touched)
+
+
+def test_an_open_thread_given_a_ticket_the_view_never_read_is_not_brought_up_to_date() -> None:
+    """Its ticket would be missing from the view's ``tickets``: only a load can supply it."""
+    view = View(channel=CHANNEL, account=ACCOUNT, open_thread=thread("thread-1"))
+    given_ticket = attrs.evolve(thread("thread-1"), ticket_id="ticket-1")
+    assert updated_view(BY_KEY, view, Changes(threads=(given_ticket,))) is None

@@ -1,0 +1,155 @@
+"""Views a SQLite store remembers between transactions, so that a message on a busy key reads no view.
+
+Most messages land on a key that has just had one, and the view of that key (its account, channel, open and
+latest closed thread, with their tickets) is then exactly what the store holds after the last transaction that
+touched it. :class:`ViewCache` keeps those views, the most recently used first, and a unit of work takes them
+through :class:`UnitViews`, which keeps each one current with what the unit saves and hands the results to the
+cache only once the unit has committed. Three facts make a remembered view exact:
+
+- every write goes through a unit of work of this store, which tells the cache what it changed; a write by
+  another connection (another process on the same file) moves SQLite's ``PRAGMA data_version``, and the store
+  forgets every view when it sees that move, under the write lock, before it reads anything;
+- a view is brought up to date from a save only when that is certain (the rules of ``readahead.py``); any
+  other save that concerns it drops it, as does a change to any channel or account;
+- nothing of a unit that does not commit reaches the cache.
+
+What is never remembered is whether a message with the command's idempotency id exists (D1): the store asks
+for that on every message that has one, with a read far cheaper than the whole view.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from ..decisions import Changes, View, ViewQuery
+from .readahead import updated_view
+
+# Views remembered by default: a few megabytes, and every key of a busy inbox's day.
+DEFAULT_VIEW_CACHE_SIZE = 10_000
+
+# A remembered view's identity: its account, and its key or its integration thread id (the other is None).
+CacheKey = tuple[str, str | None, str | None]
+
+
+def cache_key(query: ViewQuery) -> CacheKey | None:
+    """Where the view of ``query`` is remembered, or ``None`` if it is not: only the views of messages (an
+    account with a key or an integration thread id, and perhaps an idempotency id) are."""
+    account_id, key, integration_thread_id = query.channel_account_id, query.key, query.integration_thread_id
+    if (
+        account_id is None
+        or (key is None) == (integration_thread_id is None)
+        or query.thread_id is not None
+        or query.channel_id is not None
+        or query.account_identifier is not None
+    ):
+        return None
+    return (account_id, key, integration_thread_id)
+
+
+def _thread_place(account_id: str, key: str, integration_thread_id: str | None) -> CacheKey:
+    """The remembered view a thread appears in: its integration thread id's, or else its key's."""
+    if integration_thread_id is None:
+        return (account_id, key, None)
+    return (account_id, None, integration_thread_id)
+
+
+class ViewCache:
+    """The views of up to ``size`` keys as committed, least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        if size < 0:
+            raise ValueError(f"view cache size {size} is negative")
+        self.size = size
+        self._views: OrderedDict[CacheKey, View] = OrderedDict()
+        # ``PRAGMA data_version`` when the views were last known current; None before the first transaction.
+        self.data_version: int | None = None
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    def get(self, key: CacheKey) -> View | None:
+        view = self._views.get(key)
+        if view is not None:
+            self._views.move_to_end(key)
+        return view
+
+    def check_version(self, data_version: int) -> None:
+        """Forget everything if another connection has committed since the version last seen."""
+        if data_version != self.data_version:
+            self._views.clear()
+            self.data_version = data_version
+
+    def clear(self) -> None:
+        self._views.clear()
+
+    def apply(self, forget_all: bool, forgotten: set[CacheKey], current: dict[CacheKey, View]) -> None:
+        """What a committed unit learnt: drop every view (or the views ``forgotten``), then keep ``current``."""
+        views = self._views
+        if forget_all:
+            views.clear()
+        else:
+            for key in forgotten:
+                views.pop(key, None)
+        for key, view in current.items():
+            views[key] = view
+            views.move_to_end(key)
+        while len(views) > self.size:
+            views.popitem(last=False)
+
+
+class UnitViews:
+    """One unit of work's remembered views: the cache's, as changed by what the unit saved so far."""
+
+    def __init__(self, cache: ViewCache) -> None:
+        self._cache = cache
+        # Views as they now are inside the unit (read, taken from the cache, or brought up to date).
+        self._current: dict[CacheKey, View] = {}
+        # Keys whose cached view the unit's saves have made stale, and whether every view is (a channel or an
+        # account changed): the cache must not answer for them in this unit, and forgets them on commit.
+        self._stale: set[CacheKey] = set()
+        self._all_stale = False
+
+    def get(self, key: CacheKey) -> View | None:
+        """The view of ``key`` as a read would return it now (without a duplicate), if it is known."""
+        view = self._current.get(key)
+        if view is not None or self._all_stale or key in self._stale:
+            return view
+        view = self._cache.get(key)
+        if view is not None:
+            self._current[key] = view
+        return view
+
+    def loaded(self, key: CacheKey, view: View) -> None:
+        """A view the unit read from the store (one without a duplicate: the store checks that)."""
+        self._current[key] = view
+        self._stale.discard(key)
+
+    def saved(self, changes: Changes) -> None:
+        """Keep every view ``changes`` concern up to date, or forget it where that is not certain."""
+        if changes.channel is not None or changes.account is not None:
+            self._all_stale = True
+            self._current.clear()
+            return
+        threads = changes.threads
+        thread_ids = {thread.id for thread in threads}
+        if any(ticket.thread_id not in thread_ids for ticket in changes.tickets):
+            # A ticket saved without its thread: which view shows that thread is not known here.
+            self._all_stale = True
+            self._current.clear()
+            return
+        for place in {_thread_place(t.channel_account_id, t.key, t.integration_thread_id) for t in threads}:
+            view = self._current.pop(place, None)
+            after = None if view is None else updated_view(_query_of(place), view, changes)
+            if after is None:
+                self._stale.add(place)
+            else:
+                self._current[place] = after
+
+    def committed(self) -> None:
+        """The unit committed: what it knows replaces what the cache knew."""
+        self._cache.apply(self._all_stale, self._stale, self._current)
+
+
+def _query_of(key: CacheKey) -> ViewQuery:
+    account_id, thread_key, integration_thread_id = key
+    return ViewQuery(channel_account_id=account_id, key=thread_key, integration_thread_id=integration_thread_id)
