@@ -1,4 +1,5 @@
-"""The picture: cost per message against existing threads, one panel per backend and mode (log x axis).
+"""The picture: cost per message against existing threads, one panel per backend and mode (log x axis), with
+the floor's cost measured beside it as a dashed line.
 
 Each panel has its own linear y axis starting at zero, so a cost that stays flat looks flat; the bars span the
 middle half of the rounds (the interquartile range), so that one round that met a WAL checkpoint does not
@@ -36,7 +37,12 @@ def plot_scaling(rows: list[ScalingRow], path: Path, title: str) -> None:
         medians = [r.cost_us.median for r in series]
         below = [r.cost_us.median - r.cost_us.q1 for r in series]
         above = [r.cost_us.q3 - r.cost_us.median for r in series]
-        axis.errorbar(threads, medians, yerr=[below, above], marker="o", capsize=4)
+        axis.errorbar(threads, medians, yerr=[below, above], marker="o", capsize=4, label="engine")
+        floors = [r for r in series if r.floor_cost_us is not None]
+        if floors:
+            floor_costs = [r.floor_cost_us.median for r in floors if r.floor_cost_us is not None]
+            axis.plot([r.threads for r in floors], floor_costs, linestyle="--", marker="s", label="floor")
+            axis.legend(loc="upper left", fontsize=8)
         axis.set_xscale("log")
         axis.set_ylim(bottom=0, top=max(r.cost_us.q3 for r in series) * 1.25)
         axis.set_title(f"{backend}, {mode}")

@@ -58,6 +58,8 @@ class ScalingRow:
     messages_per_round: int
     build_seconds: float
     mismatches: int = 0
+    # The floor's cost with as many threads, measured in the same rounds: how much of any growth is the storage's.
+    floor_cost_us: Stats | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +68,7 @@ class ScalingRow:
             "existing_threads": self.threads,
             "unit": "microseconds/message",
             "cost": self.cost_us.to_json(),
+            "floor_cost": None if self.floor_cost_us is None else self.floor_cost_us.to_json(),
             "messages_per_round": self.messages_per_round,
             "build_seconds": self.build_seconds,
             "unexpected_outcomes": self.mismatches,

@@ -7,6 +7,10 @@ no cache is kinder to a small store than a server's traffic would be: first one 
 The cost is the inverse of the rate, in microseconds per message. SQLite runs with ``synchronous=NORMAL``
 here: with FULL, the fsync at each commit would hide the part of the cost that can grow with the store.
 
+Each size also gets the backend's floor (``floors.py``) with as many open threads, its rounds interleaved
+with the engine's: a B-tree deeper than the CPU's caches, or a dictionary larger than them, costs the floor
+too, and the floor's growth tells that part from any the engine adds.
+
 The seeded objects are moved to the collector's permanent generation (``gc.freeze``) until they are dropped.
 Otherwise the collection before each round would rescan 10^7 objects, and a full collection that happened to
 fall inside one short round would add a pause that a long-running server spreads over far more messages.
@@ -23,20 +27,23 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from threading_engine import DeliveryIdentifier, Repository, open_repository
 from threading_engine.decisions import Changes
 from threading_engine.repository import PendingEvent
 
 from .backends import SYNCHRONOUS, Stores
-from .floors import seed_sqlite
+from .floors import MemoryFloor, SQLiteFloor, seed_sqlite
 from .results import ScalingRow
 from .scenarios import Append, engine_round
 from .seed import RowFactory, seeded_events, seeded_values
 from .throughput import sizes_for
-from .timing import LoopSettings, measure_together
+from .timing import LoopSettings, Round, Series, Stats, measure_together
 from .workload import START, Fixture, new_fixture
+
+Floor = MemoryFloor | SQLiteFloor
+Built = TypeVar("Built")
 
 FULL_SIZES = (1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 10_000, 100_000)
@@ -119,20 +126,54 @@ def run_scaling(
 def _measure_backend(stores: Stores, backend: str, sizes: Sequence[int], loop: LoopSettings) -> list[ScalingRow]:
     with ExitStack() as cleanup:
         built: list[tuple[int, Fixture, SeededAppend, float]] = []
+        floors: list[Floor] = []
         for size in sizes:
             fixture, scenario, seconds = _build(stores, backend, size, cleanup)
             built.append((size, fixture, scenario, seconds))
+            floors.append(_without_gc(partial(_floor, stores, backend, size, cleanup)))
         gc.freeze()
         cleanup.callback(gc.unfreeze)
         rows = []
         for mode in MODES:
             granule, minimum = sizes_for(mode)
             rounds = [partial(engine_round, fixture, scenario, mode) for _, fixture, scenario, _ in built]
+            # The floors' rounds interleaved with the engine's: both see the machine in the same moments.
+            rounds += [partial(_floor_round, floor, mode) for floor in floors]
             measured = measure_together(rounds, loop, granule=granule, minimum=minimum)
-            for (size, _, _, seconds), series in zip(built, measured, strict=True):
-                cost = series.rate.map(lambda rate: 1e6 / rate)
-                rows.append(ScalingRow(backend, mode, size, cost, series.round_size, seconds, series.mismatches))
+            engine, floor = measured[: len(built)], measured[len(built) :]
+            for (size, _, _, seconds), series, floor_series in zip(built, engine, floor, strict=True):
+                rows.append(
+                    ScalingRow(
+                        backend,
+                        mode,
+                        size,
+                        _cost(series),
+                        series.round_size,
+                        seconds,
+                        series.mismatches + floor_series.mismatches,
+                        _cost(floor_series),
+                    )
+                )
         return rows
+
+
+def _cost(series: Series) -> Stats:
+    return series.rate.map(lambda rate: 1e6 / rate)
+
+
+def _floor(stores: Stores, backend: str, size: int, cleanup: ExitStack) -> Floor:
+    """The backend's floor (``floors.py``) with ``size`` open threads, closed (and deleted) by ``cleanup``."""
+    if backend == "memory":
+        return MemoryFloor(size)
+    path = stores.sqlite_path()
+    cleanup.callback(stores.remove_sqlite, path)
+    floor = SQLiteFloor(path, SYNCHRONOUS[backend], size)
+    cleanup.callback(floor.close)
+    return floor
+
+
+def _floor_round(floor: Floor, mode: str, size: int) -> Round:
+    return floor.round(size, mode)
 
 
 def _build(stores: Stores, backend: str, size: int, cleanup: ExitStack) -> tuple[Fixture, SeededAppend, float]:
@@ -156,12 +197,12 @@ def _build(stores: Stores, backend: str, size: int, cleanup: ExitStack) -> tuple
     return fixture, scenario, time.perf_counter() - started
 
 
-def _without_gc(build: Callable[[], None]) -> None:
+def _without_gc(build: Callable[[], Built]) -> Built:
     # Seeding only allocates objects that live on; collections would only slow it down (it is not timed).
     enabled = gc.isenabled()
     gc.disable()
     try:
-        build()
+        return build()
     finally:
         if enabled:
             gc.enable()

@@ -62,6 +62,7 @@ def test_tiny_run_writes_every_section(tmp_path: Path) -> None:
     )
     for row in scaling:
         _check_stats(row["cost"])
+        _check_stats(row["floor_cost"])
         assert row["unexpected_outcomes"] == 0
 
     assert len(data["footprint"]) == 4
