@@ -131,6 +131,10 @@ class UnitViews:
             self._current.clear()
             return
         threads = changes.threads
+        if len(threads) == 1 and not changes.tickets:  # a message on a thread, nearly always: one view to update
+            thread = threads[0]
+            self._update(_thread_place(thread.channel_account_id, thread.key, thread.integration_thread_id), changes)
+            return
         thread_ids = {thread.id for thread in threads}
         if any(ticket.thread_id not in thread_ids for ticket in changes.tickets):
             # A ticket saved without its thread: which view shows that thread is not known here.
@@ -138,12 +142,15 @@ class UnitViews:
             self._current.clear()
             return
         for place in {_thread_place(t.channel_account_id, t.key, t.integration_thread_id) for t in threads}:
-            view = self._current.pop(place, None)
-            after = None if view is None else updated_view(_query_of(place), view, changes)
-            if after is None:
-                self._stale.add(place)
-            else:
-                self._current[place] = after
+            self._update(place, changes)
+
+    def _update(self, place: CacheKey, changes: Changes) -> None:
+        view = self._current.pop(place, None)
+        after = None if view is None else updated_view(_query_of(place), view, changes)
+        if after is None:
+            self._stale.add(place)
+        else:
+            self._current[place] = after
 
     def committed(self) -> None:
         """The unit committed: what it knows replaces what the cache knew."""
@@ -152,4 +159,5 @@ class UnitViews:
 
 def _query_of(key: CacheKey) -> ViewQuery:
     account_id, thread_key, integration_thread_id = key
-    return ViewQuery(channel_account_id=account_id, key=thread_key, integration_thread_id=integration_thread_id)
+    # Positional (channel, account, thread, key, integration thread id): one is made for every message saved.
+    return ViewQuery(None, account_id, None, thread_key, integration_thread_id)
