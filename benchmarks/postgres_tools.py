@@ -2,21 +2,19 @@
 
 Every store the benchmark opens on PostgreSQL lives in a schema of its own, named after this run, and every
 one is dropped when the run ends, so a run leaves the database as it found it. Round trips are counted by
-:class:`RoundTripRelay`, a TCP relay between the client and the server: it counts the exchanges on the wire
-themselves, whatever the driver does inside, so pipelining is measured rather than assumed.
+the library's ``RoundTripRelay`` (``threading_engine.testing.roundtrips``), a TCP relay between the client and
+the server: it counts the exchanges on the wire themselves, so pipelining is measured rather than assumed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
-import selectors
-import socket
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from threading_engine.testing.roundtrips import RoundTripRelay
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -112,62 +110,7 @@ def masked(url: str) -> str:
     return url if parts.password is None else url.replace(f":{parts.password}@", ":***@", 1)
 
 
-class RoundTripRelay:
-    """A TCP relay to the server that counts its answers: one per round trip the client waited for."""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url)
-        self._upstream = (parts.hostname or "127.0.0.1", parts.port or 5432)
-        self.round_trips = 0
-        self._lock = threading.Lock()
-        self._closing = False
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
-        self._accepting = threading.Thread(target=self._accept, name="round-trip-relay", daemon=True)
-        self._accepting.start()
-
-    def reset(self) -> None:
-        with self._lock:
-            self.round_trips = 0
-
-    def _accept(self) -> None:
-        while not self._closing:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(self._upstream)
-            for end in (client, server):
-                # Forward every packet at once: Nagle's algorithm would hold small ones back for an ACK.
-                end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            threading.Thread(target=self._relay, args=(client, server), daemon=True).start()
-
-    def _relay(self, client: socket.socket, server: socket.socket) -> None:
-        selector = selectors.DefaultSelector()
-        selector.register(client, selectors.EVENT_READ, server)
-        selector.register(server, selectors.EVENT_READ, client)
-        client_spoke = False
-        with client, server, selector:
-            while not self._closing:
-                for key, _ in selector.select(timeout=0.2):
-                    source = key.fileobj
-                    assert isinstance(source, socket.socket)
-                    try:
-                        data = source.recv(65536)
-                    except OSError:
-                        return
-                    if not data:
-                        return
-                    # The server speaking after the client did ends one round trip the client waited for.
-                    if source is client:
-                        client_spoke = True
-                    elif client_spoke:
-                        with self._lock:
-                            self.round_trips += 1
-                        client_spoke = False
-                    key.data.sendall(data)
-
-    def close(self) -> None:
-        self._closing = True
-        with contextlib.suppress(OSError):
-            self._listener.close()
+def round_trip_relay(url: str) -> RoundTripRelay:
+    """A :class:`~threading_engine.testing.roundtrips.RoundTripRelay` to the server ``url`` names."""
+    parts = urlsplit(url)
+    return RoundTripRelay(parts.hostname or "127.0.0.1", parts.port or 5432)

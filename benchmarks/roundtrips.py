@@ -1,8 +1,8 @@
 """PostgreSQL round trips per message, for the engine and for its floor, counted on the wire.
 
-Each subject talks to the server through a :class:`~benchmarks.postgres_tools.RoundTripRelay`. A warm-up batch
-goes first (connections opened, statements prepared), then the counter is reset and ``messages`` appends are
-sent, one by one or in batches. The relay adds latency, so nothing here is timed.
+Each subject talks to the server through a ``RoundTripRelay`` (``threading_engine.testing.roundtrips``). A
+warm-up batch goes first (connections opened, statements prepared), then the counter is reset and
+``messages`` appends are sent, one by one or in batches. The relay adds latency, so nothing here is timed.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from collections.abc import Callable
 from functools import partial
 
 from threading_engine import open_repository
+from threading_engine.testing.roundtrips import RoundTripRelay
 
 from .postgres_floor import PostgresFloor
-from .postgres_tools import PostgresServer, RoundTripRelay
+from .postgres_tools import PostgresServer, round_trip_relay
 from .results import RoundTripRow
 from .scenarios import Append, engine_round
 from .throughput import MODES
@@ -38,7 +39,7 @@ def run_round_trips(
     progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> list[RoundTripRow]:
     """Round trips per append: the engine and the floor, one by one and in batches."""
-    relay = RoundTripRelay(server.url)
+    relay = round_trip_relay(server.url)
     rows = []
     try:
         for mode in MODES:

@@ -1,15 +1,11 @@
 """Round trips per unit of work on PostgreSQL: at most two in steady state (one to load, one to commit).
 
-The repository talks to the server through a TCP relay that counts round trips: every time the server
-answers after the client has sent something, the client was waiting for it. This measures the network
-exchanges themselves, whatever the driver does inside, so pipelining is proved rather than assumed.
+The repository talks to the server through ``threading_engine.testing.roundtrips.RoundTripRelay``, a TCP
+relay that counts round trips on the wire, so pipelining is proved rather than assumed.
 """
 
 from __future__ import annotations
 
-import selectors
-import socket
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -33,56 +29,9 @@ from threading_engine import (  # noqa: E402
     ThreadingModel,
 )
 from threading_engine.backends.postgres import PostgresRepository  # noqa: E402
+from threading_engine.testing.roundtrips import RoundTripRelay  # noqa: E402
 
 pytestmark = pytest.mark.postgres
-
-
-class RoundTripRelay:
-    """A TCP relay to PostgreSQL that counts the server's answers: one per round trip the client waited for."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.upstream = (host, port)
-        self.round_trips = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self._closing = False
-        self._threads: list[threading.Thread] = []
-        self._accepting = threading.Thread(target=self._accept, daemon=True)
-        self._accepting.start()
-
-    def _accept(self) -> None:
-        while not self._closing:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(self.upstream)
-            relay = threading.Thread(target=self._relay, args=(client, server), daemon=True)
-            relay.start()
-            self._threads.append(relay)
-
-    def _relay(self, client: socket.socket, server: socket.socket) -> None:
-        selector = selectors.DefaultSelector()
-        selector.register(client, selectors.EVENT_READ, server)
-        selector.register(server, selectors.EVENT_READ, client)
-        client_spoke = False
-        with client, server, selector:
-            while not self._closing:
-                for key, _ in selector.select(timeout=0.2):
-                    source: socket.socket = key.fileobj  # type: ignore[assignment]
-                    data = source.recv(65536)
-                    if not data:
-                        return
-                    if source is client:
-                        client_spoke = True
-                    elif client_spoke:
-                        self.round_trips += 1
-                        client_spoke = False
-                    key.data.sendall(data)
-
-    def close(self) -> None:
-        self._closing = True
-        self._listener.close()
 
 
 @pytest.fixture

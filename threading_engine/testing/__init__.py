@@ -1,4 +1,4 @@
-"""Test support shipped for users: Hypothesis strategies and the backend conformance suite.
+"""Test support shipped for users: Hypothesis strategies, the backend conformance suite, and a round-trip counter.
 
 Needs the ``testing`` extra (Hypothesis and pytest). Import the submodules directly::
 

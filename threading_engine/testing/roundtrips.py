@@ -1,0 +1,85 @@
+"""Count the round trips a PostgreSQL client makes: a TCP relay between the client and the server.
+
+Point the client at ``127.0.0.1:relay.port`` instead of the server. Every time the server answers after the
+client has sent something, the client was waiting for that answer: one round trip. This counts the exchanges
+on the wire themselves, whatever the driver does inside, so pipelining is proved rather than assumed::
+
+    relay = RoundTripRelay("127.0.0.1", 5432)
+    repository = PostgresRepository(f"host=127.0.0.1 port={relay.port} user=app dbname=inbox")
+    ...
+    print(relay.round_trips)
+    relay.close()
+
+Needs no third-party package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import selectors
+import socket
+import threading
+
+__all__ = ["RoundTripRelay"]
+
+
+class RoundTripRelay:
+    """A TCP relay to ``host:port`` that counts the server's answers: one per round trip the client waited for."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._upstream = (host, port)
+        self.round_trips = 0
+        self._lock = threading.Lock()
+        self._closing = False
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._accepting = threading.Thread(target=self._accept, name="round-trip-relay", daemon=True)
+        self._accepting.start()
+
+    def reset(self) -> None:
+        """Start counting again from zero."""
+        with self._lock:
+            self.round_trips = 0
+
+    def _accept(self) -> None:
+        while not self._closing:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self._upstream)
+            for end in (client, server):
+                # Forward every packet at once: Nagle's algorithm would hold small ones back for an ACK.
+                end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(target=self._relay, args=(client, server), daemon=True).start()
+
+    def _relay(self, client: socket.socket, server: socket.socket) -> None:
+        selector = selectors.DefaultSelector()
+        selector.register(client, selectors.EVENT_READ, server)
+        selector.register(server, selectors.EVENT_READ, client)
+        client_spoke = False
+        with client, server, selector:
+            while not self._closing:
+                for key, _ in selector.select(timeout=0.2):
+                    source = key.fileobj
+                    assert isinstance(source, socket.socket)
+                    try:
+                        data = source.recv(65536)
+                    except OSError:
+                        return
+                    if not data:
+                        return
+                    # The server speaking after the client did ends one round trip the client waited for.
+                    if source is client:
+                        client_spoke = True
+                    elif client_spoke:
+                        with self._lock:
+                            self.round_trips += 1
+                        client_spoke = False
+                    key.data.sendall(data)
+
+    def close(self) -> None:
+        """Stop accepting; the connections relayed so far end within 0.2 s."""
+        self._closing = True
+        with contextlib.suppress(OSError):
+            self._listener.close()
