@@ -8,7 +8,7 @@ threaded as the file says (R1, R4, V5, D1).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -105,14 +105,15 @@ def test_an_append_saved_without_committing_is_not_remembered(world: World) -> N
     assert engine.thread(thread.id).latest_message_at == later
 
 
-class _CommitFails:
-    """A connection whose next COMMIT fails as a full disk would, with everything else passed through."""
+class _Fails:
+    """A connection on which one statement fails as a full disk would, with everything else passed through."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, failing: str) -> None:
         self._connection = connection
+        self._failing = failing
 
     def execute(self, sql: str, *parameters: Any) -> sqlite3.Cursor:
-        if sql == "COMMIT":
+        if sql == self._failing:
             raise sqlite3.OperationalError("database or disk is full")
         return self._connection.execute(sql, *parameters)
 
@@ -120,19 +121,32 @@ class _CommitFails:
         return getattr(self._connection, name)
 
 
-def test_d1_a_failed_commit_forgets_every_remembered_view(world: World) -> None:
+def _fails_once(world: World, statement: str, send: Callable[[], object]) -> sqlite3.Connection:
+    """Run ``send`` while ``statement`` fails on the store's connection (it must raise); the connection after."""
     repository = world.engine.repository
     assert isinstance(repository, SQLiteRepository)
     connection = repository._connection
-    repository._connection = _CommitFails(connection)  # type: ignore[assignment]
+    repository._connection = _Fails(connection, statement)  # type: ignore[assignment]
     try:
         with pytest.raises(StorageError, match="disk is full"):
-            world.incoming(A, idempotency_id="retried")
+            send()
     finally:
         repository._connection = connection
+    return connection
+
+
+def test_d1_a_failed_commit_forgets_every_remembered_view(world: World) -> None:
+    _fails_once(world, "COMMIT", lambda: world.incoming(A, idempotency_id="retried"))
     assert _remembered(world.engine) == 0
     assert world.incoming(A, idempotency_id="retried").outcome is Outcome.APPENDED  # the first never landed
     assert world.incoming(A, idempotency_id="retried").outcome is Outcome.DUPLICATE
+
+
+def test_a_failure_right_after_begin_leaves_no_transaction_open(world: World) -> None:
+    """Reading ``data_version`` fails: the transaction BEGIN opened is rolled back, and the next command runs."""
+    connection = _fails_once(world, "PRAGMA data_version", lambda: world.incoming(A))
+    assert not connection.in_transaction
+    assert world.incoming(A).outcome is Outcome.APPENDED
 
 
 def test_d1_a_remembered_view_still_finds_the_duplicate(world: World) -> None:

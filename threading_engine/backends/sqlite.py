@@ -216,7 +216,11 @@ class _SQLiteUnitOfWork:
                     self._cache.check_version(self._connection.execute("PRAGMA data_version").fetchone()[0])
                     self._views = UnitViews(self._cache)
         except BaseException:
-            self._lock.release()
+            try:
+                if self._connection.in_transaction:  # BEGIN went through and what followed failed
+                    self._connection.execute("ROLLBACK")
+            finally:
+                self._lock.release()
             raise
         return self
 
