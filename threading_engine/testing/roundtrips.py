@@ -26,8 +26,12 @@ __all__ = ["RoundTripRelay"]
 class RoundTripRelay:
     """A TCP relay to ``host:port`` that counts the server's answers: one per round trip the client waited for."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, *, forward_at_once: bool = False) -> None:
+        """``forward_at_once`` turns Nagle's algorithm off on both legs: no small packet waits for an ACK, which
+        keeps long runs fast, but a pipeline the client flushes in pieces may then reach the server while its
+        first answers are already coming back, and count as more than one round trip. Leave it off to count."""
         self._upstream = (host, port)
+        self._forward_at_once = forward_at_once
         self.round_trips = 0
         self._lock = threading.Lock()
         self._closing = False
@@ -48,9 +52,9 @@ class RoundTripRelay:
             except OSError:
                 return
             server = socket.create_connection(self._upstream)
-            for end in (client, server):
-                # Forward every packet at once: Nagle's algorithm would hold small ones back for an ACK.
-                end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._forward_at_once:
+                for end in (client, server):
+                    end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             threading.Thread(target=self._relay, args=(client, server), daemon=True).start()
 
     def _relay(self, client: socket.socket, server: socket.socket) -> None:
