@@ -198,21 +198,26 @@ def _draw_change_in_place(
     return Changes(tickets=_with_ticket_status(repository, chosen, status))
 
 
-def _queries(repository: MemoryRepository, *, missing_threads: bool = True) -> st.SearchStrategy[ViewQuery]:
-    """The queries the engine asks: by key or integration thread id (with an idempotency id, maybe), by thread
-    id (with ``missing_threads``, also the next ids a save will create), by account, channel or identifier."""
-    threads = repository.list_threads()
+def key_lookups(threads: list[Thread]) -> st.SearchStrategy[tuple[str, str | None, str | None]]:
+    """(account id, key, integration thread id) with one of the last two set: a stored thread's half the time
+    (a view of an unused one is mostly empty), else any of the accounts' keys and integration thread ids."""
     pairs: list[tuple[str, str | None, str | None]] = [
         (account_id, key, None) for account_id in ACCOUNT_IDS for key in KEYS
     ] + [(account_id, None, conversation) for account_id in ACCOUNT_IDS for conversation in CONVERSATIONS]
-    # Half the time, the key or integration thread id of a stored thread: a view of an unused one is mostly empty.
     used = [
         (t.channel_account_id, None, t.integration_thread_id)
         if t.integration_thread_id is not None
         else (t.channel_account_id, t.key, None)
         for t in threads
     ]
-    lookups = st.one_of(st.sampled_from(used), st.sampled_from(pairs)) if used else st.sampled_from(pairs)
+    return st.one_of(st.sampled_from(used), st.sampled_from(pairs)) if used else st.sampled_from(pairs)
+
+
+def _queries(repository: MemoryRepository, *, missing_threads: bool = True) -> st.SearchStrategy[ViewQuery]:
+    """The queries the engine asks: by key or integration thread id (with an idempotency id, maybe), by thread
+    id (with ``missing_threads``, also the next ids a save will create), by account, channel or identifier."""
+    threads = repository.list_threads()
+    lookups = key_lookups(threads)
     by_lookup = st.builds(
         lambda lookup, idempotency_id: ViewQuery(
             channel_account_id=lookup[0], key=lookup[1], integration_thread_id=lookup[2], idempotency_id=idempotency_id

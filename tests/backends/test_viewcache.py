@@ -19,23 +19,12 @@ from threading_engine.backends.viewcache import UnitViews, ViewCache, cache_key
 from threading_engine.decisions import Changes, View, ViewQuery
 from threading_engine.testing.contract_checks import ACCOUNT, CHANNEL, KEY, T0, thread
 
-from .test_readahead import ACCOUNT_IDS, CONVERSATIONS, KEYS, _draw_save, _random_store, _shown
+from .test_readahead import ACCOUNT_IDS, _draw_save, _random_store, _shown, key_lookups
 
 
 def _remembered_queries(repository: MemoryRepository) -> st.SearchStrategy[ViewQuery]:
-    """The queries whose views a store remembers, as remembered (without an idempotency id): by key or by
-    integration thread id, of a stored thread half the time."""
-    lookups: list[tuple[str, str | None, str | None]] = [
-        (account_id, key, None) for account_id in ACCOUNT_IDS for key in KEYS
-    ]
-    lookups += [(account_id, None, conversation) for account_id in ACCOUNT_IDS for conversation in CONVERSATIONS]
-    used = [
-        (t.channel_account_id, None, t.integration_thread_id)
-        if t.integration_thread_id is not None
-        else (t.channel_account_id, t.key, None)
-        for t in repository.list_threads()
-    ]
-    return st.one_of(st.sampled_from(lookups), *([st.sampled_from(used)] if used else [])).map(
+    """The queries whose views a store remembers, as remembered (without an idempotency id)."""
+    return key_lookups(repository.list_threads()).map(
         lambda lookup: ViewQuery(channel_account_id=lookup[0], key=lookup[1], integration_thread_id=lookup[2])
     )
 

@@ -238,9 +238,8 @@ class _SQLiteUnitOfWork:
     def _load(self, query: ViewQuery) -> View:
         views = self._views
         key = None if views is None else cache_key(query)
-        if key is None:
+        if views is None or key is None:
             return self._read(query)
-        assert views is not None
         view = views.get(key)
         if view is not None and (
             query.idempotency_id is None

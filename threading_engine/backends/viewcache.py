@@ -127,8 +127,7 @@ class UnitViews:
     def saved(self, changes: Changes) -> None:
         """Keep every view ``changes`` concern up to date, or forget it where that is not certain."""
         if changes.channel is not None or changes.account is not None:
-            self._all_stale = True
-            self._current.clear()
+            self._forget_all()
             return
         threads = changes.threads
         if len(threads) == 1 and not changes.tickets:  # a message on a thread, nearly always: one view to update
@@ -137,12 +136,14 @@ class UnitViews:
             return
         thread_ids = {thread.id for thread in threads}
         if any(ticket.thread_id not in thread_ids for ticket in changes.tickets):
-            # A ticket saved without its thread: which view shows that thread is not known here.
-            self._all_stale = True
-            self._current.clear()
+            self._forget_all()  # a ticket saved without its thread: which view shows that thread is not known here
             return
         for place in {_thread_place(t.channel_account_id, t.key, t.integration_thread_id) for t in threads}:
             self._update(place, changes)
+
+    def _forget_all(self) -> None:
+        self._all_stale = True
+        self._current.clear()
 
     def _update(self, place: CacheKey, changes: Changes) -> None:
         view = self._current.pop(place, None)
