@@ -132,8 +132,9 @@ class MemoryFloor:
         """Nothing to release."""
 
     def round(self, size: int, mode: str) -> Round:
-        commands = self.commands.take(size, self.clock.now)
-        publish, now = self.router.publish, self.clock.now
+        now = self.clock.next_round()  # as the engine's round does: see SteppingClock
+        commands = self.commands.take(size, now)
+        publish = self.router.publish
 
         def run() -> list[FloorResult]:
             return [publish(command, now) for command in commands]
@@ -169,7 +170,7 @@ class SQLiteFloor:
         self.connection.close()
 
     def round(self, size: int, mode: str) -> Round:
-        commands = self.commands.take(size, self.clock.now)
+        commands = self.commands.take(size, self.clock.next_round())  # as the engine's round: see SteppingClock
         run = self._single(commands) if mode == "single" else self._batches(commands)
         return Round(len(commands), run, ["APPENDED"] * len(commands))
 

@@ -90,7 +90,7 @@ class PostgresFloor:
         }
 
     def round(self, size: int, mode: str) -> Round:
-        commands = self.commands.take(size, self.clock.now)
+        commands = self.commands.take(size, self.clock.next_round())  # as the engine's round: see SteppingClock
         run = self._single(commands) if mode == "single" else self._batches(commands)
         return Round(len(commands), run, ["APPENDED"] * len(commands))
 

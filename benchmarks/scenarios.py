@@ -22,7 +22,6 @@ from .timing import Round
 from .workload import RUNNERS, Fixture, settle
 
 SCENARIOS = ("append", "new-thread", "reopen", "duplicate", "mixed")
-ROUND_STEP = timedelta(seconds=1)
 
 
 class Scenario(Protocol):
@@ -146,6 +145,6 @@ def make_scenario(name: str, *, open_threads: int) -> Scenario:
 
 def engine_round(fixture: Fixture, scenario: Scenario, mode: str, size: int) -> Round:
     """Prepare one round of ``scenario`` sent in ``mode`` (``single`` or ``batch``)."""
-    fixture.clock.advance(ROUND_STEP)
+    fixture.clock.next_round()
     commands, expected = scenario.commands(fixture, size)
     return Round(len(commands), RUNNERS[mode](fixture.engine, commands), expected)

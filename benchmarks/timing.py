@@ -175,7 +175,13 @@ def _check(round_: Round, results: Sequence[object]) -> tuple[int, str | None]:
 
 
 class SteppingClock:
-    """The engine's clock in a benchmark: fixed while a round runs, moved on by the harness between rounds."""
+    """The clock of an engine or a floor in a benchmark: fixed while a round runs, moved on between rounds.
+
+    Both sides step it the same way (:meth:`next_round`), so both write the same new times. A floor whose
+    clock stood still would store an unchanged latest-message time on every append, and SQLite leaves a row
+    rewritten with identical bytes untouched: that floor would skip a page write per thread the engine must
+    make.
+    """
 
     def __init__(self, start: datetime) -> None:
         self.now = start
@@ -185,3 +191,11 @@ class SteppingClock:
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
+
+    def next_round(self) -> datetime:
+        """Move on by :data:`ROUND_STEP` before a timed round is prepared; returns the round's time."""
+        self.now += ROUND_STEP
+        return self.now
+
+
+ROUND_STEP = timedelta(seconds=1)
