@@ -84,7 +84,11 @@ class ViewQuery:
 
 @attrs.frozen(slots=False)
 class View:
-    """A consistent snapshot of the state one command depends on. Archived threads only appear as ``thread``."""
+    """A consistent snapshot of the state one command depends on. Archived threads only appear as ``thread``.
+
+    ``latest_closed_thread`` is read only for a key without an open thread (R4b comes after R4a): it is
+    ``None`` whenever ``open_thread`` is set.
+    """
 
     channel: Channel | None = None
     account: ChannelAccount | None = None

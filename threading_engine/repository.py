@@ -17,7 +17,8 @@ against any backend. In short:
 - **Archived threads are never candidates:** ``open_thread``, ``latest_closed_thread`` and
   ``integration_thread`` of a :class:`View` are never archived (R2).
 - **Latest closed thread:** the non-archived CLOSED thread of the key with the latest ``closed_at``; on a tie,
-  the one created last (R4b).
+  the one created last (R4b). Only while the key has no open thread: R4 puts a message on the open thread
+  first, so a view that has one leaves ``latest_closed_thread`` out (``None``), and a store need not look.
 - **Outbox:** each committed event gets a sequence number larger than every number handed out before it;
   :meth:`Repository.read_events` returns committed events in sequence order, :meth:`Repository.pending_events`
   those not yet acknowledged, and acknowledging is idempotent.

@@ -66,7 +66,8 @@ class MemoryRepository:
         if account_id is not None and key is not None:
             open_id = self._open_by_key.get((account_id, key))
             open_thread = threads[open_id] if open_id is not None else None
-            latest_closed = self._latest_closed(account_id, key)
+            # R4b's candidate matters only without an open thread (the contract leaves it out otherwise).
+            latest_closed = self._latest_closed(account_id, key) if open_thread is None else None
         if account_id is not None and integration_thread_id is not None:
             live_id = self._live_by_integration_id.get((account_id, integration_thread_id))
             integration_thread = threads[live_id] if live_id is not None else None

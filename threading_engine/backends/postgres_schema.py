@@ -192,7 +192,7 @@ class Statements:
                     SELECT 'key', {t_columns} FROM {s}.threads AS t
                     JOIN wanted AS w ON t.account_id = w.account_id AND t.key = w.key
                     WHERE t.archived = 0 AND t.integration_thread_id IS NULL
-                    ORDER BY t.status = 'OPEN' DESC, t.closed_at DESC NULLS LAST, t.seq DESC LIMIT 2
+                    ORDER BY t.status = 'OPEN' DESC, t.closed_at DESC NULLS LAST, t.seq DESC LIMIT 1
                 )
                 UNION ALL
                 SELECT 'integration', {t_columns} FROM {s}.threads AS t
@@ -228,7 +228,7 @@ class Statements:
                     SELECT 'key' AS role, {t_columns} FROM {s}.threads AS t
                     WHERE t.account_id = q.account_id AND t.key = q.key
                     AND t.archived = 0 AND t.integration_thread_id IS NULL
-                    ORDER BY t.status = 'OPEN' DESC, t.closed_at DESC NULLS LAST, t.seq DESC LIMIT 2
+                    ORDER BY t.status = 'OPEN' DESC, t.closed_at DESC NULLS LAST, t.seq DESC LIMIT 1
                 ) AS k
                 UNION ALL
                 SELECT q.position, 'integration', {t_columns} FROM q JOIN {s}.threads AS t

@@ -367,7 +367,7 @@ def view_from_rows(found: list[tuple[Any, ...]]) -> View:
         elif data is not None:
             documents[role] = data
         elif role == "key":
-            # Open first, then the latest closed (R4b): as ordered by VIEW.
+            # The open thread, else the latest closed (R4b): VIEW returns one row of the key's, the first of that order.
             thread = rows.thread_from_row(columns)
             if thread.is_open and open_thread is None:
                 open_thread = thread

@@ -215,9 +215,10 @@ def _place(query: ViewQuery, view: View, roles: dict[str, Thread | None], thread
         if thread.key != key:
             return True
         # New to the view and open: created, or a closed thread below the latest one reopened. Either way it is
-        # now the key's open thread, and the latest closed one is unchanged.
+        # now the key's open thread, and a view with an open thread shows no latest closed one (the contract).
         if thread.is_open and roles["open_thread"] is None:
             roles["open_thread"] = thread
+            roles["latest_closed_thread"] = None
             return True
         return False
     if thread.integration_thread_id != integration_thread_id:

@@ -428,20 +428,29 @@ _VIEW_PARAMETERS = (
     "identifier_type",
     "identifier_value",
 )
+# U1's condition: the key's open thread, found through the partial index threads_one_open_per_key.
+_OPEN_FOR_KEY = (
+    "{t}.account_id = :account_id AND {t}.key = :key AND {t}.status = 'OPEN' AND {t}.archived = 0 "
+    "AND {t}.integration_thread_id IS NULL"
+)
 _WANTED_CHANNEL = "coalesce((SELECT channel_id FROM accounts WHERE id = :account_id), :channel_id)"
 _VIEW_PARTS = {
     "account": f"SELECT 'account', {_NO_THREAD}, data FROM accounts WHERE id = :account_id",
     "channel": f"SELECT 'channel', {_NO_THREAD}, data FROM channels WHERE id = {_WANTED_CHANNEL}",
-    # The key's open thread (through U1's index), then its latest closed one (R4b): the last entry of
+    # The key's open thread (through U1's index), else its latest closed one (R4b): the last entry of
     # threads_by_key, read backwards, so a key's history costs no sort however long it is (``seq`` is the
     # rowid, which ends every index entry, so a tie on closed_at goes to the thread created last). LIMIT
-    # needs its own subquery inside a compound select.
+    # needs its own subquery inside a compound select. A key with an open thread has no latest closed one in
+    # its view: the second part then looks for the key NULL, which SQLite answers without opening
+    # threads_by_key (a page a large store no longer caches), after a second look at U1's page, which the
+    # first part has just read. (A NOT EXISTS beside the other conditions would be tested after the seek.)
     "key": f"SELECT 'key', {_THREAD_AND_TICKET} FROM {_THREADS} "
-    "WHERE t.account_id = :account_id AND t.key = :key AND t.status = 'OPEN' AND t.archived = 0 "
-    "AND t.integration_thread_id IS NULL "
+    f"WHERE {_OPEN_FOR_KEY.format(t='t')} "
     f"UNION ALL SELECT * FROM (SELECT 'key', {_THREAD_AND_TICKET} FROM {_THREADS} "
-    "WHERE t.account_id = :account_id AND t.key = :key AND t.archived = 0 AND t.integration_thread_id IS NULL "
-    "AND t.closed_at IS NOT NULL ORDER BY t.closed_at DESC, t.seq DESC LIMIT 1)",
+    "WHERE t.account_id = :account_id "
+    f"AND t.key = (SELECT :key WHERE NOT EXISTS (SELECT 1 FROM threads AS o WHERE {_OPEN_FOR_KEY.format(t='o')})) "
+    "AND t.archived = 0 AND t.integration_thread_id IS NULL AND t.closed_at IS NOT NULL "
+    "ORDER BY t.closed_at DESC, t.seq DESC LIMIT 1)",
     "integration": f"SELECT 'integration', {_THREAD_AND_TICKET} FROM {_THREADS} "
     "WHERE t.account_id = :account_id AND t.integration_thread_id = :integration_thread_id AND t.archived = 0",
     "duplicate": f"SELECT 'duplicate', {_NO_THREAD}, data FROM messages "

@@ -282,6 +282,18 @@ class ContractChecks:
         assert view.latest_closed_thread is not None and view.latest_closed_thread.id == "thread-3"
         assert view.open_thread is None
 
+    def test_latest_closed_thread_is_left_out_while_the_key_has_an_open_thread(self, seeded: Repository) -> None:
+        """ "Only while the key has no open thread\": R4a places a message before R4b looks for a closed one."""
+        commit(seeded, Changes(threads=(closed("thread-1", T0), thread("thread-2"))))
+        for query in (ViewQuery(channel_account_id=ACCOUNT.id, key=KEY), ViewQuery(thread_id="thread-1")):
+            view = load(seeded, query)
+            assert view.open_thread is not None and view.open_thread.id == "thread-2"
+            assert view.latest_closed_thread is None
+        commit(seeded, Changes(threads=(closed("thread-2", T0 + timedelta(hours=1)),)))
+        view = load(seeded, ViewQuery(channel_account_id=ACCOUNT.id, key=KEY))
+        assert view.open_thread is None
+        assert view.latest_closed_thread is not None and view.latest_closed_thread.id == "thread-2"
+
     def test_view_holds_the_tickets_of_its_threads(self, seeded: Repository) -> None:
         """ "tickets holds the ticket of every thread returned.\""""
         commit(
