@@ -27,6 +27,7 @@ from threading_engine import (
     ValidationError,
     WriteConflict,
 )
+from threading_engine import engine as engine_module
 from threading_engine.backends.memory import MemoryRepository
 from threading_engine.decisions import Changes, View, ViewQuery
 from threading_engine.events import EventRecord
@@ -186,3 +187,26 @@ def test_a_batch_keeps_the_not_found_of_an_unhashable_account_id_in_its_place() 
     assert isinstance(missing, NotFoundError)
     assert (missing.field, missing.value) == ("channelAccountId", [account_id])
     assert getattr(published, "outcome", None) is Outcome.CREATED
+
+
+def test_r4_past_its_bound_the_routing_cache_forgets_every_account_and_reads_each_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An engine serving accounts without end remembers at most MAX_ROUTES_REMEMBERED of them; one it forgot is
+    read again once, and its messages still go to their key's open thread (R4)."""
+    monkeypatch.setattr(engine_module, "MAX_ROUTES_REMEMBERED", 2)
+    repository = LosingRepository()
+    engine, first = engine_on(repository)
+    accounts = [first, *(connect(engine, ThreadingModel.DELIVERY_IDENTIFIER)[1] for _ in range(2))]
+    routes = {ViewQuery(channel_account_id=account_id) for account_id in accounts}
+
+    def routing_reads() -> int:
+        return sum(query in routes for query in repository.loaded)
+
+    threads = {account_id: engine.execute(incoming(account_id)).thread_id for account_id in accounts}
+    assert routing_reads() == 3, "each account read once to route its first message"
+    # The third account's route found two remembered: the engine forgot them, and remembers the third alone.
+    for account_id, reads in ((accounts[2], 3), (accounts[0], 4), (accounts[2], 4)):
+        result = engine.execute(incoming(account_id, "again"))
+        assert (result.outcome, result.thread_id) == (Outcome.APPENDED, threads[account_id])
+        assert routing_reads() == reads

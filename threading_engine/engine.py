@@ -45,6 +45,9 @@ from .rules import IdFactory
 Clock = Callable[[], datetime]
 # Commands keyed by their account: the engine looks up (and caches) the account and channel to plan them.
 _ROUTED_BY_ACCOUNT = (PublishMessage, StartConversation)
+# How many accounts' routing facts an engine remembers. Past that it forgets them all and reads each again
+# once: a bound for an engine that serves accounts without end, at the price of one read per account.
+MAX_ROUTES_REMEMBERED = 10_000
 _T = TypeVar("_T")
 ParticipantLike = Participant | DeliveryIdentifier
 
@@ -89,7 +92,8 @@ class Engine:
         self.policy = policy or Policy()
         self.max_attempts = max_attempts
         # An account's identifier and its channel's capabilities never change, so routing facts can be
-        # cached; anything that does change (``authorized``) is read fresh in every view.
+        # cached (up to MAX_ROUTES_REMEMBERED accounts); anything that does change (``authorized``) is read
+        # fresh in every view.
         self._routing: dict[str, tuple[ChannelAccount, Channel]] = {}
 
     # -- the one entry point -------------------------------------------------------------------------------
@@ -228,6 +232,8 @@ class Engine:
                 field="channelAccountId",
                 value=channel_account_id,
             )
+        if len(self._routing) >= MAX_ROUTES_REMEMBERED:
+            self._routing.clear()
         self._routing[channel_account_id] = (view.account, view.channel)
         return view.account, view.channel
 
