@@ -31,6 +31,12 @@ KEY_2 = thread_key([DeliveryIdentifier.of("HS_PHONE_NUMBER", "+442079460002")])
 KEYS = (KEY, KEY_2)
 CONVERSATIONS = ("conv-1", "conv-2")
 IDEMPOTENCY_IDS = ("idem-1", "idem-2", "idem-3")
+# The accounts' identifiers and one more, for accounts that move (V2: a view by identifier finds the holder).
+IDENTIFIERS = (
+    ACCOUNT.delivery_identifier,
+    ACCOUNT_2.delivery_identifier,
+    DeliveryIdentifier.of("HS_PHONE_NUMBER", "+15550103"),
+)
 # Two closing times only, so that latest-closed ties (R4b) are common.
 CLOSE_TIMES = (T0 + timedelta(hours=1), T0 + timedelta(hours=2))
 OPEN, CLOSED = ThreadStatus.OPEN, ThreadStatus.CLOSED
@@ -141,10 +147,18 @@ def _with_ticket_status(repository: MemoryRepository, of: Thread, status: Ticket
 
 
 def _draw_save(
-    data: st.DataObject, repository: MemoryRepository, account_ids: tuple[str, ...], focus: frozenset[str] = frozenset()
+    data: st.DataObject,
+    repository: MemoryRepository,
+    account_ids: tuple[str, ...],
+    focus: frozenset[str] = frozenset(),
+    *,
+    setup: bool = True,
 ) -> Changes:
-    """One save the engine could make on the threads of ``account_ids``, valid under U1-U4 now; a save on an
-    existing thread is on one of ``focus`` half the time, when one of them qualifies."""
+    """One save the engine could make on the threads of ``account_ids`` (or, with ``setup``, on the channel or
+    one of those accounts), valid under U1-U4 now; a save on an existing thread is on one of ``focus`` half the
+    time, when one of them qualifies."""
+    if setup and data.draw(st.integers(0, 9), label="channel or account save") == 0:
+        return _draw_setup_save(data, repository, account_ids)
     threads = [t for t in repository.list_threads() if t.channel_account_id in account_ids]
     reopenable = [
         t for t in threads if t.status is CLOSED and _may_hold(repository, t.in_state(OPEN, t.archived, None))
@@ -182,6 +196,25 @@ def _draw_save(
     if kind == "restore":
         return Changes(threads=(chosen.in_state(chosen.status, False, chosen.closed_at),))
     return _draw_change_in_place(data, repository, kind, chosen)
+
+
+def _draw_setup_save(data: st.DataObject, repository: MemoryRepository, account_ids: tuple[str, ...]) -> Changes:
+    """The channel renamed, or an account (de)authorized or moved to an identifier no other account holds (V2)."""
+    if data.draw(st.booleans(), label="channel"):
+        channel = repository.get_channel(CHANNEL.id)
+        assert channel is not None
+        return Changes(channel=attrs.evolve(channel, name=f"{channel.name}, renamed"))
+    account = repository.get_account(data.draw(st.sampled_from(account_ids), label="account"))
+    assert account is not None
+    held = {a.delivery_identifier for a in repository.list_accounts() if a.id != account.id}
+    free = [identifier for identifier in IDENTIFIERS if identifier not in held]
+    return Changes(
+        account=attrs.evolve(
+            account,
+            authorized=data.draw(st.booleans(), label="authorized"),
+            delivery_identifier=data.draw(st.sampled_from(free), label="identifier"),
+        )
+    )
 
 
 def _draw_change_in_place(
@@ -314,7 +347,7 @@ def _draw_replayable_save(data: st.DataObject, repository: MemoryRepository, que
     if kind == "elsewhere":
         # Only threads of an account the view does not look up: none of its subjects is written.
         others = tuple(a for a in ACCOUNT_IDS if a != account_id)
-        return _draw_save(data, repository, others)
+        return _draw_save(data, repository, others, setup=False)
     if kind.startswith("created"):
         assert account_id is not None
         thread_id = f"thread-{len(repository.list_threads()) + 1}"

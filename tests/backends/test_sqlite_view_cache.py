@@ -176,3 +176,15 @@ def test_a_view_cache_size_of_zero_remembers_nothing(path: Path) -> None:
     engine.close()
     with pytest.raises(ValueError, match="negative"):
         SQLiteRepository(str(path), view_cache_size=-1)
+
+
+def test_r4_a_message_on_a_remembered_key_reads_only_whether_its_idempotency_id_is_taken(world: World) -> None:
+    """What the cache saves: the view's statement is not run again for a key whose view is remembered."""
+    repository = world.engine.repository
+    assert isinstance(repository, SQLiteRepository)
+    statements: list[str] = []
+    repository._connection.set_trace_callback(statements.append)
+    assert world.incoming(A, idempotency_id="wamid.9").outcome is Outcome.APPENDED
+    repository._connection.set_trace_callback(None)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 1 and reads[0].startswith("SELECT 1 FROM messages WHERE account_id = "), reads

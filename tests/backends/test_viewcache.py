@@ -14,12 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from threading_engine.backends.memory import MemoryRepository
-from threading_engine.backends.readahead import updated_view
+from threading_engine.backends.readahead import _updated, updated_view
 from threading_engine.backends.viewcache import UnitViews, ViewCache, cache_key
 from threading_engine.decisions import Changes, View, ViewQuery
 from threading_engine.testing.contract_checks import ACCOUNT, CHANNEL, KEY, T0, thread
 
 from .test_readahead import ACCOUNT_IDS, _draw_save, _random_store, _shown, key_lookups
+
+BY_KEY = ViewQuery(channel_account_id=ACCOUNT.id, key=KEY)  # as remembered: without an idempotency id
 
 
 def _remembered_queries(repository: MemoryRepository) -> st.SearchStrategy[ViewQuery]:
@@ -73,9 +75,6 @@ def test_only_the_views_of_messages_are_remembered() -> None:
         assert cache_key(query) is None
 
 
-BY_KEY = ViewQuery(channel_account_id=ACCOUNT.id, key=KEY)  # as remembered: without an idempotency id
-
-
 def test_a_message_on_the_open_thread_brings_the_view_up_to_date_in_place() -> None:
     view = View(channel=CHANNEL, account=ACCOUNT, open_thread=thread("thread-1"), latest_closed_thread=None)
     touched = thread("thread-1").touched(T0 + timedelta(minutes=5))
@@ -87,3 +86,51 @@ def test_an_open_thread_given_a_ticket_the_view_never_read_is_not_brought_up_to_
     view = View(channel=CHANNEL, account=ACCOUNT, open_thread=thread("thread-1"))
     given_ticket = attrs.evolve(thread("thread-1"), ticket_id="ticket-1")
     assert updated_view(BY_KEY, view, Changes(threads=(given_ticket,))) is None
+
+
+@given(st.data())
+def test_the_shortcut_for_a_message_on_the_open_thread_answers_as_the_general_rules_do(data: st.DataObject) -> None:
+    """``updated_view`` answers a save on a remembered view exactly as ``readahead._updated`` does: its shortcut
+    for the common case (a message on the open thread) is an optimization, never another answer."""
+    repository = _random_store(data)
+    query = data.draw(_remembered_queries(repository), label="query")
+    with repository.unit_of_work() as unit:
+        view = unit.load(query)
+    changes = _draw_save(data, repository, ACCOUNT_IDS, frozenset(t.id for t in _shown(view)))
+    assert updated_view(query, view, changes) == _updated(query, view, changes)
+
+
+def _committed_unit(cache: ViewCache, *loaded: tuple[ViewQuery, View]) -> None:
+    """A unit of work that read ``loaded`` (query and view) and committed."""
+    views = UnitViews(cache)
+    for query, view in loaded:
+        key = cache_key(query)
+        assert key is not None
+        views.loaded(key, view)
+    views.committed()
+
+
+def _view_of(key: str) -> View:
+    return View(channel=CHANNEL, account=ACCOUNT, open_thread=thread(f"thread-{key}", key=key))
+
+
+def test_a_view_read_by_a_committed_unit_answers_the_next_unit() -> None:
+    """What the cache is for: the next unit of work gets the view without reading it (R4a on a busy key)."""
+    cache = ViewCache(4)
+    view = _view_of(KEY)
+    _committed_unit(cache, (BY_KEY, view))
+    key = cache_key(BY_KEY)
+    assert key is not None
+    assert UnitViews(cache).get(key) == view
+
+
+def test_a_full_cache_forgets_the_view_used_least_recently() -> None:
+    cache = ViewCache(2)
+    queries = {name: ViewQuery(channel_account_id=ACCOUNT.id, key=name) for name in ("a", "b", "c")}
+    _committed_unit(cache, (queries["a"], _view_of("a")), (queries["b"], _view_of("b")))
+    assert UnitViews(cache).get((ACCOUNT.id, "a", None)) == _view_of("a")  # "a" is now the most recently used
+    _committed_unit(cache, (queries["c"], _view_of("c")))
+    remembered = UnitViews(cache)
+    assert remembered.get((ACCOUNT.id, "b", None)) is None
+    assert remembered.get((ACCOUNT.id, "a", None)) == _view_of("a")
+    assert remembered.get((ACCOUNT.id, "c", None)) == _view_of("c")
