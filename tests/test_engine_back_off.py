@@ -3,8 +3,8 @@ no-op commits, and how a batch hands each command its events and time.
 
 A backend that loses a race raises ``WriteConflict``; the engine then decides the whole command again on
 fresh state, sleeping a jittered delay that doubles from 4 ms up to 128 ms, and gives up with a
-``StorageError`` after ``max_attempts`` attempts (10 by default). test_engine_retries.py tests the same
-behaviour in the large; these tests use a store that loses the first commits on purpose and count them.
+``StorageError`` after ``max_attempts`` attempts (10 by default), leaving the store as it was. These tests use
+a store that loses the first commits on purpose and count them.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from threading_engine import (
 from threading_engine.backends.memory import MemoryRepository
 from threading_engine.decisions import Changes, View, ViewQuery
 from threading_engine.repository import PendingEvent
+from threading_engine.testing.conformance import snapshot
 
 
 class _LosingUnit:
@@ -165,7 +166,7 @@ def test_a_lost_race_is_retried_until_it_commits(delays: list[tuple[float, float
     assert result.outcome is Outcome.CREATED
     assert repository.commits == 4
     assert [(record.event.type) for record in result.events] == ["THREAD_CREATED", "TICKET_CREATED", "MESSAGE_APPENDED"]
-    assert len(engine.threads()) == 1
+    assert len(engine.threads()) == 1 and len(repository.list_messages()) == 1, "decided again, landed once"
     assert delays == [(0, 0.004), (0, 0.008), (0, 0.016)]
 
 
@@ -174,8 +175,10 @@ def test_the_back_off_doubles_up_to_a_cap_and_the_engine_gives_up_after_ten_atte
 ) -> None:
     engine, repository, account_id = losing_engine()
     repository.losses = 100
+    before = snapshot(repository)
     with pytest.raises(StorageError) as caught:
         engine.execute(incoming(account_id))
+    assert snapshot(repository) == before
     assert type(caught.value) is StorageError
     assert caught.value.message == "gave up after 10 attempts lost to concurrent writers: lost a race on purpose"
     assert isinstance(caught.value.__cause__, WriteConflict)
@@ -212,6 +215,7 @@ def test_a_batch_that_loses_a_race_is_retried_whole(delays: list[tuple[float, fl
     repository.losses = 2
     results = engine.execute_many([incoming(account_id), incoming(account_id, text="again")])
     assert [r.outcome for r in results if isinstance(r, Result)] == [Outcome.CREATED, Outcome.APPENDED]
+    assert [m.text for m in repository.list_messages()] == ["hello", "again"]
     assert repository.commits == 3
     assert delays == [(0, 0.004), (0, 0.008)]
     repository.losses = 4

@@ -1,5 +1,6 @@
-"""The engine's shell around the rules: lost races are retried on fresh state, batches keep each command's
-own answer, and a store that keeps losing is a clear StorageError, never a half-done command."""
+"""The engine's batches and routing: each command of a batch keeps its own answer in its place, a batch reads
+ahead exactly the views its commands then load, and an account's routing is read once, then remembered within
+a bound. Lost races and the back-off between attempts are in test_engine_back_off.py."""
 
 from __future__ import annotations
 
@@ -21,11 +22,9 @@ from threading_engine import (
     Outcome,
     Participant,
     PublishMessage,
-    StorageError,
     ThreadingError,
     ThreadingModel,
     ValidationError,
-    WriteConflict,
 )
 from threading_engine import engine as engine_module
 from threading_engine.backends.memory import MemoryRepository
@@ -33,15 +32,14 @@ from threading_engine.decisions import Changes, View, ViewQuery
 from threading_engine.events import EventRecord
 from threading_engine.ids import SequentialIds
 from threading_engine.repository import PendingEvent, UnitOfWork
-from threading_engine.testing.conformance import snapshot
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-class LosingUnit:
-    """A unit of work whose commit loses a race while its repository still has losses to hand out."""
+class RecordingUnit:
+    """A unit of work that notes every query it loads and every batch of queries it is asked to read ahead."""
 
-    def __init__(self, unit: UnitOfWork, repository: LosingRepository) -> None:
+    def __init__(self, unit: UnitOfWork, repository: RecordingRepository) -> None:
         self.unit = unit
         self.repository = repository
 
@@ -53,32 +51,28 @@ class LosingUnit:
         self.unit.save(changes, events)
 
     def commit(self) -> tuple[EventRecord, ...]:
-        if self.repository.losses:
-            self.repository.losses -= 1
-            raise WriteConflict("a concurrent writer committed first")
         return self.unit.commit()
 
     def prefetch(self, queries: Sequence[ViewQuery]) -> None:
         self.repository.prefetched.append(list(queries))
 
 
-class LosingRepository(MemoryRepository):
-    """The memory store, with ``losses`` commits lost to an imagined concurrent writer."""
+class RecordingRepository(MemoryRepository):
+    """The memory store, noting what its units of work load and read ahead."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.losses = 0
         self.prefetched: list[list[ViewQuery]] = []
         self.loaded: list[ViewQuery] = []
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[LosingUnit]:  # type: ignore[override]  # the same contract, wrapped
+    def unit_of_work(self) -> Iterator[RecordingUnit]:  # type: ignore[override]  # the same contract, wrapped
         with super().unit_of_work() as unit:
-            yield LosingUnit(unit, self)
+            yield RecordingUnit(unit, self)
 
 
-def engine_on(repository: LosingRepository, max_attempts: int = 10) -> tuple[Engine, str]:
-    engine = Engine(repository, clock=lambda: T0, ids=SequentialIds(), max_attempts=max_attempts)
+def engine_on(repository: RecordingRepository) -> tuple[Engine, str]:
+    engine = Engine(repository, clock=lambda: T0, ids=SequentialIds())
     return engine, connect(engine, ThreadingModel.DELIVERY_IDENTIFIER)[1]
 
 
@@ -86,37 +80,9 @@ def incoming(account_id: str, text: str = "hi") -> PublishMessage:
     return PublishMessage(account_id, Direction.INCOMING, senders=(Participant(A),), text=text)
 
 
-def test_a_lost_race_is_retried_on_fresh_state_and_lands_once() -> None:
-    repository = LosingRepository()
-    engine, account_id = engine_on(repository)
-    repository.losses = 3
-    result = engine.execute(incoming(account_id))
-    assert result.outcome is Outcome.CREATED and repository.losses == 0
-    assert len(repository.list_messages()) == 1 and len(repository.list_threads()) == 1
-
-
-def test_a_store_that_keeps_losing_is_a_storage_error_and_nothing_is_written() -> None:
-    repository = LosingRepository()
-    engine, account_id = engine_on(repository, max_attempts=3)
-    before = snapshot(repository)
-    repository.losses = 3
-    with pytest.raises(StorageError, match="gave up after 3 attempts"):
-        engine.execute(incoming(account_id))
-    assert snapshot(repository) == before
-
-
-def test_a_batch_lost_to_a_race_is_retried_whole() -> None:
-    repository = LosingRepository()
-    engine, account_id = engine_on(repository)
-    repository.losses = 2
-    results = engine.execute_many([incoming(account_id, "one"), incoming(account_id, "two")])
-    assert [getattr(r, "outcome", r) for r in results] == [Outcome.CREATED, Outcome.APPENDED]
-    assert [m.text for m in repository.list_messages()] == ["one", "two"]
-
-
 def test_a_batch_keeps_each_invalid_command_s_error_in_its_place_and_prefetches_the_rest() -> None:
     """V rules refuse a command before the unit of work; the batch's other commands are not affected."""
-    repository = LosingRepository()
+    repository = RecordingRepository()
     engine, account_id = engine_on(repository)
     bad = PublishMessage(account_id, Direction.INCOMING, senders=(), text="no sender")
     batch: list[Command] = [incoming(account_id), bad, CloseThread("no-such-thread"), incoming(account_id, "again")]
@@ -127,21 +93,15 @@ def test_a_batch_keeps_each_invalid_command_s_error_in_its_place_and_prefetches_
     assert len(repository.prefetched[-1]) == 3, "every valid command's view, and none for the invalid one"
 
 
-def test_a_batch_needs_one_time_per_command() -> None:
-    engine, account_id = engine_on(LosingRepository())
-    with pytest.raises(ValueError, match="2 times for 1 commands"):
-        engine.execute_many([incoming(account_id)], times=[T0, T0])
-
-
 def test_reading_what_does_not_exist_is_not_found_with_the_field() -> None:
-    engine, _ = engine_on(LosingRepository())
+    engine, _ = engine_on(RecordingRepository())
     with pytest.raises(NotFoundError) as missing:
         engine.thread("no-such-thread")
     assert (missing.value.field, missing.value.value) == ("threadId", "no-such-thread")
 
 
 def test_publishing_to_an_unknown_account_is_not_found() -> None:
-    engine, _ = engine_on(LosingRepository())
+    engine, _ = engine_on(RecordingRepository())
     other = DeliveryIdentifier.of("HS_PHONE_NUMBER", "+442079460009")
     with pytest.raises(NotFoundError) as missing:
         engine.execute(PublishMessage("no-such-account", Direction.INCOMING, senders=(Participant(other),), text="hi"))
@@ -150,7 +110,7 @@ def test_publishing_to_an_unknown_account_is_not_found() -> None:
 
 def test_a_batch_prefetches_exactly_the_views_its_commands_then_load() -> None:
     """The read-ahead hint names each command's view as the rules plan it (keyed by the cached routing)."""
-    repository = LosingRepository()
+    repository = RecordingRepository()
     engine, account_id = engine_on(repository)
     first = engine.execute(incoming(account_id))  # fills the routing cache for the account
     assert first.thread_id is not None
@@ -168,7 +128,7 @@ def test_a_batch_prefetches_exactly_the_views_its_commands_then_load() -> None:
 
 def test_r4_a_batch_from_an_engine_that_has_not_routed_the_account_yet_reopens_the_keys_thread() -> None:
     """Read ahead before the account's routing is known, a message's view is planned again with its key."""
-    repository = LosingRepository()
+    repository = RecordingRepository()
     engine, account_id = engine_on(repository)
     first = engine.execute(incoming(account_id))
     assert first.thread_id is not None
@@ -180,7 +140,7 @@ def test_r4_a_batch_from_an_engine_that_has_not_routed_the_account_yet_reopens_t
 
 
 def test_a_batch_keeps_the_not_found_of_an_unhashable_account_id_in_its_place() -> None:
-    repository = LosingRepository()
+    repository = RecordingRepository()
     engine, account_id = engine_on(repository)
     unhashable = PublishMessage(cast(str, [account_id]), Direction.INCOMING, senders=(Participant(A),), text="hi")
     missing, published = engine.execute_many([unhashable, incoming(account_id)])
@@ -195,7 +155,7 @@ def test_r4_past_its_bound_the_routing_cache_forgets_every_account_and_reads_eac
     """An engine serving accounts without end remembers at most MAX_ROUTES_REMEMBERED of them; one it forgot is
     read again once, and its messages still go to their key's open thread (R4)."""
     monkeypatch.setattr(engine_module, "MAX_ROUTES_REMEMBERED", 2)
-    repository = LosingRepository()
+    repository = RecordingRepository()
     engine, first = engine_on(repository)
     accounts = [first, *(connect(engine, ThreadingModel.DELIVERY_IDENTIFIER)[1] for _ in range(2))]
     routes = {ViewQuery(channel_account_id=account_id) for account_id in accounts}
