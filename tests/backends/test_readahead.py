@@ -559,3 +559,13 @@ def test_an_account_saved_with_another_identifier_is_no_longer_the_holder_of_the
     moved = attrs.evolve(ACCOUNT, delivery_identifier=DeliveryIdentifier.of("HS_PHONE_NUMBER", "+15550199"))
     taken, fresh = _taken_after(_seeded(), query, Changes(account=moved))
     assert taken is None or taken == fresh
+
+
+def test_v2_an_account_moved_to_the_identifier_a_view_found_free_makes_the_view_load_again() -> None:
+    """A view by identifier that found no holder reads the identifier itself: an account saved with it since
+    makes ``take`` answer ``None``, and the load finds the new holder."""
+    repository = _seeded()
+    free = ViewQuery(channel_id=CHANNEL.id, account_identifier=IDENTIFIERS[2])
+    moved = attrs.evolve(ACCOUNT_2, delivery_identifier=IDENTIFIERS[2])
+    taken, fresh = _taken_after(repository, free, Changes(account=moved))
+    assert taken is None and fresh.account_with_identifier == moved

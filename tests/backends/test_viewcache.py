@@ -17,9 +17,10 @@ from threading_engine.backends.memory import MemoryRepository
 from threading_engine.backends.readahead import _updated, updated_view
 from threading_engine.backends.viewcache import UnitViews, ViewCache, cache_key
 from threading_engine.decisions import Changes, View, ViewQuery
-from threading_engine.testing.contract_checks import ACCOUNT, CHANNEL, KEY, T0, thread
+from threading_engine.model import Ticket, TicketStatus
+from threading_engine.testing.contract_checks import ACCOUNT, CHANNEL, KEY, T0, closed, commit, thread
 
-from .test_readahead import ACCOUNT_IDS, _draw_save, _random_store, _shown, key_lookups
+from .test_readahead import ACCOUNT_IDS, KEY_2, _draw_save, _random_store, _seeded, _shown, key_lookups
 
 BY_KEY = ViewQuery(channel_account_id=ACCOUNT.id, key=KEY)  # as remembered: without an idempotency id
 
@@ -88,6 +89,7 @@ def test_an_open_thread_given_a_ticket_the_view_never_read_is_not_brought_up_to_
     assert updated_view(BY_KEY, view, Changes(threads=(given_ticket,))) is None
 
 
+@settings(max_examples=max(settings().max_examples, 300))
 @given(st.data())
 def test_the_shortcut_for_a_message_on_the_open_thread_answers_as_the_general_rules_do(data: st.DataObject) -> None:
     """``updated_view`` answers a save on a remembered view exactly as ``readahead._updated`` does: its shortcut
@@ -96,7 +98,19 @@ def test_the_shortcut_for_a_message_on_the_open_thread_answers_as_the_general_ru
     query = data.draw(_remembered_queries(repository), label="query")
     with repository.unit_of_work() as unit:
         view = unit.load(query)
-    changes = _draw_save(data, repository, ACCOUNT_IDS, frozenset(t.id for t in _shown(view)))
+    shown = frozenset(t.id for t in _shown(view))
+    changes = _draw_save(data, repository, ACCOUNT_IDS, shown)
+    if data.draw(st.booleans(), label="two saves in one"):
+        # Saves no single command makes (several threads, a ticket beside a thread): the shortcut must decline.
+        other = _draw_save(data, repository, ACCOUNT_IDS, shown)
+        threads = {t.id: t for t in (*changes.threads, *other.threads)}
+        changes = Changes(
+            changes.channel or other.channel,
+            changes.account or other.account,
+            tuple(threads.values()),
+            (*changes.tickets, *other.tickets),
+            changes.message,
+        )
     assert updated_view(query, view, changes) == _updated(query, view, changes)
 
 
@@ -134,3 +148,68 @@ def test_a_full_cache_forgets_the_view_used_least_recently() -> None:
     assert remembered.get((ACCOUNT.id, "b", None)) is None
     assert remembered.get((ACCOUNT.id, "a", None)) == _view_of("a")
     assert remembered.get((ACCOUNT.id, "c", None)) == _view_of("c")
+
+
+def test_i1_a_message_on_an_integration_thread_keeps_the_view_of_its_integration_thread_id_current() -> None:
+    """A thread with an integration thread id is remembered under that id, not under its key."""
+    repository = _seeded()
+    commit(repository, Changes(threads=(thread("thread-1", integration_thread_id="conv-1"),)))
+    by_conversation = ViewQuery(channel_account_id=ACCOUNT.id, integration_thread_id="conv-1")
+    key = cache_key(by_conversation)
+    assert key is not None
+    cache = ViewCache(4)
+    with repository.unit_of_work() as unit:
+        _committed_unit(cache, (by_conversation, unit.load(by_conversation)))
+    touched = thread("thread-1", integration_thread_id="conv-1").touched(T0 + timedelta(minutes=5))
+    with repository.unit_of_work() as unit:
+        views = UnitViews(cache)
+        assert views.get(key) is not None
+        unit.save(Changes(threads=(touched,)), ())
+        views.saved(Changes(threads=(touched,)))
+        remembered = views.get(key)
+        assert remembered is not None and remembered.integration_thread == touched
+        assert remembered == unit.load(by_conversation)
+
+
+def test_the_shortcut_leaves_to_the_general_rules_every_save_beyond_a_message_on_the_open_thread() -> None:
+    """A ticket changed beside the message, the channel or the account changed, another thread of the key saved:
+    each is answered as ``readahead._updated`` answers it."""
+    ticket = Ticket("ticket-1", "thread-1")
+    open_thread = thread("thread-1", ticket_id=ticket.id)
+    view = View(channel=CHANNEL, account=ACCOUNT, open_thread=open_thread, tickets={ticket.id: ticket})
+    touched = open_thread.touched(T0 + timedelta(minutes=5))
+    closed_ticket = attrs.evolve(ticket, status=TicketStatus.CLOSED)
+    with_ticket = updated_view(BY_KEY, view, Changes(threads=(touched,), tickets=(closed_ticket,)))
+    assert with_ticket == attrs.evolve(view, open_thread=touched, tickets={ticket.id: closed_ticket})
+    for changes in (
+        Changes(channel=attrs.evolve(CHANNEL, name="Renamed"), threads=(touched,)),
+        Changes(account=attrs.evolve(ACCOUNT, authorized=False), threads=(touched,)),
+        Changes(threads=(touched, closed("thread-2", T0))),  # a closed thread of the key the view never read
+    ):
+        assert updated_view(BY_KEY, view, changes) is None
+        assert _updated(BY_KEY, view, changes) is None
+
+
+def test_a_ticket_saved_beside_another_thread_makes_every_remembered_view_stale() -> None:
+    """Which view shows the ticket's thread is not known from the save: none is answered from memory after it."""
+    repository = _seeded()
+    ticket = Ticket("ticket-1", "thread-2")
+    commit(repository, Changes(threads=(thread("thread-1"), thread("thread-2", key=KEY_2, ticket_id=ticket.id))))
+    commit(repository, Changes(tickets=(ticket,)))
+    queries = (BY_KEY, ViewQuery(channel_account_id=ACCOUNT.id, key=KEY_2))
+    cache = ViewCache(4)
+    with repository.unit_of_work() as unit:
+        _committed_unit(cache, *((query, unit.load(query)) for query in queries))
+    changes = Changes(
+        threads=(thread("thread-1").touched(T0 + timedelta(minutes=5)),),
+        tickets=(attrs.evolve(ticket, status=TicketStatus.CLOSED),),
+    )
+    with repository.unit_of_work() as unit:
+        views = UnitViews(cache)
+        unit.save(changes, ())
+        views.saved(changes)
+        for query in queries:
+            key = cache_key(query)
+            assert key is not None
+            assert views.get(key) in (None, unit.load(query))
+        assert views.get((ACCOUNT.id, KEY_2, None)) is None
