@@ -174,6 +174,10 @@ def _check(round_: Round, results: Sequence[object]) -> tuple[int, str | None]:
     return missed, first
 
 
+# How far a benchmark clock moves between two timed rounds.
+ROUND_STEP = timedelta(seconds=1)
+
+
 class SteppingClock:
     """The clock of an engine or a floor in a benchmark: fixed while a round runs, moved on between rounds.
 
@@ -196,6 +200,3 @@ class SteppingClock:
         """Move on by :data:`ROUND_STEP` before a timed round is prepared; returns the round's time."""
         self.now += ROUND_STEP
         return self.now
-
-
-ROUND_STEP = timedelta(seconds=1)
