@@ -161,11 +161,12 @@ def test_i1_a_message_on_an_integration_thread_keeps_the_view_of_its_integration
     with repository.unit_of_work() as unit:
         _committed_unit(cache, (by_conversation, unit.load(by_conversation)))
     touched = thread("thread-1", integration_thread_id="conv-1").touched(T0 + timedelta(minutes=5))
+    message_saved = Changes(threads=(touched,))
     with repository.unit_of_work() as unit:
         views = UnitViews(cache)
         assert views.get(key) is not None
-        unit.save(Changes(threads=(touched,)), ())
-        views.saved(Changes(threads=(touched,)))
+        unit.save(message_saved, ())
+        views.saved(message_saved)
         remembered = views.get(key)
         assert remembered is not None and remembered.integration_thread == touched
         assert remembered == unit.load(by_conversation)
