@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from threading_engine import Engine, ReopenClock, SequentialIds, ValidationError, cli
-from threading_engine.replay import OPS, Summary, dumps_line, replay
+from threading_engine.cli import Summary
+from threading_engine.replay import OPS, dumps_line, replay
 
 Line = dict[str, Any]
 
@@ -68,7 +69,7 @@ def error_of(*lines: Line | str) -> dict[str, Any]:
     assert list(result) == ERROR_KEYS, result
     assert result["ok"] is False
     error: dict[str, Any] = result["error"]
-    assert list(error) == ["code", "message", "field"]
+    assert list(error) == ["code", "message", "field", "rule"]
     return error
 
 
@@ -281,7 +282,7 @@ def test_a_message_that_did_not_land_is_not_found() -> None:
     assert "that landed" in error["message"]
 
 
-def test_engine_errors_keep_the_ref_and_carry_code_and_field() -> None:
+def test_engine_errors_keep_the_ref_and_carry_code_field_and_rule() -> None:
     results = run(
         SMS,
         DESK,
@@ -297,6 +298,7 @@ def test_engine_errors_keep_the_ref_and_carry_code_and_field() -> None:
             "code": "THREAD_NOT_OPEN",
             "message": "threadId 'thread-1' is closed: outgoing messages go only to open threads (R3)",
             "field": "threadId",
+            "rule": "R3",
         },
     }
 
