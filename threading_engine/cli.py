@@ -280,7 +280,8 @@ class Summary:
         errors = ", ".join(f"{code} {count}" for code, count in sorted(self.errors.items())) or "none"
         report = f"lines: {self.lines}\noutcomes: {outcomes}\nerrors: {errors}\n"
         if self.store_failures or self.stopped is not None:
-            report += f"store errors: {self.store_failures} lines not applied\n"
+            plural = "" if self.store_failures == 1 else "s"
+            report += f"store errors: {self.store_failures} line{plural} not applied\n"
         if self.stopped is not None:
             report += (
                 f"stopped: the store failed at line {self.stopped.line} ({self.stopped.error.message}); "
