@@ -5,6 +5,7 @@ The SIGKILL tests, with the real command on SQLite and PostgreSQL, are in ``back
 
 from __future__ import annotations
 
+import io
 import json
 import signal
 import sqlite3
@@ -44,7 +45,7 @@ def uninterrupted(lines: list[str]) -> tuple[list[str], dict[str, Any]]:
     return replayed(lines, engine)[0], snapshot(engine.repository)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(deadline=None)
 @given(trace=traces(min_size=2, max_size=30), data=st.data())
 def test_a_replay_resumed_after_any_line_equals_one_replay(trace: list[str], data: st.DataObject) -> None:
     """Whatever line a replay stopped after, with whatever batch sizes, resuming gives the one replay's output."""
@@ -144,7 +145,7 @@ def repair_messages(database: Path) -> None:
         connection.execute("DROP TRIGGER refuse")
 
 
-@pytest.mark.parametrize("batch", ["1", "3"])
+@pytest.mark.parametrize("batch", ["1", "3", "10"])
 def test_a_store_error_stops_the_replay_with_status_3_and_resume_finishes_it(
     trace: Path, reference: Path, tmp_path: Path, batch: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -247,3 +248,31 @@ def test_ctrl_c_exits_130_and_the_replay_resumes(trace: Path, reference: Path, t
     assert "lines: 10" in errors.decode()
     assert cli.main(["replay", str(trace), "--ids", "sequential", "--store", store, "--out", str(out), "--resume"]) == 0
     assert out.read_bytes() == reference.read_bytes()
+
+
+class InterruptedInput(io.RawIOBase):
+    """Standard input that delivers ``data``, then the Ctrl-C of a user who gave up waiting for more."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._data:
+            raise KeyboardInterrupt
+        count = min(len(buffer), len(self._data))
+        buffer[:count], self._data = self._data[:count], self._data[count:]
+        return count
+
+
+def test_ctrl_c_while_reading_standard_input_keeps_every_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typed = ("\n".join(TRAFFIC[:12]) + "\n").encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(InterruptedInput(typed))))
+    out = tmp_path / "out.jsonl"
+    assert cli.main(["replay", "-", "--ids", "sequential", "--out", str(out)]) == cli.EXIT_INTERRUPTED
+    assert out.read_text(encoding="utf-8").splitlines() == uninterrupted(TRAFFIC[:12])[0]
+    assert "interrupted after 12 lines" in capsys.readouterr().err

@@ -178,7 +178,7 @@ class Replay:
             except ThreadingError as error:
                 pending.append(_failed(number, None, error))
             else:
-                if (_refers_to(data) | {data.get("ref")}) & {p.ref for p in pending if isinstance(p, _Planned)}:
+                if _refs_named(data) & {p.ref for p in pending if isinstance(p, _Planned)}:
                     yield from self._send(pending)
                     if self.stopped is not None:
                         return
@@ -333,9 +333,9 @@ def _required(field: str, why: str) -> ValidationError:
     return ValidationError(f"{field} is required{why} ({TRACE_RULE})", field=field, rule=TRACE_RULE)
 
 
-def _refers_to(data: Json) -> set[str]:
-    """The refs a line uses (its channel, account, or thread's message), whatever their validity."""
-    used = [data.get("channel"), data.get("account")]
+def _refs_named(data: Json) -> set[str]:
+    """The refs a line names (its own, its channel, account, or thread's message), whatever their validity."""
+    used = [data.get("ref"), data.get("channel"), data.get("account")]
     thread = data.get("thread")
     if isinstance(thread, dict):
         used.append(thread.get("of"))

@@ -63,16 +63,10 @@ class CommittedEvents:
 
     def match(self, record: EventRecord, line: int) -> EventRecord:
         """``record``, made again by ``line``, with the sequence number the store gave it; refuses a difference."""
-        if self.exhausted:
-            raise _refused(
-                f"line {line} makes event {record.event_id!r} ({record.event.type}) after the store's last event"
-            )
-        stored = self._page.popleft()
-        if (stored.event_id, stored.timestamp, stored.event) != (record.event_id, record.timestamp, record.event):
-            raise _refused(
-                f"line {line} makes event {record.event_id!r} ({record.event.type}) at {record.timestamp.isoformat()} "
-                f"where the store holds {stored.event_id!r} ({stored.event.type}) at {stored.timestamp.isoformat()}"
-            )
+        stored = None if self.exhausted else self._page.popleft()
+        if stored is None or _essence(stored) != _essence(record):
+            held = "nothing more" if stored is None else _described(stored)
+            raise _refused(f"line {line} makes event {_described(record)} where the store holds {held}")
         self.matched += 1
         return attrs.evolve(record, sequence=stored.sequence)
 
@@ -80,10 +74,16 @@ class CommittedEvents:
         """The refusal when the trace ended before every event of the store was matched."""
         assert not self.exhausted
         first = self._page[0]
-        return _refused(
-            f"the trace ends after {self.matched} of the store's events; the next is {first.event_id!r} "
-            f"({first.event.type})"
-        )
+        return _refused(f"the trace ends after {self.matched} of the store's events; the next is {_described(first)}")
+
+
+def _essence(record: EventRecord) -> tuple[object, ...]:
+    """What a re-derived event must share with the store's: its sequence number is the store's to give."""
+    return record.event_id, record.timestamp, record.event
+
+
+def _described(record: EventRecord) -> str:
+    return f"{record.event_id!r} ({record.event.type} at {record.timestamp.isoformat()})"
 
 
 def _refused(problem: str) -> ResumeError:
