@@ -206,6 +206,19 @@ def test_replaying_again_without_resume_onto_the_same_store_is_a_store_error(
     assert "stopped: the store failed at line 1" in captured.err
 
 
+def test_a_store_that_fails_while_a_resume_reads_it_exits_3(
+    trace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "store.db"
+    options = ("--ids", "sequential", "--store", f"sqlite:///{database}", "--quiet")
+    assert run_cli(str(trace), *options) == 0
+    with sqlite3.connect(database) as connection:
+        connection.execute("DROP TABLE events")
+    capsys.readouterr()
+    assert run_cli(str(trace), *options, "--resume") == cli.EXIT_STORE
+    assert "no such table: events" in capsys.readouterr().err
+
+
 def test_resume_needs_sequential_ids(trace: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         run_cli(str(trace), "--resume")

@@ -148,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         status, problem = EXIT_IO, str(error)
     except ResumeError as error:
         status, problem, replay = EXIT_NOT_RESUMABLE, error.message, None
+    except StorageError as error:  # outside any line: reading what the store holds, or closing it
+        status, problem = EXIT_STORE, error.message
     except KeyboardInterrupt:
         status, problem = EXIT_INTERRUPTED, f"interrupted after {summary.lines} lines: rerun with --resume to finish"
     if replay is not None:

@@ -4,7 +4,9 @@ A trace is JSON Lines: every line is one command with ``op`` and ``at`` (the eng
 command). Lines name what they create with ``ref``, and later lines point back with ``channel``,
 ``account`` (refs) and ``thread: {"of": <ref of a message>}``. Everything else on a line is the camelCase
 body HubSpot's API would receive, parsed by :mod:`.hubspot`, so a trace exercises the same JSON edge as a
-server would. A bad line becomes an error result and the replay goes on, so one typo does not hide the rest.
+server would. A bad line becomes an error result and the replay goes on, so one typo does not hide the rest;
+what makes a line readable is ``tracefile.py``'s. A store error is not the line's fault: it stops the replay,
+which ``resume=True`` continues later (``resume.py``).
 
 This module knows nothing of files or argument parsing: :func:`replay` takes lines and an engine and yields
 results, so tests and the command line (``cli.py``) drive it alike.
@@ -342,13 +344,13 @@ def _refs_named(data: Json) -> set[str]:
     return {ref for ref in used if isinstance(ref, str)}
 
 
-def replay(lines: Iterable[str], engine: Engine, *, batch_size: int = 1) -> Iterator[Json]:
+def replay(lines: Iterable[str], engine: Engine, *, batch_size: int = 1, resume: bool = False) -> Iterator[Json]:
     """Replay trace ``lines`` through ``engine`` (whose clock it takes over), yielding one result per line.
 
     ``batch_size`` lines at a time share one unit of work (one transaction on SQL backends); the output is
-    the same for every batch size.
+    the same for every batch size. ``resume`` continues a replay that stopped midway (see :meth:`Replay.run`).
     """
-    return Replay(engine).run(lines, batch_size)
+    return Replay(engine).run(lines, batch_size, resume=resume)
 
 
 def dumps_line(result: Json) -> str:
