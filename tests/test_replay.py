@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from threading_engine import Engine, ReopenClock, SequentialIds, ValidationError, cli
-from threading_engine.replay import OPS, Summary, dumps_line, replay
+from threading_engine.cli import Summary
+from threading_engine.replay import OPS, dumps_line, replay
 
 Line = dict[str, Any]
 
@@ -68,7 +69,7 @@ def error_of(*lines: Line | str) -> dict[str, Any]:
     assert list(result) == ERROR_KEYS, result
     assert result["ok"] is False
     error: dict[str, Any] = result["error"]
-    assert list(error) == ["code", "message", "field"]
+    assert list(error) == ["code", "message", "field", "rule"]
     return error
 
 
@@ -224,30 +225,50 @@ def test_invalid_json_is_a_validation_error_line_and_the_replay_goes_on() -> Non
     assert results[2]["ok"] is True
 
 
+TRACE_RULE = "SPEC section 8"
+
+
 @pytest.mark.parametrize(
-    ("line", "field", "words"),
+    ("line", "field", "rule", "words"),
     [
-        ("[1, 2]", None, "not a JSON object"),
-        ('"createChannel"', None, "not a JSON object"),
-        ({"at": "2026-03-02T09:00:00Z"}, "op", "required"),
-        ({"op": "deleteChannel", "at": "2026-03-02T09:00:00Z"}, "op", "not a trace op"),
-        ({"op": 3, "at": "2026-03-02T09:00:00Z"}, "op", "not a trace op"),
-        ({"op": "closeThread", "thread": {"of": "m1"}}, "at", "required"),
-        ({"op": "closeThread", "at": "2026-03-02T09:00:00", "thread": {"of": "m1"}}, "at", "timezone"),
-        ({"op": "closeThread", "at": "soon", "thread": {"of": "m1"}}, "at", "ISO-8601"),
-        ({"op": "closeThread", "at": "2026-03-02T09:00:00Z"}, "thread", "required"),
-        ({"op": "closeThread", "at": "2026-03-02T09:00:00Z", "thread": "m1"}, "thread", '{"of"'),
-        (incoming("", "2026-03-02T09:00:00Z"), "ref", "non-empty string"),
-        (incoming("sms", "2026-03-02T09:00:00Z"), "ref", "already names the channel created on line 1"),
-        (incoming("m9", "2026-03-02T09:00:00Z", channelAccountId="account-1"), "channelAccountId", '"account"'),
-        (incoming("m9", "2026-03-02T09:00:00Z", senders=[]), "senders", "at least one sender"),
-        ({**DESK, "ref": "desk2", "capabilities": {}}, "capabilities", "not a field"),
+        ("[1, 2]", None, TRACE_RULE, "not a JSON object"),
+        ('"createChannel"', None, TRACE_RULE, "not a JSON object"),
+        ({"at": "2026-03-02T09:00:00Z"}, "op", TRACE_RULE, "required"),
+        ({"op": "deleteChannel", "at": "2026-03-02T09:00:00Z"}, "op", TRACE_RULE, "not a trace op"),
+        ({"op": 3, "at": "2026-03-02T09:00:00Z"}, "op", TRACE_RULE, "not a trace op"),
+        ({"op": "closeThread", "thread": {"of": "m1"}}, "at", TRACE_RULE, "required"),
+        ({"op": "closeThread", "at": "2026-03-02T09:00:00", "thread": {"of": "m1"}}, "at", "V5", "timezone"),
+        ({"op": "closeThread", "at": "soon", "thread": {"of": "m1"}}, "at", "V5", "ISO-8601"),
+        ({"op": "closeThread", "at": "2026-03-02T09:00:00Z"}, "thread", TRACE_RULE, "required"),
+        ({"op": "closeThread", "at": "2026-03-02T09:00:00Z", "thread": "m1"}, "thread", TRACE_RULE, '{"of"'),
+        (
+            on("closeThread", "m1", "2026-03-02T09:00:00Z") | {"thread": {"of": 1}},
+            "thread.of",
+            TRACE_RULE,
+            "not the ref",
+        ),
+        (
+            on("closeThread", "m1", "2026-03-02T09:00:00Z") | {"thread": {"of": "m1", "x": 1}},
+            "thread",
+            TRACE_RULE,
+            "of",
+        ),
+        ({**DESK, "ref": "desk2", "channel": ["sms"]}, "channel", TRACE_RULE, "not the ref of a channel"),
+        (incoming("", "2026-03-02T09:00:00Z"), "ref", TRACE_RULE, "non-empty string"),
+        (incoming("sms", "2026-03-02T09:00:00Z"), "ref", TRACE_RULE, "already names the channel created on line 1"),
+        (
+            incoming("m9", "2026-03-02T09:00:00Z", channelAccountId="account-1"),
+            "channelAccountId",
+            TRACE_RULE,
+            '"account"',
+        ),
+        (incoming("m9", "2026-03-02T09:00:00Z", senders=[]), "senders", "V5", "at least one sender"),
+        ({**DESK, "ref": "desk2", "capabilities": {}}, "capabilities", "V2", "not a field"),
     ],
 )
-def test_malformed_lines_are_validation_errors(line: Line | str, field: str | None, words: str) -> None:
+def test_malformed_lines_are_validation_errors(line: Line | str, field: str | None, rule: str, words: str) -> None:
     error = error_of(line)
-    assert error["code"] == "VALIDATION_ERROR"
-    assert error["field"] == field
+    assert (error["code"], error["field"], error["rule"]) == ("VALIDATION_ERROR", field, rule)
     assert words in error["message"]
 
 
@@ -269,7 +290,7 @@ def test_thread_ops_take_no_body() -> None:
 )
 def test_refs_naming_nothing_of_their_kind_are_not_found(line: Line, field: str) -> None:
     error = error_of(line)
-    assert (error["code"], error["field"]) == ("NOT_FOUND", field)
+    assert (error["code"], error["field"], error["rule"]) == ("NOT_FOUND", field, TRACE_RULE)
 
 
 def test_a_message_that_did_not_land_is_not_found() -> None:
@@ -281,7 +302,7 @@ def test_a_message_that_did_not_land_is_not_found() -> None:
     assert "that landed" in error["message"]
 
 
-def test_engine_errors_keep_the_ref_and_carry_code_and_field() -> None:
+def test_engine_errors_keep_the_ref_and_carry_code_field_and_rule() -> None:
     results = run(
         SMS,
         DESK,
@@ -297,6 +318,7 @@ def test_engine_errors_keep_the_ref_and_carry_code_and_field() -> None:
             "code": "THREAD_NOT_OPEN",
             "message": "threadId 'thread-1' is closed: outgoing messages go only to open threads (R3)",
             "field": "threadId",
+            "rule": "R3",
         },
     }
 
@@ -304,6 +326,11 @@ def test_engine_errors_keep_the_ref_and_carry_code_and_field() -> None:
 def test_a_null_ref_names_nothing() -> None:
     result = last({**DESK, "ref": None, "deliveryIdentifier": {"type": "HS_PHONE_NUMBER", "value": "+15550199"}})
     assert (result["ok"], result["ref"]) == (True, None)
+
+
+def test_a_batch_holds_at_least_one_line() -> None:
+    with pytest.raises(ValueError, match="batch_size 0 is below 1"):
+        list(replay([json.dumps(SMS)], Engine(), batch_size=0))
 
 
 def test_blank_lines_are_skipped_but_counted() -> None:
@@ -494,3 +521,11 @@ def test_batch_option_gives_the_same_output_and_refuses_nonsense(tmp_path: Path)
         with pytest.raises(SystemExit) as exited:
             cli.main(["replay", str(example), "--batch", bad])
         assert exited.value.code == 2
+
+
+def test_a_ref_that_is_not_a_string_is_an_error_line_in_a_batch_too() -> None:
+    lines = [json.dumps(SMS | {"ref": ["sms"]}), json.dumps(SMS), json.dumps(DESK)]
+    for batch_size in (1, 2):
+        first, channel, account = replay(lines, Engine(ids=SequentialIds()), batch_size=batch_size)
+        assert (first["ref"], first["error"]["field"]) == (None, "ref")
+        assert channel["ok"] and account["ok"]

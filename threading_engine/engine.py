@@ -164,7 +164,9 @@ class Engine:
                 try:
                     at = None if times is None else times[index]
                     decision, events = self._decide(unit, command, at, planned[index])
-                except WriteConflict:
+                except StorageError:
+                    # The store failed mid-save: what this command saved may be half written, so the whole
+                    # batch is undone (and retried, if the failure is a lost race).
                     raise
                 except ThreadingError as error:
                     outcomes.append(error)

@@ -4,7 +4,9 @@ A trace is JSON Lines: every line is one command with ``op`` and ``at`` (the eng
 command). Lines name what they create with ``ref``, and later lines point back with ``channel``,
 ``account`` (refs) and ``thread: {"of": <ref of a message>}``. Everything else on a line is the camelCase
 body HubSpot's API would receive, parsed by :mod:`.hubspot`, so a trace exercises the same JSON edge as a
-server would. A bad line becomes an error result and the replay goes on, so one typo does not hide the rest.
+server would. A bad line becomes an error result and the replay goes on, so one typo does not hide the rest;
+what makes a line readable is ``tracefile.py``'s. A store error is not the line's fault: it stops the replay,
+which ``resume=True`` continues later (``resume.py``).
 
 This module knows nothing of files or argument parsing: :func:`replay` takes lines and an engine and yields
 results, so tests and the command line (``cli.py``) drive it alike.
@@ -13,19 +15,18 @@ results, so tests and the command line (``cli.py``) drive it alike.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 import attrs
 
 from . import hubspot
+from .backends.memory import MemoryRepository
 from .commands import ArchiveThread, CloseThread, CloseTicket, Command, ReopenThread, RestoreThread, ThreadCommand
 from .engine import Engine, Result
-from .errors import NotFoundError, ThreadingError, ValidationError
-
-Json = dict[str, Any]
+from .errors import NotFoundError, StorageError, ThreadingError, ValidationError
+from .resume import CommittedEvents, ResumePoint
+from .tracefile import TRACE_RULE, Json, decode_line, numbered_lines, quoted, trace_error
 
 # Keys that belong to the trace format rather than to the HubSpot body of a line.
 _LINE_KEYS = frozenset({"op", "at", "ref"})
@@ -63,7 +64,7 @@ class _Op:
 def _publish(account_id: str, body: Json) -> Command:
     if "channelAccountId" in body:
         # The account is named by ref; an id written into a trace would not survive a change of id scheme.
-        raise _trace_error("channelAccountId", body["channelAccountId"], 'is not a trace field: use "account"')
+        raise trace_error("channelAccountId", body["channelAccountId"], 'is not a trace field: use "account"')
     return hubspot.parse_publish_message({**body, "channelAccountId": account_id})
 
 
@@ -71,7 +72,7 @@ def _thread_command(kind: type[ThreadCommand]) -> _Op:
     def build(thread_id: str, body: Json) -> Command:
         if body:
             key, value = next(iter(body.items()))
-            raise _trace_error(key, value, "is not a field of this op")
+            raise trace_error(key, value, "is not a field of this op")
         return kind(thread_id)
 
     return _Op("thread", None, build)
@@ -93,15 +94,20 @@ OPS: Mapping[str, _Op] = {
 }
 
 
-def _trace_error(field: str | None, value: object, problem: str) -> ValidationError:
-    where = field if field is not None else "line"
-    return ValidationError(f"{where} {value!r} {problem} (SPEC section 8)", field=field, value=value)
+@attrs.frozen
+class StoreStop:
+    """Why a replay stopped early: the store failed (a :class:`StorageError`) on ``line``, which was not applied."""
+
+    line: int
+    error: StorageError
 
 
 class Replay:
     """One replay in progress: the engine, the clock it now reads, and the refs named so far.
 
     Creating a ``Replay`` sets ``engine.clock`` to a :class:`TraceClock`: in a replay, time is the trace's.
+    After a run, ``stopped`` tells whether a store error ended it early, and ``resumed`` where a resumed run
+    took over from what the store already held (see :mod:`.resume`).
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -109,44 +115,101 @@ class Replay:
         self.clock = TraceClock()
         engine.clock = self.clock
         self._refs: dict[str, _Ref] = {}
+        self._committed: CommittedEvents | None = None
+        self.stopped: StoreStop | None = None
+        self.resumed: ResumePoint | None = None
 
-    def run(self, lines: Iterable[str], batch_size: int = 1) -> Iterator[Json]:
+    def run(
+        self,
+        lines: Iterable[str],
+        batch_size: int = 1,
+        *,
+        resume: bool = False,
+        on_verified: Callable[[], None] | None = None,
+    ) -> Iterator[Json]:
         """One result per non-blank line, in order; line numbers count physical lines, blank ones included.
 
         With ``batch_size`` above 1, consecutive lines are handled in one unit of work
         (:meth:`Engine.execute_many`), with the same results; a line that refers to something created
         earlier in the pending batch sends the batch first, since it needs its ids.
+
+        A :class:`StorageError` stops the run after the results of the lines it kept from the store (each an
+        error line): the lines after it would be decided on a state the trace never described. ``resume``
+        first re-derives, without writing, the lines whose events the store already holds, and raises
+        :class:`ResumeError` if the store holds anything else. ``on_verified`` is called once the store is
+        known to hold a replay of the lines before, before anything is written to it.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size {batch_size} is below 1")
-        pending: list[_Planned | Json] = []
-        for number, text in enumerate(lines, start=1):
-            if not text.strip():
-                continue
-            if batch_size == 1:
+        numbered = numbered_lines(lines)
+        if resume:
+            yield from self._rederive(numbered)
+        if on_verified is not None:
+            on_verified()
+        if batch_size == 1:
+            for number, text in numbered:
                 yield self.line(number, text)
-                continue
+                if self.stopped is not None:
+                    return
+            return
+        yield from self._run_batches(numbered, batch_size)
+
+    def _rederive(self, numbered: Iterator[tuple[int, str]]) -> Iterator[Json]:
+        """Replay, into memory, the first lines whose events ``self.engine``'s store holds (``resume.py``)."""
+        committed = CommittedEvents(self.engine.repository)
+        if committed.exhausted:
+            return
+        store_engine = self.engine
+        self.engine = Engine(MemoryRepository(), clock=self.clock, ids=store_engine.ids, policy=store_engine.policy)
+        self._committed = committed
+        number = 0
+        for number, text in numbered:
+            yield self.line(number, text)
+            if committed.exhausted:
+                break
+        else:
+            raise committed.unmatched()
+        self.engine, self._committed = store_engine, None
+        self.resumed = ResumePoint(number, committed.matched)
+
+    def _run_batches(self, numbered: Iterator[tuple[int, str]], batch_size: int) -> Iterator[Json]:
+        pending: list[_Planned | Json] = []
+        for number, text in numbered:
             try:
-                data = _decode(text)
-                if (_refers_to(data) | {data.get("ref")}) & {p.ref for p in pending if isinstance(p, _Planned)}:
-                    yield from self._send(pending)
-                pending.append(self._plan(number, data))
+                data = decode_line(text)
             except ThreadingError as error:
-                pending.append(_failed(number, _raw_ref(text), error))
+                pending.append(_failed(number, None, error))
+            else:
+                if _refs_named(data) & {p.ref for p in pending if isinstance(p, _Planned)}:
+                    yield from self._send(pending)
+                    if self.stopped is not None:
+                        return
+                try:
+                    pending.append(self._plan(number, data))
+                except ThreadingError as error:
+                    pending.append(_failed(number, data.get("ref"), error))
             if len(pending) >= batch_size:
                 yield from self._send(pending)
+                if self.stopped is not None:
+                    return
         yield from self._send(pending)
 
     def _send(self, pending: list[_Planned | Json]) -> Iterator[Json]:
         planned = [p for p in pending if isinstance(p, _Planned)]
-        outcomes = iter(
-            self.engine.execute_many([p.command for p in planned], times=[p.at for p in planned]) if planned else []
-        )
+        outcomes: list[Result | ThreadingError] = []
+        if planned:
+            try:
+                outcomes = self.engine.execute_many([p.command for p in planned], times=[p.at for p in planned])
+            except StorageError as error:  # the whole batch failed: none of its lines was applied
+                outcomes = [error] * len(planned)
+        found = iter(outcomes)
         for item in pending:
             if not isinstance(item, _Planned):
                 yield item
                 continue
-            outcome = next(outcomes)
+            outcome = next(found)
+            if isinstance(outcome, StorageError) and self.stopped is None:
+                self.stopped = StoreStop(item.number, outcome)
             if isinstance(outcome, ThreadingError):
                 yield _failed(item.number, item.ref, outcome)
             else:
@@ -157,16 +220,22 @@ class Replay:
         """The result of one trace line: ``ok`` with the outcome, ids and events, or the error."""
         ref: object = None
         try:
-            data = _decode(text)
+            data = decode_line(text)
             ref = data.get("ref")
             planned = self._plan(number, data)
             self.clock.now = planned.at
             result = self.engine.execute(planned.command)
+        except StorageError as error:
+            self.stopped = StoreStop(number, error)
+            return _failed(number, ref, error)
         except ThreadingError as error:
             return _failed(number, ref, error)
         return self._finish(planned, result)
 
     def _finish(self, planned: _Planned, result: Result) -> Json:
+        if self._committed is not None:
+            events = tuple(self._committed.match(record, planned.number) for record in result.events)
+            result = attrs.evolve(result, events=events)
         if planned.ref is not None and planned.op.creates is not None:
             self._remember(planned.ref, planned.op.creates, planned.number, result)
         return {
@@ -184,12 +253,12 @@ class Replay:
         """Check a decoded line and build its command; raises the line's error."""
         op_name = data.get("op")
         if "op" not in data:
-            raise ValidationError("op is required (SPEC section 8)", field="op")
+            raise _required("op", "")
         op = OPS.get(op_name) if isinstance(op_name, str) else None
         if op is None:
-            raise _trace_error("op", op_name, f"is not a trace op (one of {', '.join(OPS)})")
+            raise trace_error("op", op_name, f"is not a trace op (one of {', '.join(OPS)})")
         if "at" not in data:
-            raise ValidationError("at is required: the engine's clock for this line (SPEC section 8)", field="at")
+            raise _required("at", ": the engine's clock for this line")
         at = hubspot.parse_timestamp(data["at"], "at")
         ref = self._new_ref(data)
         target_id = self._target(op, data)
@@ -201,34 +270,37 @@ class Replay:
         if ref is None:
             return None
         if not isinstance(ref, str) or not ref:
-            raise _trace_error("ref", ref, "is not a non-empty string")
+            raise trace_error("ref", ref, "is not a non-empty string")
         earlier = self._refs.get(ref)
         if earlier is not None:
-            raise _trace_error("ref", ref, f"already names the {earlier.kind} created on line {earlier.line}")
+            raise trace_error("ref", ref, f"already names the {earlier.kind} created on line {earlier.line}")
         return ref
 
     def _target(self, op: _Op, data: Json) -> str:
         if op.target is None:
             return ""
         if op.target not in data:
-            raise ValidationError(f"{op.target} is required for this op (SPEC section 8)", field=op.target)
+            raise _required(op.target, " for this op")
         value = data[op.target]
         if op.target != "thread":
             return self._lookup(value, op.target, op.target).id
         if not isinstance(value, dict) or set(value) != {"of"}:
-            raise _trace_error("thread", value, 'is not {"of": "<ref of a message>"}')
+            raise trace_error("thread", value, 'is not {"of": "<ref of a message>"}')
         landed = self._lookup(value["of"], "message", "thread.of")
         assert landed.thread_id is not None
         return landed.thread_id
 
     def _lookup(self, ref: object, kind: str, field: str) -> _Ref:
         if not isinstance(ref, str):
-            raise _trace_error(field, ref, f"is not the ref of a {kind}")
+            raise trace_error(field, ref, f"is not the ref of a {kind}")
         found = self._refs.get(ref)
         if found is None or found.kind != kind:
             landed = " that landed" if kind == "message" else ""
             raise NotFoundError(
-                f"{field} {ref!r} names no {kind}{landed} earlier in the trace (SPEC section 8)", field=field, value=ref
+                f"{field} {quoted(ref)} names no {kind}{landed} earlier in the trace ({TRACE_RULE})",
+                field=field,
+                value=ref,
+                rule=TRACE_RULE,
             )
         return found
 
@@ -255,86 +327,32 @@ def _failed(number: int, ref: object, error: ThreadingError) -> Json:
         "line": number,
         "ref": ref if isinstance(ref, str) else None,
         "ok": False,
-        "error": {"code": error.code, "message": error.message, "field": error.field},
+        "error": {"code": error.code, "message": error.message, "field": error.field, "rule": error.rule},
     }
 
 
-def _refers_to(data: Json) -> set[str]:
-    """The refs a line uses (its channel, account, or thread's message), whatever their validity."""
-    used = [data.get("channel"), data.get("account")]
+def _required(field: str, why: str) -> ValidationError:
+    return ValidationError(f"{field} is required{why} ({TRACE_RULE})", field=field, rule=TRACE_RULE)
+
+
+def _refs_named(data: Json) -> set[str]:
+    """The refs a line names (its own, its channel, account, or thread's message), whatever their validity."""
+    used = [data.get("ref"), data.get("channel"), data.get("account")]
     thread = data.get("thread")
     if isinstance(thread, dict):
         used.append(thread.get("of"))
     return {ref for ref in used if isinstance(ref, str)}
 
 
-def _raw_ref(text: str) -> object:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        return None
-    return data.get("ref") if isinstance(data, dict) else None
-
-
-def _decode(text: str) -> Json:
-    try:
-        data = json.loads(text.rstrip("\r\n"))
-    except json.JSONDecodeError as error:
-        # The position, not the whole line: a trace line can be long, and the caller has the line number.
-        excerpt = text.strip()[:40]
-        raise _trace_error(None, excerpt, f"is not valid JSON: {error.msg} at column {error.pos + 1}") from None
-    if not isinstance(data, dict):
-        raise _trace_error(None, data, "is not a JSON object")
-    return data
-
-
-def replay(lines: Iterable[str], engine: Engine, *, batch_size: int = 1) -> Iterator[Json]:
+def replay(lines: Iterable[str], engine: Engine, *, batch_size: int = 1, resume: bool = False) -> Iterator[Json]:
     """Replay trace ``lines`` through ``engine`` (whose clock it takes over), yielding one result per line.
 
     ``batch_size`` lines at a time share one unit of work (one transaction on SQL backends); the output is
-    the same for every batch size.
+    the same for every batch size. ``resume`` continues a replay that stopped midway (see :meth:`Replay.run`).
     """
-    return Replay(engine).run(lines, batch_size)
+    return Replay(engine).run(lines, batch_size, resume=resume)
 
 
 def dumps_line(result: Json) -> str:
     """One output line: compact JSON in the result's key order, so that reruns compare byte for byte."""
     return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
-
-
-@attrs.define
-class Summary:
-    """Counts over a replay's results, for the report on stderr. Threads, tickets and messages are those created."""
-
-    lines: int = 0
-    outcomes: Counter[str] = attrs.field(factory=Counter)
-    errors: Counter[str] = attrs.field(factory=Counter)
-    threads: int = 0
-    tickets: int = 0
-    messages: int = 0
-    events: int = 0
-
-    def add(self, result: Json) -> None:
-        self.lines += 1
-        if not result["ok"]:
-            self.errors[result["error"]["code"]] += 1
-            return
-        self.outcomes[result["outcome"]] += 1
-        types = Counter(event["type"] for event in result["events"])
-        self.threads += types["THREAD_CREATED"]
-        self.tickets += types["TICKET_CREATED"]
-        self.messages += types["MESSAGE_APPENDED"]
-        self.events += len(result["events"])
-
-    def render(self, elapsed: float) -> str:
-        """A few human-readable lines; messages per second counts the messages this replay stored."""
-        rate = self.messages / elapsed if elapsed > 0 else 0.0
-        outcomes = ", ".join(f"{name} {count}" for name, count in sorted(self.outcomes.items())) or "none"
-        errors = ", ".join(f"{code} {count}" for code, count in sorted(self.errors.items())) or "none"
-        return (
-            f"lines: {self.lines}\n"
-            f"outcomes: {outcomes}\n"
-            f"errors: {errors}\n"
-            f"threads: {self.threads}, tickets: {self.tickets}, messages: {self.messages}, events: {self.events}\n"
-            f"elapsed: {elapsed:.3f} s, {rate:.0f} messages/s\n"
-        )
