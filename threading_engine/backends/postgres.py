@@ -69,7 +69,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -148,6 +148,9 @@ class PostgresRepository:
         self._pool: Pool | None = None
         self._single: Connection | None = None
         self._single_lock = threading.RLock()
+        # After a lost connection, how many of the connections the pool hands out next are checked first.
+        self._unchecked = 0
+        self._unchecked_lock = threading.Lock()
         self._owns_pool = isinstance(target, str)
         if isinstance(target, str):
             options: dict[str, Any] = {"autocommit": True}
@@ -201,7 +204,7 @@ class PostgresRepository:
                 yield self._single
             return
         assert self._pool is not None
-        connection = self._pool.getconn(timeout=self.pool_timeout)
+        connection = self._checked() if self._unchecked else self._pool.getconn(timeout=self.pool_timeout)
         try:
             if not connection.autocommit:  # a pool the caller configured otherwise
                 connection.autocommit = True
@@ -224,10 +227,39 @@ class PostgresRepository:
         return psycopg.connect(self._single.info.dsn, autocommit=True)
 
     def _recover(self) -> None:
-        """After a lost connection, have the pool replace its other dead ones before the engine retries."""
+        """After a lost connection, check the pool's connections before use until each has been, so that the
+        engine's retry does not meet the other dead ones (the server may have ended them all).
+
+        Not ``ConnectionPool.check()``: it lets the pool grow by one connection each time it runs, so a pool
+        that lost a connection now and then would grow to ``max_size`` and stay there.
+        """
         if self._pool is not None:
-            with suppress(Exception):  # a best effort: the retry reports whatever is still wrong
-                self._pool.check()
+            with self._unchecked_lock:
+                self._unchecked = self._pool.max_size
+
+    def _checked(self) -> Connection:
+        """A connection from the pool, checked (an empty query) while connections lost lately may still lie in
+        it. A dead one goes back to the pool, which discards it and opens another in its place.
+
+        Each request waits until the pool has a connection idle: a request that finds none makes the pool grow
+        by one, and a pool that lost connections is busy replacing them already.
+        """
+        pool = self._pool
+        assert pool is not None
+        while True:
+            deadline = time.monotonic() + self.pool_timeout
+            while pool.get_stats()["pool_available"] == 0 and time.monotonic() < deadline:
+                time.sleep(0.002)
+            connection = pool.getconn(timeout=max(deadline - time.monotonic(), 0.001))
+            with self._unchecked_lock:
+                if self._unchecked <= 0:
+                    return connection
+                self._unchecked -= 1
+            try:
+                pool.check_connection(connection)
+                return connection
+            except psycopg.Error:
+                pool.putconn(connection)
 
     # -- transactions -------------------------------------------------------------------------------------
 
