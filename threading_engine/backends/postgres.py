@@ -57,11 +57,12 @@ instead, which measured 281-362 cmd/s in the runs above (no lock at all, which i
 
 Errors
 ------
-``postgres_unit.translate`` is the one place where driver errors become the library's: lost races (23505,
-40001, 40P01, 55P03) and a connection lost before ``COMMIT`` was sent are :class:`WriteConflict`, which the
-engine retries; a connection lost while ``COMMIT`` was in flight is settled by asking the server whether the
-transaction's events (or message) exist, so a retry never applies a change twice; anything else is
-:class:`StorageError`.
+``postgres_unit.translate`` is the one place where driver errors become the library's: lost races (a row
+refused by U1-U4's index or constraint, recognised by its name; 40001, 40P01, 55P03) and a connection lost
+before ``COMMIT`` was sent are :class:`WriteConflict`, which the engine retries; any other refused row (an id
+already taken, U0) is a :class:`StorageError` at once; a connection lost while ``COMMIT`` was in flight is
+settled by asking the server whether the transaction's events (or message) exist, so a retry never applies a
+change twice; anything else is :class:`StorageError`.
 """
 
 from __future__ import annotations
@@ -77,10 +78,11 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ..errors import StorageError, WriteConflict
+from ..errors import StorageError, ValidationError, WriteConflict
 from ..events import EventRecord
 from ..model import Channel, ChannelAccount, Message, Thread, Ticket
 from ..repository import PendingEvent
+from ..stores import masked
 from . import rows
 from .postgres_schema import Statements, migrate, quoted_schema
 from .postgres_unit import (
@@ -154,7 +156,14 @@ class PostgresRepository:
         self._owns_pool = isinstance(target, str)
         if isinstance(target, str):
             options: dict[str, Any] = {"autocommit": True}
-            if "connect_timeout" not in conninfo_to_dict(target):
+            try:
+                settings = conninfo_to_dict(target)
+            except psycopg.Error as error:
+                said = masked(str(error).strip())  # no password shown
+                raise ValidationError(
+                    f"target is not a PostgreSQL URL or conninfo string: {said}", field="target"
+                ) from None
+            if "connect_timeout" not in settings:
                 options["connect_timeout"] = max(1, round(connect_timeout))
             try:
                 with psycopg.connect(target, **options) as first:

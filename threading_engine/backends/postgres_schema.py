@@ -26,8 +26,9 @@ from typing import Any
 import psycopg
 
 from ..decisions import ViewQuery
-from ..errors import StorageError
+from ..errors import StorageError, ValidationError
 from ..model import Thread
+from ..storable import shown
 from . import rows
 
 MIGRATIONS: tuple[str, ...] = (
@@ -96,14 +97,25 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# Schemas PostgreSQL itself uses, or every role shares by default: a store there would mix with what is not its own.
+_RESERVED_SCHEMAS = frozenset({"public", "information_schema"})
 
 
 def quoted_schema(schema: str) -> str:
-    """``schema`` quoted for SQL, after checking it is a plain lower-case identifier (no quoting surprises)."""
-    if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema) or schema.startswith("pg_"):
-        raise ValueError(
-            f"schema {schema!r} is not a plain PostgreSQL schema name: use lower-case letters, digits and _, "
-            "at most 63 characters, not starting with a digit or pg_"
+    """``schema`` quoted for SQL, after checking it is a plain lower-case identifier (no quoting surprises) and
+    none of PostgreSQL's own schemas (``pg_*``, ``information_schema``) nor the shared ``public``."""
+    if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema):
+        raise ValidationError(
+            f"schema {shown(schema)} is not a plain PostgreSQL schema name: use lower-case letters, digits and _, "
+            "at most 63 characters, not starting with a digit",
+            field="schema",
+            value=schema,
+        )
+    if schema.startswith("pg_") or schema in _RESERVED_SCHEMAS:
+        raise ValidationError(
+            f"schema {schema!r} is PostgreSQL's own or shared by every role: name a schema for the store alone",
+            field="schema",
+            value=schema,
         )
     return f'"{schema}"'
 
