@@ -96,6 +96,18 @@ MIGRATIONS: tuple[str, ...] = (
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
+# The uniqueness rules a concurrent writer can break (U1-U4 of ``repository.py``), by the name PostgreSQL
+# reports for the index or constraint that refused a row; ``postgres_unit.translate`` makes these (and only
+# these) a WriteConflict.
+CONFLICTS: dict[str, str] = {
+    "threads_one_open_per_key": "U1",
+    "messages_one_per_idempotency_id": "U2",
+    "threads_one_live_per_integration_id": "U3",
+    "accounts_one_per_identifier": "U4",
+}
+# The ids only ever inserted (U0 of ``repository.py``), by their unique constraint's name, and the id's field.
+INSERTED_IDS: dict[str, str] = {"messages_id_key": "messageId", "events_event_id_key": "eventId"}
+
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # Schemas PostgreSQL itself uses, or every role shares by default: a store there would mix with what is not its own.
 _RESERVED_SCHEMAS = frozenset({"public", "information_schema"})
