@@ -80,9 +80,15 @@ def test_the_fast_time_check_never_passes_what_the_full_one_refuses(moment: date
 def test_v5_a_time_with_a_utc_form_is_kept_exactly_by_every_store_form(moment: datetime) -> None:
     """Its fixed-offset form is the same instant; its integer microseconds fit 64 bits and come back; its
     ISO text (the stored documents) and its UTC text (the rendered JSON) read back to it."""
-    if moment_problem(moment) is not None:
-        with pytest.raises(OverflowError):
-            moment.astimezone(UTC)
+    problem = moment_problem(moment)
+    if problem is not None:
+        offset = moment.utcoffset()
+        assert offset is not None
+        if offset.microseconds:
+            assert problem.startswith("has a UTC offset with a fraction of a second")
+        else:
+            with pytest.raises(OverflowError):
+                moment.astimezone(UTC)
         return
     kept = fixed_offset(moment)
     # The same instant and offset (``==`` would say no for an hour a time zone repeats: PEP 495).
@@ -94,10 +100,19 @@ def test_v5_a_time_with_a_utc_form_is_kept_exactly_by_every_store_form(moment: d
     assert datetime.fromisoformat(format_timestamp(kept).replace("Z", "+00:00")) == kept
 
 
+def test_v5_an_offset_with_a_fraction_of_a_second_is_refused() -> None:
+    """Python writes it in a form it reads back as another instant: no store could keep it."""
+    moment = datetime(2026, 3, 2, 9, tzinfo=timezone(timedelta(microseconds=1)))
+    assert datetime.fromisoformat(moment.isoformat()) != moment
+    assert moment_problem(moment) == "has a UTC offset with a fraction of a second: offsets are whole seconds"
+    whole = datetime(1880, 3, 2, 9, tzinfo=timezone(timedelta(minutes=53, seconds=28)))  # a local mean time
+    assert moment_problem(whole) is None and datetime.fromisoformat(whole.isoformat()) == whole
+
+
 def test_v5_the_edges_of_what_utc_holds() -> None:
     assert moment_problem(EARLIEST) is None and moment_problem(LATEST) is None
     past = datetime(1, 1, 1, tzinfo=timezone(timedelta(minutes=1)))
-    future = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(-timedelta(microseconds=1)))
+    future = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(-timedelta(seconds=1)))
     assert moment_problem(past) == moment_problem(future)
     assert (
         moment_problem(past) == "has no UTC form: it lies outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z"
@@ -200,7 +215,7 @@ class Shy:
         (Colour.RED, "<Colour.RED: 'red'>"),
         (Box(Box(1)), "Box(content=Box(content=1))"),
         (Shy(), "<Shy object>"),
-        (b"\x00" * 1000, repr(b"\x00" * 300) + "..."),
+        (b"ab" * 200, repr(b"ab" * 150) + "..."),
         (datetime(2026, 3, 2, tzinfo=Broken()), "datetime <datetime>"),
     ],
 )
@@ -272,3 +287,24 @@ def test_message_documents_hold_every_accepted_string() -> None:
     assert isinstance(command, PublishMessage)
     message = Message("m", "t", "a", Direction.INCOMING, command.senders, (), text, EARLIEST, LATEST)
     assert message_from_primitive(json.loads(message_json(message))) == message
+
+
+class Count(int):
+    pass
+
+
+class Items(list[object]):
+    pass
+
+
+def test_an_error_shows_subclasses_and_the_depth_limit_safely() -> None:
+    assert shown(Count(7)) == "7"
+    assert shown(Items([1, Items([2])])) == "[1, [2]]"
+    assert shown({1, 2}) == "{1, 2}" and shown(frozenset({3})) == "frozenset({3})"
+    assert shown(Box(Box(Box(Box(Box(1)))))) == "Box(content=Box(content=Box(content=Box(content=Box(...)))))"
+
+
+def test_an_error_message_stays_short_however_many_escaped_characters_the_value_holds() -> None:
+    value = [{"name": "\u200b" * 300} for _ in range(30)]
+    message = shown(value)
+    assert len(message) < 650 and message.endswith("characters more)")

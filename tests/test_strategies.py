@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from hypothesis import find, given, settings
+from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
 from threading_engine import (
@@ -142,6 +142,9 @@ def test_drawn_commands_are_accepted_or_refused_with_a_named_rule_and_no_change(
 
 # -- hostile and careless input (``extremes.py``, re-exported by ``strategies``) --------------------------
 
+# ``find`` a drawn value with a property, without shrinking it (the value, not its size, is what is checked).
+SEARCH = settings(max_examples=2_000, phases=[Phase.generate], database=None)
+
 
 @given(unicode_texts(min_size=2, max_size=5))
 def test_unicode_texts_honour_their_sizes(text: str) -> None:
@@ -160,7 +163,7 @@ def test_unicode_texts_honour_their_sizes(text: str) -> None:
     ids=["lone surrogate", "NUL", "combining mark", "astral", "invisible"],
 )
 def test_unicode_texts_reach_every_corner_of_unicode(wanted: Callable[[str], bool]) -> None:
-    assert wanted(find(unicode_texts(), wanted, settings=settings(max_examples=2_000)))
+    assert wanted(find(unicode_texts(), wanted, settings=SEARCH))
 
 
 @given(long_texts(lengths=around(10)))
@@ -190,16 +193,16 @@ def test_extreme_datetimes_are_aware_unless_asked(moment: datetime) -> None:
     ids=["naive", "no UTC form", "year 1 with a UTC form", "a tz-database zone"],
 )
 def test_extreme_datetimes_reach_the_edges(wanted: Callable[[datetime], bool]) -> None:
-    assert wanted(find(extreme_datetimes(naive=True), wanted, settings=settings(max_examples=2_000)))
+    assert wanted(find(extreme_datetimes(naive=True), wanted, settings=SEARCH))
 
 
 def test_json_values_reach_the_integers_python_cannot_print() -> None:
-    huge = find(json_values(), lambda value: isinstance(value, int) and value.bit_length() > 14_000)
+    huge = find(json_values(), lambda value: isinstance(value, int) and value.bit_length() > 14_000, settings=SEARCH)
     assert huge == 10**5000
 
 
 def test_deeply_nested_values_are_as_deep_as_asked() -> None:
-    value = find(deeply_nested(depth=50), lambda value: isinstance(value, dict))
+    value = find(deeply_nested(depth=50), lambda value: isinstance(value, dict), settings=SEARCH)
     depth = 0
     while isinstance(value, dict):
         value, depth = value["a"], depth + 1
@@ -212,11 +215,17 @@ def test_hostile_values_are_the_valid_one_or_something_awkward(value: object) ->
 
 
 def test_hostile_bodies_are_often_valid_enough_to_parse() -> None:
-    body = find(publish_message_bodies("account-1"), lambda body: _parses(hubspot.parse_publish_message, body))
+    body = find(
+        publish_message_bodies("account-1"), lambda body: _parses(hubspot.parse_publish_message, body), settings=SEARCH
+    )
     assert body["channelAccountId"] == "account-1"
-    channel = find(channel_bodies(), lambda body: _parses(hubspot.parse_create_channel, body))
+    channel = find(channel_bodies(), lambda body: _parses(hubspot.parse_create_channel, body), settings=SEARCH)
     assert isinstance(channel["name"], str)
-    account = find(account_bodies(), lambda body: _parses(lambda b: hubspot.parse_create_account("channel-1", b), body))
+    account = find(
+        account_bodies(),
+        lambda body: _parses(lambda b: hubspot.parse_create_account("channel-1", b), body),
+        settings=SEARCH,
+    )
     assert "deliveryIdentifier" in account
 
 

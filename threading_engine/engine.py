@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import attrs
@@ -215,7 +215,7 @@ class Engine:
         view = unit.load(query)
         now = self.clock() if at is None else at
         # ``storable.is_plain_moment`` written out (it runs for every command); anything else is checked in full.
-        if not (now.__class__ is datetime and now.tzinfo.__class__ is timezone and 1 < now.year < 9999):
+        if not (now.__class__ is datetime and now.tzinfo is UTC and 1 < now.year < 9999):
             now = _checked_clock(now)
         new_id = self.ids
         if new_id is not unique_id and type(new_id) is not SequentialIds:

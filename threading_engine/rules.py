@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
 import attrs
@@ -176,9 +176,7 @@ def _is_canonical_publish(command: PublishMessage) -> bool:
         and (text.isascii() or not has_surrogate(text))
         and (
             timestamp is None
-            or (
-                isinstance(timestamp, datetime) and timestamp.tzinfo.__class__ is timezone and 1 < timestamp.year < 9999
-            )
+            or (isinstance(timestamp, datetime) and timestamp.tzinfo is UTC and 1 < timestamp.year < 9999)
         )
         and (thread_ref is None or is_plain_id(thread_ref, MAX_EXTERNAL_ID_LENGTH))
         and (

@@ -14,7 +14,7 @@ all keep, read back and render identically:
 - **Times** are timezone-aware with a UTC form (the stores and the renderers convert to UTC), so they lie
   between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z; as integer microseconds since 1970 that is
   within +-2.6e17, which every store's 64-bit integers hold. They are kept with a fixed UTC offset
-  (``datetime.timezone``), which every store writes and reads back exactly.
+  (``datetime.timezone``) of whole seconds, which every store writes and reads back exactly.
 
 This module decides; the callers raise the typed error that fits where the value came from. It has no state.
 """
@@ -117,9 +117,9 @@ def is_plain_id(value: object, limit: int) -> bool:
 
 
 def is_plain_moment(value: object) -> bool:
-    """Whether ``value`` is a storable time as it is, decided cheaply: an aware datetime with a fixed offset,
-    in a year whose every instant has a UTC form; ``False`` only means "check in full"."""
-    return isinstance(value, datetime) and value.tzinfo.__class__ is timezone and 1 < value.year < 9999
+    """Whether ``value`` is a storable time as it is, decided cheaply: a UTC datetime (as the default clock and
+    ``...Z`` give) in a year whose every instant has a UTC form; ``False`` only means "check in full"."""
+    return isinstance(value, datetime) and value.tzinfo is UTC and 1 < value.year < 9999
 
 
 def moment_problem(value: datetime) -> str | None:
@@ -130,6 +130,9 @@ def moment_problem(value: datetime) -> str | None:
         return "has a timezone whose offset cannot be read"
     if offset is None:
         return "has no timezone offset"
+    if offset.microseconds:
+        # Python writes such an offset (+00:00:00.000001) in a form it does not always read back the same.
+        return "has a UTC offset with a fraction of a second: offsets are whole seconds"
     try:
         value.astimezone(UTC)
     except OverflowError:
@@ -214,8 +217,13 @@ class _Shown(reprlib.Repr):
 
 
 _shown = _Shown()
+_MAX_SHOWN = 600
 
 
 def shown(value: object) -> str:
-    """``value`` as an error message shows it: its ``repr``, shortened when it is huge or deeply nested."""
-    return _shown.repr(value)
+    """``value`` as an error message shows it: its ``repr``, shortened when it is huge or deeply nested (at
+    most some 600 characters in all, however many escaped characters it holds)."""
+    text = _shown.repr(value)
+    if len(text) <= _MAX_SHOWN:
+        return text
+    return f"{text[:500]}... ({len(text) - 500:,} characters more)"

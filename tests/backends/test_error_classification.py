@@ -167,3 +167,20 @@ def test_postgresql_recognises_each_uniqueness_rule_by_its_constraint_name(
             translated = translate(raised.value)
             assert (type(translated), translated.field, translated.rule) == (expected, field, rule), statement
         assert translate(psycopg.errors.UniqueViolation()).rule is None
+
+
+def test_a_postgresql_target_or_schema_that_names_no_store_is_a_validation_error() -> None:
+    """Given straight to ``PostgresRepository`` (no store URL): refused before connecting, no password shown."""
+    from threading_engine import ValidationError
+    from threading_engine.backends.postgres import PostgresRepository
+
+    for target, schema, field in (
+        ("postgresql://user:secret@[::1/test", "threading_engine", "target"),
+        ("postgresql://127.0.0.1/test?nonsense=1", "threading_engine", "target"),
+        ("postgresql://127.0.0.1/test", "public", "schema"),
+        ("postgresql://127.0.0.1/test", "pg_toast", "schema"),
+        ("postgresql://127.0.0.1/test", "Not Plain", "schema"),
+    ):
+        with pytest.raises(ValidationError) as raised:
+            PostgresRepository(target, schema=schema)
+        assert raised.value.field == field and "secret" not in raised.value.message

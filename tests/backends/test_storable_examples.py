@@ -125,6 +125,17 @@ def test_v5_an_engine_time_without_a_utc_form_is_refused_and_nothing_is_stored(
         trio.each(lambda engine: engine.messages("thread-1"))
 
 
+def test_v5_an_offset_with_a_fraction_of_a_second_is_refused_alike(trios: TrioFactory) -> None:
+    """The SQL stores read such a time back as another instant (Python's ISO form of the offset does not
+    round-trip), so it is refused, as a timestamp and as the engine's time."""
+    odd = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(microseconds=1)))
+    with trios.fresh() as trio:
+        set_up(trio)
+        assert "fraction of a second" in refused(trio, publish(timestamp=odd), "timestamp", "V5")[5]
+        trio.clock.now = odd
+        assert trio.each(lambda engine: engine.close_thread("thread-1"))[2:5] == ("VALIDATION_ERROR", "clock", "V5")
+
+
 def test_v5_the_first_and_last_instants_utc_holds_are_kept_alike(trios: TrioFactory) -> None:
     first = datetime(1, 1, 1, tzinfo=UTC)
     last = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)

@@ -282,6 +282,12 @@ class ContractChecks:
                 Changes(threads=(thread("thread-2", key="other"),)),
                 [event("event-channel", "thread-2")],
             ),
+            (  # two new events of one unit with one id
+                "eventId",
+                "event-2",
+                Changes(threads=(thread("thread-2", key="other"),)),
+                [event("event-2", "thread-2"), event("event-2", "thread-2")],
+            ),
         ]
         for field, taken, changes, events in attempts:
             with pytest.raises(StorageError) as raised:
