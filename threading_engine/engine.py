@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 import attrs
 
@@ -41,8 +41,8 @@ from .ids import SequentialIds, unique_id, utc_now
 from .model import Capabilities, Channel, ChannelAccount, Direction, Message, Participant, Thread, Ticket
 from .repository import PendingEvent, Repository, UnitOfWork
 from .rules import IdFactory
-from .storable import MAX_COUNT, MAX_ID_LENGTH, id_problem, is_plain_id, shown
-from .validation import check_moment, check_reference, not_found
+from .storable import MAX_COUNT, is_id, shown
+from .validation import check_clock, check_list, check_moment, check_reference, checked_ids, not_found
 
 Clock = Callable[[], datetime]
 # Commands keyed by their account: the engine looks up (and caches) the account and channel to plan them.
@@ -129,8 +129,8 @@ class Engine:
         the whole batch. Errors are returned, not raised, except a :class:`StorageError` for the batch itself.
         ``times``, one per command, replaces the clock (R4's "now"): for replaying traffic as it arrived.
         """
-        commands = _listed(commands, "commands", "commands")
-        checked_times = None if times is None else _listed(times, "times", "times")
+        commands = check_list(commands, "commands", "commands")
+        checked_times = None if times is None else check_list(times, "times", "times")
         if checked_times is not None and len(checked_times) != len(commands):
             raise ValidationError(
                 f"times holds {len(checked_times)} times for {len(commands)} commands: one each",
@@ -216,10 +216,10 @@ class Engine:
         now = self.clock() if at is None else at
         # ``storable.is_plain_moment`` written out (it runs for every command); anything else is checked in full.
         if not (now.__class__ is datetime and now.tzinfo is UTC and 1 < now.year < 9999):
-            now = _checked_clock(now)
+            now = check_clock(now)
         new_id = self.ids
         if new_id is not unique_id and type(new_id) is not SequentialIds:
-            new_id = _checked_ids(new_id)
+            new_id = checked_ids(new_id)
         decision = rules.decide(view, command, now, self.policy, new_id, query)
         events = []
         for event in decision.events:
@@ -371,7 +371,7 @@ class Engine:
     def threads(self, channel_account_id: str | None = None) -> list[Thread]:
         """Threads of one account (or all), archived ones included, in creation order; none for an id that
         cannot be one."""
-        if channel_account_id is not None and not _is_id(channel_account_id):
+        if channel_account_id is not None and not is_id(channel_account_id):
             return []
         return self.repository.list_threads(channel_account_id)
 
@@ -399,7 +399,7 @@ class Engine:
             if not isinstance(event_id, str):
                 field = f"eventIds[{index}]"
                 raise ValidationError(f"{field} {shown(event_id)} is not a string", field=field, value=event_id)
-            if _is_id(event_id):  # any other names no event: no store is asked about it
+            if is_id(event_id):  # any other names no event: no store is asked about it
                 wanted.append(event_id)
         return self.repository.acknowledge(wanted)
 
@@ -426,46 +426,6 @@ def _found(get: Callable[[str], _T | None], wanted: object, field: str, names: s
     if value is None:
         raise not_found(field, wanted, names, None)
     return value
-
-
-def _is_id(value: object) -> bool:
-    return is_plain_id(value, MAX_ID_LENGTH) or (isinstance(value, str) and id_problem(value, MAX_ID_LENGTH) is None)
-
-
-def _listed(values: object, field: str, what: str) -> list[Any]:
-    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
-        raise ValidationError(f"{field} {shown(values)} is not a list of {what}", field=field, value=values)
-    return list(values)
-
-
-def _checked_clock(now: object) -> datetime:
-    """The engine's time (R4's "now"), which it stores: it must be a storable time like any other (V5)."""
-    if isinstance(now, datetime) and now.tzinfo is None:
-        raise ValidationError(
-            f"clock returned naive time {now.isoformat()}: the engine's clock must be timezone-aware (V5)",
-            field="clock",
-            value=now,
-            rule="V5",
-        )
-    return check_moment(now, "clock")
-
-
-def _checked_ids(factory: IdFactory) -> IdFactory:
-    """``factory`` with every id it makes checked: an id factory of the caller's own must make ids every store
-    can keep and index (``storable``), as the built-in ones do."""
-
-    def made(kind: str) -> str:
-        made_id = factory(kind)
-        if not _is_id(made_id):
-            raise ValidationError(
-                f"ids {shown(made_id)}, made for a new {kind}, is not an id every store can keep: at most "
-                f"{MAX_ID_LENGTH} characters, no control character, valid Unicode",
-                field="ids",
-                value=made_id,
-            )
-        return made_id
-
-    return made
 
 
 def _result(decision: Decision, records: Sequence[EventRecord]) -> Result:

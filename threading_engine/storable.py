@@ -116,6 +116,11 @@ def is_plain_id(value: object, limit: int) -> bool:
     )
 
 
+def is_id(value: object, limit: int = MAX_ID_LENGTH) -> bool:
+    """Whether ``value`` is an id of at most ``limit`` characters (see :func:`id_problem`)."""
+    return is_plain_id(value, limit) or (isinstance(value, str) and id_problem(value, limit) is None)
+
+
 def is_plain_moment(value: object) -> bool:
     """Whether ``value`` is a storable time as it is, decided cheaply: a UTC datetime (as the default clock and
     ``...Z`` give) in a year whose every instant has a UTC form; ``False`` only means "check in full"."""

@@ -6,9 +6,9 @@ written, so a rejected command leaves the store unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TypeGuard
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 import attrs
@@ -25,6 +25,7 @@ from .storable import (
     MAX_URL_LENGTH,
     fixed_offset,
     id_problem,
+    is_id,
     is_invisible,
     is_plain_id,
     is_plain_moment,
@@ -109,6 +110,43 @@ def check_moment(value: object, field: str, rule: str = "V5") -> datetime:
     if problem is not None:
         raise fail(field, time_text(value), problem, rule)
     return fixed_offset(value)
+
+
+def check_clock(now: object) -> datetime:
+    """The engine's time (R4's "now"), which it stores: it must be a storable time like any other (V5)."""
+    if isinstance(now, datetime) and now.tzinfo is None:
+        raise ValidationError(
+            f"clock returned naive time {now.isoformat()}: the engine's clock must be timezone-aware (V5)",
+            field="clock",
+            value=now,
+            rule="V5",
+        )
+    return check_moment(now, "clock")
+
+
+def checked_ids(factory: Callable[[str], str]) -> Callable[[str], str]:
+    """``factory`` with every id it makes checked: an id factory of the caller's own must make ids every store
+    can keep and index (``storable``), as the built-in ones do."""
+
+    def made(kind: str) -> str:
+        made_id = factory(kind)
+        if not is_id(made_id):
+            raise ValidationError(
+                f"ids {shown(made_id)}, made for a new {kind}, is not an id every store can keep: at most "
+                f"{MAX_ID_LENGTH} characters, no control character, valid Unicode",
+                field="ids",
+                value=made_id,
+            )
+        return made_id
+
+    return made
+
+
+def check_list(values: object, field: str, what: str) -> list[Any]:
+    """``values`` as a list, from any iterable but a string; else a ValidationError naming ``field``."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise ValidationError(f"{field} {shown(values)} is not a list of {what}", field=field, value=values)
+    return list(values)
 
 
 def check_url(value: object, field: str, *, schemes: tuple[str, ...], rule: str) -> str | None:
