@@ -50,8 +50,8 @@ class PostgresFloor:
         self._append = f"""
             WITH thread AS (
                 UPDATE {s}.threads SET latest_message_at = %(at)s::bigint
-                WHERE account_id = %(account_id)s::text AND key = %(key)s::text AND status = 'OPEN'
-                    AND archived = 0 AND integration_thread_id IS NULL
+                WHERE account_id = %(account_id)s::text AND hashtextextended(key, 0) = hashtextextended(%(key)s, 0)
+                    AND key = %(key)s::text AND status = 'OPEN' AND archived = 0 AND integration_thread_id IS NULL
                 RETURNING id
             ), message AS (
                 INSERT INTO {s}.messages (id, thread_id, account_id, idempotency_id, data)

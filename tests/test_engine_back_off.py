@@ -281,8 +281,9 @@ def test_a_batch_with_times_uses_them_as_now() -> None:
 
 def test_a_batch_needs_one_time_per_command() -> None:
     engine, _, account_id = losing_engine()
-    with pytest.raises(ValueError, match=r"^1 times for 2 commands$"):
+    with pytest.raises(ValidationError, match=r"^times holds 1 times for 2 commands: one each$") as caught:
         engine.execute_many([incoming(account_id), incoming(account_id)], times=[Clock().now])
+    assert caught.value.field == "times"
 
 
 def test_a_batch_error_is_a_threading_error_not_raised() -> None:

@@ -183,12 +183,23 @@ def test_v1_boolean_list_and_count_capabilities() -> None:
         ({"allow_inline_images": "yes"}, "capabilities.allowInlineImages", "yes", "is not a boolean"),
         ({"rich_text": "BOLD"}, "capabilities.richText", "BOLD", "is not a list of strings"),
         ({"outgoing_attachment_types": [1]}, "capabilities.outgoingAttachmentTypes", [1], "is not a list of strings"),
-        ({"max_file_attachment_count": -1}, "capabilities.maxFileAttachmentCount", -1, "is not a non-negative integer"),
+        (
+            {"max_file_attachment_count": -1},
+            "capabilities.maxFileAttachmentCount",
+            -1,
+            "is not an integer from 0 to 9,223,372,036,854,775,807",
+        ),
         (
             {"max_file_attachment_size_bytes": True},
             "capabilities.maxFileAttachmentSizeBytes",
             True,
-            "is not a non-negative integer",
+            "is not an integer from 0 to 9,223,372,036,854,775,807",
+        ),
+        (
+            {"max_total_file_attachment_size_bytes": 2**63},
+            "capabilities.maxTotalFileAttachmentSizeBytes",
+            2**63,
+            "is not an integer from 0 to 9,223,372,036,854,775,807",
         ),
     ]
     for change, field, value, problem in cases:
@@ -883,52 +894,69 @@ def test_i1_only_the_integration_names_a_thread() -> None:
 
 
 def test_unknown_ids_in_commands() -> None:
+    """NOT_FOUND names the field and the rule of the command that needed what is missing."""
     world = delivery_world()
     engine = world.engine
-    missing_account = Expected(
-        NotFoundError, "channelAccountId", "nope", None, "channelAccountId 'nope' names no channel account"
-    )
-    missing_channel = Expected(NotFoundError, "channelId", "nope", None, "channelId 'nope' names no channel")
-    missing_thread = Expected(NotFoundError, "threadId", "nope", None, "threadId 'nope' names no thread")
+
+    def missing(field: str, names: str, rule: str) -> Expected:
+        return Expected(NotFoundError, field, "nope", rule, f"{field} 'nope' names no {names} ({rule})")
+
     cases: list[tuple[Callable[[], object], Expected]] = [
-        (lambda: engine.publish_message("nope", direction=Direction.INCOMING, senders=[A], text="hi"), missing_account),
-        (lambda: engine.start_conversation("nope", recipients=[A], text="hi"), missing_account),
-        (lambda: engine.update_channel_account("nope", name="Sales"), missing_account),
-        (lambda: engine.update_channel("nope", name="Chat"), missing_channel),
-        (lambda: engine.create_channel_account("nope", name="S", inbox_id="i", delivery_identifier=A), missing_channel),
-        (lambda: engine.reply("nope", "hi"), missing_thread),
-        (lambda: engine.close_thread("nope"), missing_thread),
-        (lambda: engine.reopen_thread("nope"), missing_thread),
+        (
+            lambda: engine.publish_message("nope", direction=Direction.INCOMING, senders=[A], text="hi"),
+            missing("channelAccountId", "channel account", "V5"),
+        ),
+        (
+            lambda: engine.start_conversation("nope", recipients=[A], text="hi"),
+            missing("channelAccountId", "channel account", "R3"),
+        ),
+        (
+            lambda: engine.update_channel_account("nope", name="Sales"),
+            missing("channelAccountId", "channel account", "V2"),
+        ),
+        (lambda: engine.update_channel("nope", name="Chat"), missing("channelId", "channel", "V3")),
+        (
+            lambda: engine.create_channel_account("nope", name="S", inbox_id="i", delivery_identifier=A),
+            missing("channelId", "channel", "V2"),
+        ),
+        (lambda: engine.reply("nope", "hi"), missing("threadId", "thread", "R3")),
+        (lambda: engine.close_thread("nope"), missing("threadId", "thread", "R6")),
+        (lambda: engine.close_ticket("nope"), missing("threadId", "thread", "R6")),
+        (lambda: engine.archive_thread("nope"), missing("threadId", "thread", "R7")),
+        (lambda: engine.restore_thread("nope"), missing("threadId", "thread", "R7")),
+        (lambda: engine.reopen_thread("nope"), missing("threadId", "thread", "R8")),
     ]
     for command, expected in cases:
         assert_exact(world, command, expected)
 
 
 def test_unknown_ids_in_reads() -> None:
+    """A read cites no rule: it only names the field."""
     world = delivery_world()
     engine = world.engine
-    reads: list[tuple[Callable[[str], object], str]] = [
-        (engine.channel, "channelId"),
-        (engine.channel_account, "channelAccountId"),
-        (engine.thread, "threadId"),
-        (engine.ticket, "ticketId"),
-        (engine.message, "messageId"),
-        (engine.messages, "threadId"),
+    reads: list[tuple[Callable[[str], object], str, str]] = [
+        (engine.channel, "channelId", "channel"),
+        (engine.channel_account, "channelAccountId", "channel account"),
+        (engine.thread, "threadId", "thread"),
+        (engine.ticket, "ticketId", "ticket"),
+        (engine.message, "messageId", "message"),
+        (engine.messages, "threadId", "thread"),
     ]
-    for read, field in reads:
+    for read, field, names in reads:
         assert_exact(
             world,
             lambda read=read: read("nope"),  # type: ignore[misc]
-            Expected(NotFoundError, field, "nope", None, f"{field} 'nope' names nothing"),
+            Expected(NotFoundError, field, "nope", None, f"{field} 'nope' names no {names}"),
         )
 
 
 def test_unhashable_account_id_is_not_found() -> None:
+    """A value that cannot be an id names nothing, and the error says why; no store is asked about it."""
     world = delivery_world()
     account_id = cast(str, ["account-1"])
-    for command in (
-        lambda: world.engine.publish_message(account_id, direction=Direction.INCOMING, senders=[A], text="hi"),
-        lambda: world.engine.execute(StartConversation(account_id, (Participant(A),), "hi")),
+    for command, rule in (
+        (lambda: world.engine.publish_message(account_id, direction=Direction.INCOMING, senders=[A], text="hi"), "V5"),
+        (lambda: world.engine.execute(StartConversation(account_id, (Participant(A),), "hi")), "R3"),
     ):
         assert_exact(
             world,
@@ -937,7 +965,7 @@ def test_unhashable_account_id_is_not_found() -> None:
                 NotFoundError,
                 "channelAccountId",
                 ["account-1"],
-                None,
-                "channelAccountId ['account-1'] names no channel account",
+                rule,
+                f"channelAccountId ['account-1'] names no channel account: it is not a string ({rule})",
             ),
         )

@@ -27,6 +27,7 @@ from threading_engine import (
     Capabilities,
     DeliveryIdentifier,
     Direction,
+    Engine,
     IdentifierType,
     Message,
     NotFoundError,
@@ -37,6 +38,7 @@ from threading_engine import (
     SequentialIds,
     StartConversation,
     ThreadingModel,
+    ValidationError,
     rules,
 )
 from threading_engine.decisions import View, ViewQuery
@@ -306,7 +308,9 @@ def test_decide_without_the_account_or_channel_is_not_found() -> None:
             with pytest.raises(NotFoundError) as caught:
                 rules.decide(view, command, Clock().now, Policy(), SequentialIds())
             assert (caught.value.field, caught.value.value) == ("channelAccountId", world.account_id)
-            assert caught.value.message == f"channelAccountId {world.account_id!r} names no channel account"
+            rule = "V5" if isinstance(command, PublishMessage) else "R3"
+            assert caught.value.rule == rule
+            assert caught.value.message == f"channelAccountId {world.account_id!r} names no channel account ({rule})"
 
 
 def test_r0_decide_without_the_plan_keys_a_message_itself() -> None:
@@ -336,5 +340,8 @@ def test_decide_refuses_what_is_not_a_command() -> None:
         timestamp=Clock().now,
         received_at=Clock().now,
     )
-    with pytest.raises(TypeError, match=r"^not a command: Message\("):
+    with pytest.raises(ValidationError, match=r"^command Message\(.* is not a command the engine knows$") as caught:
         rules.decide(View(), message, Clock().now, Policy(), SequentialIds())  # type: ignore[arg-type]
+    assert (caught.value.field, caught.value.value) == ("command", message)
+    with pytest.raises(ValidationError, match="is not a command the engine knows"):
+        Engine().execute(message)  # type: ignore[arg-type]

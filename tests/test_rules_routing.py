@@ -149,8 +149,14 @@ def test_r4_window_is_configurable() -> None:
 
 
 def test_r4_negative_window_is_refused() -> None:
-    with pytest.raises(ValueError, match="negative"):
-        Policy(reopen_window=timedelta(seconds=-1))
+    """A ValidationError, which is a ValueError too, naming the field and R4."""
+    for window in (timedelta(seconds=-1), "24h", None):
+        with pytest.raises(ValueError, match=r"is not a duration of zero or more \(R4\)$") as raised:
+            Policy(reopen_window=window)  # type: ignore[arg-type]
+        assert (raised.value.field, raised.value.rule) == ("reopenWindow", "R4")  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="reopen_clock 'sometimes' is not one of") as clock:
+        Policy(reopen_clock="sometimes")  # type: ignore[arg-type]
+    assert (clock.value.field, clock.value.rule) == ("reopenClock", "R4")  # type: ignore[attr-defined]
 
 
 def test_r4_account_without_tickets_threads_alike() -> None:

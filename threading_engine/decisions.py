@@ -15,9 +15,11 @@ from typing import Final
 
 import attrs
 
+from .errors import ValidationError
 from .events import Event
 from .identifiers import DeliveryIdentifier
 from .model import Channel, ChannelAccount, Message, Thread, Ticket
+from .storable import shown
 
 
 class Outcome(enum.StrEnum):
@@ -50,8 +52,20 @@ class Policy:
     reopen_clock: ReopenClock = ReopenClock.ARRIVAL
 
     def __attrs_post_init__(self) -> None:
-        if self.reopen_window < timedelta(0):
-            raise ValueError(f"reopen_window {self.reopen_window} is negative")
+        if not isinstance(self.reopen_window, timedelta) or self.reopen_window < timedelta(0):
+            raise ValidationError(
+                f"reopen_window {shown(self.reopen_window)} is not a duration of zero or more (R4)",
+                field="reopenWindow",
+                value=self.reopen_window,
+                rule="R4",
+            )
+        if not isinstance(self.reopen_clock, ReopenClock):
+            raise ValidationError(
+                f"reopen_clock {shown(self.reopen_clock)} is not one of {[clock.value for clock in ReopenClock]} (R4)",
+                field="reopenClock",
+                value=self.reopen_clock,
+                rule="R4",
+            )
 
 
 # The values below are made afresh for every command, so they are frozen without ``__slots__``: attrs then

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar, cast
 
 import attrs
@@ -34,13 +34,15 @@ from .commands import (
     UpdateChannelAccount,
 )
 from .decisions import Decision, Outcome, Policy, ViewQuery
-from .errors import NotFoundError, StorageError, ThreadingError, ValidationError, WriteConflict
+from .errors import StorageError, ThreadingError, ValidationError, WriteConflict
 from .events import EventRecord
 from .identifiers import DeliveryIdentifier
-from .ids import unique_id, utc_now
+from .ids import SequentialIds, unique_id, utc_now
 from .model import Capabilities, Channel, ChannelAccount, Direction, Message, Participant, Thread, Ticket
 from .repository import PendingEvent, Repository, UnitOfWork
 from .rules import IdFactory
+from .storable import MAX_COUNT, is_id, shown
+from .validation import check_clock, check_list, check_moment, check_reference, checked_ids, not_found
 
 Clock = Callable[[], datetime]
 # Commands keyed by their account: the engine looks up (and caches) the account and channel to plan them.
@@ -82,6 +84,12 @@ class Engine:
         policy: Policy | None = None,
         max_attempts: int = 10,
     ) -> None:
+        if not (isinstance(max_attempts, int) and max_attempts >= 1):
+            raise ValidationError(
+                f"max_attempts {shown(max_attempts)} is not a whole number of at least 1",
+                field="max_attempts",
+                value=max_attempts,
+            )
         if repository is None:
             from .backends.memory import MemoryRepository
 
@@ -121,18 +129,25 @@ class Engine:
         the whole batch. Errors are returned, not raised, except a :class:`StorageError` for the batch itself.
         ``times``, one per command, replaces the clock (R4's "now"): for replaying traffic as it arrived.
         """
-        commands = list(commands)
-        if times is not None and len(times) != len(commands):
-            raise ValueError(f"{len(times)} times for {len(commands)} commands")
+        commands = check_list(commands, "commands", "commands")
+        checked_times = None if times is None else check_list(times, "times", "times")
+        if checked_times is not None and len(checked_times) != len(commands):
+            raise ValidationError(
+                f"times holds {len(checked_times)} times for {len(commands)} commands: one each",
+                field="times",
+                value=len(checked_times),
+            )
         normalized: list[Command | ThreadingError] = []
-        for command in commands:
+        for index, command in enumerate(commands):
             try:
+                if checked_times is not None:
+                    checked_times[index] = check_moment(checked_times[index], f"times[{index}]")
                 normalized.append(rules.normalize(command))
             except ThreadingError as error:
                 normalized.append(error)
         for attempt in range(1, self.max_attempts + 1):
             try:
-                return self._execute_batch(normalized, times)
+                return self._execute_batch(normalized, checked_times)
             except WriteConflict as conflict:
                 self._back_off(attempt, conflict)
         raise AssertionError("unreachable")
@@ -195,18 +210,18 @@ class Engine:
             account_id = command.channel_account_id
             # The cache read first, here: the common case then costs no call.
             routing = self._routing.get(account_id) if isinstance(account_id, str) else None
-            account, channel = routing or self._routing_for(unit, account_id)
+            account, channel = routing or self._routing_for(
+                unit, account_id, "V5" if isinstance(command, PublishMessage) else "R3"
+            )
         query = planned if planned is not None else rules.plan(command, account, channel)
         view = unit.load(query)
         now = self.clock() if at is None else at
-        if now.tzinfo is None:
-            raise ValidationError(
-                f"clock returned naive time {now.isoformat()}: the engine's clock must be timezone-aware (V5)",
-                field="clock",
-                value=now,
-                rule="V5",
-            )
+        # ``storable.is_plain_moment`` written out (it runs for every command); anything else is checked in full.
+        if not (now.__class__ is datetime and now.tzinfo is UTC and 1 < now.year < 9999):
+            now = check_clock(now)
         new_id = self.ids
+        if new_id is not unique_id and type(new_id) is not SequentialIds:
+            new_id = checked_ids(new_id)
         decision = rules.decide(view, command, now, self.policy, new_id, query)
         events = []
         for event in decision.events:
@@ -217,23 +232,24 @@ class Engine:
 
     def _back_off(self, attempt: int, conflict: WriteConflict) -> None:
         if attempt == self.max_attempts:
-            raise StorageError(f"gave up after {attempt} attempts lost to concurrent writers: {conflict}") from conflict
+            raise StorageError(
+                f"gave up after {attempt} attempts lost to concurrent writers: {conflict}",
+                field=conflict.field,
+                value=conflict.value,
+                rule=conflict.rule,
+            ) from conflict
         time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
 
-    def _routing_for(self, unit: UnitOfWork, channel_account_id: str) -> tuple[ChannelAccount, Channel]:
-        """The account and channel a message is keyed by; read once, inside the unit, then cached."""
-        cached = self._routing.get(channel_account_id) if isinstance(channel_account_id, str) else None
+    def _routing_for(self, unit: UnitOfWork, channel_account_id: str, rule: str) -> tuple[ChannelAccount, Channel]:
+        """The account and channel a message is keyed by; read once, inside the unit, then cached.
+
+        ``channel_account_id`` was checked by ``normalize``; ``rule`` is the one to cite if it names nothing."""
+        cached = self._routing.get(channel_account_id)
         if cached is not None:
             return cached
-        view = (
-            unit.load(ViewQuery(channel_account_id=channel_account_id)) if isinstance(channel_account_id, str) else None
-        )
-        if view is None or view.account is None or view.channel is None:
-            raise NotFoundError(
-                f"channelAccountId {channel_account_id!r} names no channel account",
-                field="channelAccountId",
-                value=channel_account_id,
-            )
+        view = unit.load(ViewQuery(channel_account_id=channel_account_id))
+        if view.account is None or view.channel is None:
+            raise not_found("channelAccountId", channel_account_id, "channel account", rule)
         if len(self._routing) >= MAX_ROUTES_REMEMBERED:
             self._routing.clear()
         self._routing[channel_account_id] = (view.account, view.channel)
@@ -340,21 +356,25 @@ class Engine:
     # -- reads and the outbox ------------------------------------------------------------------------------
 
     def channel(self, channel_id: str) -> Channel:
-        return _found(self.repository.get_channel(channel_id), "channelId", channel_id)
+        return _found(self.repository.get_channel, channel_id, "channelId", "channel")
 
     def channel_account(self, channel_account_id: str) -> ChannelAccount:
-        return _found(self.repository.get_account(channel_account_id), "channelAccountId", channel_account_id)
+        return _found(self.repository.get_account, channel_account_id, "channelAccountId", "channel account")
 
     def thread(self, thread_id: str) -> Thread:
-        return _found(self.repository.get_thread(thread_id), "threadId", thread_id)
+        return _found(self.repository.get_thread, thread_id, "threadId", "thread")
 
     def ticket(self, ticket_id: str) -> Ticket:
-        return _found(self.repository.get_ticket(ticket_id), "ticketId", ticket_id)
+        return _found(self.repository.get_ticket, ticket_id, "ticketId", "ticket")
 
     def message(self, message_id: str) -> Message:
-        return _found(self.repository.get_message(message_id), "messageId", message_id)
+        return _found(self.repository.get_message, message_id, "messageId", "message")
 
     def threads(self, channel_account_id: str | None = None) -> list[Thread]:
+        """Threads of one account (or all), archived ones included, in creation order; none for an id that
+        cannot be one."""
+        if channel_account_id is not None and not is_id(channel_account_id):
+            return []
         return self.repository.list_threads(channel_account_id)
 
     def messages(self, thread_id: str) -> list[Message]:
@@ -362,10 +382,28 @@ class Engine:
 
     def pending_events(self, limit: int | None = None) -> list[EventRecord]:
         """Events not yet acknowledged, oldest first: deliver them, then :meth:`acknowledge` them."""
+        if limit is not None and not (
+            isinstance(limit, int) and not isinstance(limit, bool) and 0 <= limit <= MAX_COUNT
+        ):
+            raise ValidationError(
+                f"limit {shown(limit)} is not a whole number from 0 to {MAX_COUNT:,}", field="limit", value=limit
+            )
         return self.repository.pending_events(limit)
 
     def acknowledge(self, event_ids: Iterable[str]) -> int:
-        return self.repository.acknowledge(event_ids)
+        """Mark events delivered; returns how many were pending. Unknown or repeated ids are ignored."""
+        if isinstance(event_ids, str | bytes) or not isinstance(event_ids, Iterable):
+            raise ValidationError(
+                f"eventIds {shown(event_ids)} is not a list of event ids", field="eventIds", value=event_ids
+            )
+        wanted = []
+        for index, event_id in enumerate(event_ids):
+            if not isinstance(event_id, str):
+                field = f"eventIds[{index}]"
+                raise ValidationError(f"{field} {shown(event_id)} is not a string", field=field, value=event_id)
+            if is_id(event_id):  # any other names no event: no store is asked about it
+                wanted.append(event_id)
+        return self.repository.acknowledge(wanted)
 
     def close(self) -> None:
         self.repository.close()
@@ -384,9 +422,11 @@ def _participants(items: Iterable[ParticipantLike]) -> tuple[Participant, ...]:
     return tuple(p if isinstance(p, Participant) else Participant(p) for p in items)
 
 
-def _found(value: _T | None, field: str, wanted: str) -> _T:
+def _found(get: Callable[[str], _T | None], wanted: object, field: str, names: str) -> _T:
+    """What ``get`` reads for the id ``wanted``, or NOT_FOUND; a value that cannot be an id is not looked up."""
+    value = get(check_reference(wanted, field, names, None))
     if value is None:
-        raise NotFoundError(f"{field} {wanted!r} names nothing", field=field, value=wanted)
+        raise not_found(field, wanted, names, None)
     return value
 
 

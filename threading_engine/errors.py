@@ -40,7 +40,12 @@ class ValidationError(ThreadingError, ValueError):
 
 
 class NotFoundError(ThreadingError, LookupError):
-    """A channel, account, thread, ticket or message that does not exist."""
+    """A channel, account, thread, ticket or message that does not exist.
+
+    ``field`` names the id, and ``rule`` the rule of the command that needed what is missing (V5 for a publish,
+    R3 for a reply or a conversation start, V2 and V3 for account and channel commands, R6-R8 for thread
+    commands); a read cites none. A value that cannot be an id names nothing too, and the message says why.
+    """
 
     code = "NOT_FOUND"
 
@@ -70,7 +75,13 @@ class IdempotencyConflictError(ThreadingError):
 
 
 class StorageError(ThreadingError):
-    """The store failed, or kept losing races after every retry; nothing was written."""
+    """The store failed, or kept losing races after every retry; nothing was written.
+
+    When a value caused it, it names the value: an id already taken (U0 of ``repository.py``) carries
+    ``field`` (``messageId`` or ``eventId``), the id as ``value`` and ``rule`` ``"U0"``; giving up after lost
+    races carries the last race's rule (U1-U4). A failure of the store itself (a lost connection, a full disk,
+    a dropped table) carries none.
+    """
 
     code = "STORAGE_ERROR"
 
@@ -78,8 +89,10 @@ class StorageError(ThreadingError):
 class WriteConflict(StorageError):  # noqa: N818 - a condition the engine retries, not a failure
     """A backend lost a race with a concurrent writer; the engine retries the whole command.
 
-    Backends raise it when a uniqueness rule enforced by the database rejects a commit, or when the database
-    reports a serialization failure or deadlock. The engine never lets it escape while retries remain.
+    Backends raise it when a uniqueness rule that concurrent writers can break (U1-U4 of ``repository.py``,
+    named by ``rule``) rejects a commit, or when the database reports a serialization failure, a deadlock or a
+    lock timeout; never for any other refused row, which retrying could not help. The engine never lets it
+    escape while retries remain.
     """
 
     code = "WRITE_CONFLICT"

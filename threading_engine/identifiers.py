@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import attrs
 
 from .errors import ValidationError
+from .storable import has_surrogate, is_invisible, shown
 
 
 class IdentifierType(enum.StrEnum):
@@ -66,7 +67,7 @@ def parse_identifier_type(raw: object, *, field: str = "deliveryIdentifier.type"
             pass
     known = ", ".join(t.value for t in IdentifierType)
     raise ValidationError(
-        f"{field} {raw!r} is not a delivery identifier type (one of {known}) (V4)",
+        f"{field} {shown(raw)} is not a delivery identifier type (one of {known}) (V4)",
         field=field,
         value=raw,
         rule="V4",
@@ -76,19 +77,21 @@ def parse_identifier_type(raw: object, *, field: str = "deliveryIdentifier.type"
 def canonical_value(identifier_type: IdentifierType, raw: object, *, field: str) -> str:
     """Return the canonical form of ``raw`` for ``identifier_type``, or raise a ValidationError (V4)."""
     if not isinstance(raw, str):
-        raise ValidationError(f"{field} {raw!r} is not a string (V4)", field=field, value=raw, rule="V4")
+        raise ValidationError(f"{field} {shown(raw)} is not a string (V4)", field=field, value=raw, rule="V4")
     canonical = _known_spellings.get((identifier_type, raw))
     if canonical is None:
         canonical = _canonical_value(identifier_type, raw, field)
-        if len(_known_spellings) >= _MAX_KNOWN_SPELLINGS:
-            _known_spellings.clear()  # a crude bound: correctness never depends on the cache
-        _known_spellings[(identifier_type, raw)] = canonical
+        if len(raw) <= _MAX_REMEMBERED_SPELLING:  # padding around a short value is not worth the memory
+            if len(_known_spellings) >= _MAX_KNOWN_SPELLINGS:
+                _known_spellings.clear()  # a crude bound: correctness never depends on the cache
+            _known_spellings[(identifier_type, raw)] = canonical
     return canonical
 
 
 # The same few thousand counterparties write again and again: remember spellings already checked.
 _known_spellings: dict[tuple[IdentifierType, str], str] = {}
 _MAX_KNOWN_SPELLINGS = 100_000
+_MAX_REMEMBERED_SPELLING = 320
 
 
 def is_known_canonical(identifier: object) -> bool:
@@ -105,6 +108,13 @@ def is_known_canonical(identifier: object) -> bool:
 
 
 def _canonical_value(identifier_type: IdentifierType, raw: str, field: str) -> str:
+    if has_surrogate(raw):
+        raise ValidationError(
+            f"{field} {shown(raw)} is not valid Unicode: it holds a lone surrogate (V4)",
+            field=field,
+            value=raw,
+            rule="V4",
+        )
     value = raw.strip()
     if identifier_type is IdentifierType.HS_PHONE_NUMBER:
         phone = _PHONE_PUNCTUATION.sub("", value)
@@ -126,14 +136,18 @@ def _canonical_value(identifier_type: IdentifierType, raw: str, field: str) -> s
         problem = f"is longer than {_MAX_OPAQUE} characters"
     elif any(unicodedata.category(ch) == "Cc" for ch in value):
         problem = "contains a control character"
+    elif all(is_invisible(ch) for ch in value):
+        problem = "holds only invisible characters"
     else:
         return value
-    raise ValidationError(f"{field} {raw!r} {problem} (V4)", field=field, value=raw, rule="V4")
+    raise ValidationError(f"{field} {shown(raw)} {problem} (V4)", field=field, value=raw, rule="V4")
 
 
 def _email_problem(value: str) -> str | None:
     if _WHITESPACE.search(value):
         return "it contains white space"
+    if not value.isprintable() if value.isascii() else any(is_invisible(ch) for ch in value):
+        return "it contains a control or invisible character"
     if value.count("@") != 1:
         return "it needs exactly one @"
     if len(value) > _MAX_EMAIL:

@@ -58,6 +58,16 @@ TRANSITIONS: dict[tuple[LifeState, ThreadAction], tuple[LifeState | Refused | No
 }
 
 
+# The rule each action applies, cited when the thread it names does not exist.
+THREAD_COMMAND_RULES: dict[ThreadAction, str] = {
+    ThreadAction.CLOSE: "R6",
+    ThreadAction.CLOSE_TICKET: "R6",
+    ThreadAction.ARCHIVE: "R7",
+    ThreadAction.RESTORE: "R7",
+    ThreadAction.REOPEN: "R8",
+}
+
+
 def life_state(thread: Thread) -> LifeState:
     if thread.archived:
         return LifeState.ARCHIVED
@@ -68,8 +78,12 @@ def decide_thread_command(view: View, command: ThreadCommand, now: datetime) -> 
     """Apply one agent action to ``view.thread``."""
     thread = view.thread
     if thread is None:
+        rule = THREAD_COMMAND_RULES[command.action]
         raise NotFoundError(
-            f"threadId {command.thread_id!r} names no thread", field="threadId", value=command.thread_id
+            f"threadId {command.thread_id!r} names no thread ({rule})",
+            field="threadId",
+            value=command.thread_id,
+            rule=rule,
         )
     ticket = view.ticket_of(thread)
     if command.action is ThreadAction.CLOSE_TICKET and ticket is None:

@@ -13,7 +13,12 @@ against any backend. In short:
   (U1) at most one thread per (account, key) is OPEN and not archived, for threads without an integration
   thread id (R1); (U2) at most one message per (account, integration idempotency id) (D1); (U3) at most
   one non-archived thread per (account, integration thread id) (I1); (U4) at most one account per
-  (channel, delivery identifier) (V2). A commit that would break one raises :class:`WriteConflict`.
+  (channel, delivery identifier) (V2). A commit that would break one raises :class:`WriteConflict` whose
+  ``rule`` names it: a concurrent writer won a race, and the engine retries on fresh state.
+- **Ids are unique (U0):** a message or an event is only ever inserted, and one whose id a stored message
+  or event already has is refused with a :class:`StorageError` (``field`` ``messageId`` or ``eventId``, the
+  id as ``value``, ``rule`` ``U0``), at once: no concurrent writer made that id, two id factories did (a
+  replay with sequential ids run twice onto one store), and retrying would only meet it again.
 - **Archived threads are never candidates:** ``open_thread``, ``latest_closed_thread`` and
   ``integration_thread`` of a :class:`View` are never archived (R2).
 - **Latest closed thread:** the non-archived CLOSED thread of the key with the latest ``closed_at``; on a tie,
@@ -34,8 +39,20 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from .decisions import Changes, View, ViewQuery
+from .errors import StorageError
 from .events import Event, EventRecord
 from .model import Channel, ChannelAccount, Message, Thread, Ticket
+
+
+def id_taken(field: str, value: object) -> StorageError:
+    """U0's error: a new message or event whose id a stored one already has."""
+    return StorageError(
+        f"{field} {value!r} is already taken by a stored {'message' if field == 'messageId' else 'event'} (U0): "
+        "two id factories made the same id (a replay with sequential ids run twice onto one store does)",
+        field=field,
+        value=value,
+        rule="U0",
+    )
 
 
 @attrs.frozen

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 import attrs
 
@@ -41,15 +42,16 @@ from .commands import (
     PublishMessage,
     Reply,
     StartConversation,
+    ThreadAction,
     ThreadCommand,
     UpdateChannel,
     UpdateChannelAccount,
 )
 from .decisions import APPENDED, CREATED, REOPENED, Changes, Decision, Outcome, Policy, ReopenClock, View, ViewQuery
-from .errors import IdempotencyConflictError, NotAllowedError, NotFoundError, ThreadNotOpenError
+from .errors import IdempotencyConflictError, NotAllowedError, NotFoundError, ThreadNotOpenError, ValidationError
 from .events import Event, MessageAppended, OutgoingMessageCreated, ThreadCreated, TicketCreated
 from .identifiers import KEY_SEPARATOR, DeliveryIdentifier, key_identifiers, key_part
-from .lifecycle import decide_thread_command, reopen
+from .lifecycle import THREAD_COMMAND_RULES, decide_thread_command, reopen
 from .model import (
     BY_INTEGRATION_THREAD_ID,
     FROM_AGENT,
@@ -76,15 +78,25 @@ from .setup import (
     normalize_update_account,
     normalize_update_channel,
 )
+from .storable import (
+    MAX_EXTERNAL_ID_LENGTH,
+    MAX_ID_LENGTH,
+    MAX_TEXT_LENGTH,
+    has_surrogate,
+    is_plain_id,
+    shown,
+)
 from .validation import (
     are_known_canonical,
     check_authorized,
-    check_aware,
-    check_optional_text,
+    check_id,
+    check_moment,
     check_participants,
+    check_reference,
     check_text,
     check_types_allowed,
     fail,
+    not_found,
 )
 
 __all__ = ["IdFactory", "decide", "message_key", "normalize", "plan", "reopen_elapsed"]
@@ -94,26 +106,43 @@ __all__ = ["IdFactory", "decide", "message_key", "normalize", "plan", "reopen_el
 
 
 def normalize(command: Command) -> Command:
-    """Validate ``command`` without state and return it in canonical form (V1-V6)."""
+    """Validate ``command`` without state and return it in canonical form (V1-V6, and ``storable``'s limits)."""
     if type(command) is PublishMessage and _is_canonical_publish(command):
         return command
     normalizer = _NORMALIZERS.get(type(command))
-    return command if normalizer is None else normalizer(command)
+    if normalizer is None:
+        normalizer = _normalizer_for(type(command))
+    return normalizer(command)
+
+
+def _normalizer_for(kind: type) -> Callable[..., Command]:
+    """The normalizer of a class the table does not list: a subclass of a command takes its parent's, so that a
+    subclass is validated as fully as its parent; anything else is not a command."""
+    for parent in kind.__mro__[1:]:
+        normalizer = _NORMALIZERS.get(parent)
+        if normalizer is not None:
+            return normalizer
+    return _not_a_command
+
+
+def _not_a_command(command: object) -> NoReturn:
+    raise ValidationError(f"command {shown(command)} is not a command the engine knows", field="command", value=command)
 
 
 def _normalize_publish(command: PublishMessage) -> PublishMessage:
+    account_id = check_reference(command.channel_account_id, "channelAccountId", "channel account", "V5")
     if not isinstance(command.direction, Direction):
         raise fail("messageDirection", command.direction, "is not INCOMING or OUTGOING", "V5")
     senders = check_participants(command.senders, "senders")
     if not senders:
         raise fail("senders", [], "needs at least one sender", "V5")
     normalized = PublishMessage(
-        command.channel_account_id,
+        account_id,
         command.direction,
         senders,
-        check_text(command.text, "text"),
+        check_text(command.text, "text", limit=MAX_TEXT_LENGTH),
         check_participants(command.recipients, "recipients"),
-        None if command.timestamp is None else check_aware(command.timestamp, "timestamp"),
+        None if command.timestamp is None else check_moment(command.timestamp, "timestamp"),
         _optional_id(command.integration_thread_id, "integrationThreadId", "V6"),
         _optional_id(command.integration_idempotency_id, "integrationIdempotencyId", "D1"),
     )
@@ -125,32 +154,56 @@ def _normalize_publish(command: PublishMessage) -> PublishMessage:
 def _is_canonical_publish(command: PublishMessage) -> bool:
     """Whether the checks of :func:`_normalize_publish` would pass ``command`` unchanged, as they do for nearly
     every message, decided in one go; ``False`` only means "check in full", which also names what is wrong.
+    Every ``storable`` rule is decided here too: a lone surrogate or a time without a UTC form never passes.
     """
-    recipients, timestamp = command.recipients, command.timestamp
+    recipients, timestamp, text = command.recipients, command.timestamp, command.text
     thread_ref, idempotency_id = command.integration_thread_id, command.integration_idempotency_id
+    account_id = command.channel_account_id
+    # ``storable``'s is_plain_id, is_plain_text and is_plain_moment, written out: this runs for every message,
+    # and a call costs more than each check (``tests/test_storable.py`` holds these to the full checks).
     return (
-        isinstance(command.direction, Direction)
+        account_id.__class__ is str
+        and 0 < len(account_id) <= MAX_ID_LENGTH
+        and account_id.isascii()
+        and account_id.isprintable()
+        and not account_id.isspace()
+        and isinstance(command.direction, Direction)
         and bool(command.senders)
         and are_known_canonical(command.senders)
         and (are_known_canonical(recipients) if recipients else type(recipients) is tuple)
-        and isinstance(command.text, str)
-        and (timestamp is None or (isinstance(timestamp, datetime) and timestamp.utcoffset() is not None))
-        and (thread_ref is None or (isinstance(thread_ref, str) and thread_ref.strip() != ""))
-        and (idempotency_id is None or (isinstance(idempotency_id, str) and idempotency_id.strip() != ""))
+        and isinstance(text, str)
+        and len(text) <= MAX_TEXT_LENGTH
+        and (text.isascii() or not has_surrogate(text))
+        and (
+            timestamp is None
+            or (isinstance(timestamp, datetime) and timestamp.tzinfo is UTC and 1 < timestamp.year < 9999)
+        )
+        and (thread_ref is None or is_plain_id(thread_ref, MAX_EXTERNAL_ID_LENGTH))
+        and (
+            idempotency_id is None
+            or (
+                idempotency_id.__class__ is str
+                and 0 < len(idempotency_id) <= MAX_EXTERNAL_ID_LENGTH
+                and idempotency_id.isascii()
+                and idempotency_id.isprintable()
+                and not idempotency_id.isspace()
+            )
+        )
     )
 
 
 def _optional_id(value: object, field: str, rule: str) -> str | None:
     if value is None:
         return None
-    return check_optional_text(value, field, rule=rule)
+    return check_id(value, field, rule=rule, limit=MAX_EXTERNAL_ID_LENGTH)
 
 
 def _normalize_start(command: StartConversation) -> StartConversation:
+    check_reference(command.channel_account_id, "channelAccountId", "channel account", "R3")
     recipients = check_participants(command.recipients, "recipients")
     if not recipients:
         raise fail("recipients", [], "needs at least one recipient", "R3")
-    text = check_text(command.text, "text")
+    text = check_text(command.text, "text", limit=MAX_TEXT_LENGTH)
     # The checks hand back what they were given when it is canonical: no new command then.
     if recipients is command.recipients:
         return command
@@ -158,7 +211,16 @@ def _normalize_start(command: StartConversation) -> StartConversation:
 
 
 def _normalize_reply(command: Reply) -> Reply:
-    check_text(command.text, "text")  # returns the text itself: the command needs no copy
+    check_reference(command.thread_id, "threadId", "thread", "R3")
+    check_text(command.text, "text", limit=MAX_TEXT_LENGTH)  # returns the text itself: no copy needed
+    return command
+
+
+def _normalize_thread_command(command: ThreadCommand) -> ThreadCommand:
+    action = getattr(type(command), "action", None)
+    if not isinstance(action, ThreadAction):
+        _not_a_command(command)
+    check_reference(command.thread_id, "threadId", "thread", THREAD_COMMAND_RULES[action])
     return command
 
 
@@ -170,6 +232,8 @@ _NORMALIZERS: dict[type, Callable[..., Command]] = {
     PublishMessage: _normalize_publish,
     StartConversation: _normalize_start,
     Reply: _normalize_reply,
+    ThreadCommand: _normalize_thread_command,
+    **{kind: _normalize_thread_command for kind in ThreadCommand.__subclasses__()},
 }
 
 
@@ -268,7 +332,7 @@ def decide(
         return decide_create_account(view, command, now, new_id)
     if isinstance(command, UpdateChannelAccount):
         return decide_update_account(view, command)
-    raise TypeError(f"not a command: {command!r}")
+    return _not_a_command(command)
 
 
 def reopen_elapsed(closed_at: datetime, now: datetime, timestamp: datetime, policy: Policy) -> timedelta:
@@ -279,7 +343,7 @@ def reopen_elapsed(closed_at: datetime, now: datetime, timestamp: datetime, poli
 
 def _account_and_channel(view: View, account_id: str) -> tuple[ChannelAccount, Channel]:
     if view.account is None or view.channel is None:
-        raise _no_account(account_id)
+        raise _no_account(account_id, "R3")
     return view.account, view.channel
 
 
@@ -288,10 +352,8 @@ def _planned_key(planned: ViewQuery | None) -> str | None:
     return None if planned is None else planned.key
 
 
-def _no_account(account_id: str) -> NotFoundError:
-    return NotFoundError(
-        f"channelAccountId {account_id!r} names no channel account", field="channelAccountId", value=account_id
-    )
+def _no_account(account_id: str, rule: str) -> NotFoundError:
+    return not_found("channelAccountId", account_id, "channel account", rule)
 
 
 def _fingerprint(
@@ -316,7 +378,7 @@ def _decide_publish(
 ) -> Decision:
     account, channel = view.account, view.channel
     if account is None or channel is None:
-        raise _no_account(command.channel_account_id)
+        raise _no_account(command.channel_account_id, "V5")
     recipients = _recipients(command, account)
     if command.integration_idempotency_id is not None and view.duplicate is not None:
         return _duplicate(view, view.duplicate, command, recipients)
@@ -549,9 +611,7 @@ def _key_participants(key: str) -> tuple[Participant, ...]:
 def _decide_reply(view: View, command: Reply, now: datetime, new_id: IdFactory) -> Decision:
     thread = view.thread
     if thread is None or view.account is None or view.channel is None:
-        raise NotFoundError(
-            f"threadId {command.thread_id!r} names no thread", field="threadId", value=command.thread_id
-        )
+        raise not_found("threadId", command.thread_id, "thread", "R3")
     account, channel = view.account, view.channel
     _check_outgoing_allowed(account, channel, conversation_start=False)
     if not thread.is_open:

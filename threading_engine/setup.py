@@ -10,25 +10,32 @@ import attrs
 
 from .commands import UNSET, CreateChannel, CreateChannelAccount, UpdateChannel, UpdateChannelAccount
 from .decisions import Changes, Decision, Outcome, View
-from .errors import NotFoundError
 from .events import ChannelAccountCreated, ChannelAccountUpdated, ChannelCreated, ChannelUpdated
 from .model import Channel, ChannelAccount
+from .storable import MAX_NAME_LENGTH
 from .validation import (
     check_capabilities,
     check_description,
+    check_id,
     check_identifier,
     check_logo_url,
+    check_reference,
     check_text,
     check_webhook_url,
     fail,
+    not_found,
 )
 
 IdFactory = Callable[[str], str]
 
 
+def _name(value: object, rule: str) -> str:
+    return check_text(value, "name", rule=rule, allow_empty=False, limit=MAX_NAME_LENGTH)
+
+
 def normalize_create_channel(command: CreateChannel) -> CreateChannel:
     return CreateChannel(
-        name=check_text(command.name, "name", rule="V3", allow_empty=False),
+        name=_name(command.name, "V3"),
         capabilities=check_capabilities(command.capabilities),
         webhook_url=check_webhook_url(command.webhook_url),
         channel_logo_url=check_logo_url(command.channel_logo_url),
@@ -37,9 +44,10 @@ def normalize_create_channel(command: CreateChannel) -> CreateChannel:
 
 
 def normalize_update_channel(command: UpdateChannel) -> UpdateChannel:
+    check_reference(command.channel_id, "channelId", "channel", "V3")
     return attrs.evolve(
         command,
-        name=command.name if command.name is UNSET else check_text(command.name, "name", rule="V3", allow_empty=False),
+        name=command.name if command.name is UNSET else _name(command.name, "V3"),
         webhook_url=command.webhook_url if command.webhook_url is UNSET else check_webhook_url(command.webhook_url),
         channel_logo_url=command.channel_logo_url
         if command.channel_logo_url is UNSET
@@ -51,6 +59,7 @@ def normalize_update_channel(command: UpdateChannel) -> UpdateChannel:
 
 
 def normalize_create_account(command: CreateChannelAccount) -> CreateChannelAccount:
+    check_reference(command.channel_id, "channelId", "channel", "V2")
     if command.delivery_identifier is None:
         raise fail("deliveryIdentifier", None, "is required when creating a channel account", "V2")
     for name in ("authorized", "creates_tickets"):
@@ -60,15 +69,16 @@ def normalize_create_account(command: CreateChannelAccount) -> CreateChannelAcco
             raise fail(field, value, "is not a boolean", "V2")
     return attrs.evolve(
         command,
-        name=check_text(command.name, "name", rule="V2", allow_empty=False),
-        inbox_id=check_text(command.inbox_id, "inboxId", rule="V2", allow_empty=False),
+        name=_name(command.name, "V2"),
+        inbox_id=check_id(command.inbox_id, "inboxId", rule="V2"),
         delivery_identifier=check_identifier(command.delivery_identifier, "deliveryIdentifier"),
     )
 
 
 def normalize_update_account(command: UpdateChannelAccount) -> UpdateChannelAccount:
+    check_reference(command.channel_account_id, "channelAccountId", "channel account", "V2")
     if command.name is not UNSET:
-        check_text(command.name, "name", rule="V2", allow_empty=False)
+        _name(command.name, "V2")
     if command.authorized is not UNSET and not isinstance(command.authorized, bool):
         raise fail("authorized", command.authorized, "is not a boolean", "V2")
     return command
@@ -90,9 +100,7 @@ def decide_create_channel(command: CreateChannel, now: datetime, new_id: IdFacto
 def decide_update_channel(view: View, command: UpdateChannel) -> Decision:
     channel = view.channel
     if channel is None:
-        raise NotFoundError(
-            f"channelId {command.channel_id!r} names no channel", field="channelId", value=command.channel_id
-        )
+        raise not_found("channelId", command.channel_id, "channel", "V3")
     updated = attrs.evolve(
         channel, **_mentioned(command, ("name", "webhook_url", "channel_logo_url", "channel_description"))
     )
@@ -104,9 +112,7 @@ def decide_update_channel(view: View, command: UpdateChannel) -> Decision:
 def decide_create_account(view: View, command: CreateChannelAccount, now: datetime, new_id: IdFactory) -> Decision:
     channel = view.channel
     if channel is None:
-        raise NotFoundError(
-            f"channelId {command.channel_id!r} names no channel", field="channelId", value=command.channel_id
-        )
+        raise not_found("channelId", command.channel_id, "channel", "V2")
     identifier = command.delivery_identifier
     allowed = channel.capabilities.delivery_identifier_types
     if identifier.type not in allowed:
@@ -145,11 +151,7 @@ def decide_create_account(view: View, command: CreateChannelAccount, now: dateti
 def decide_update_account(view: View, command: UpdateChannelAccount) -> Decision:
     account = view.account
     if account is None:
-        raise NotFoundError(
-            f"channelAccountId {command.channel_account_id!r} names no channel account",
-            field="channelAccountId",
-            value=command.channel_account_id,
-        )
+        raise not_found("channelAccountId", command.channel_account_id, "channel account", "V2")
     updated = attrs.evolve(account, **_mentioned(command, ("name", "authorized")))
     unchanged = Decision(Outcome.UNCHANGED, channel_id=account.channel_id, channel_account_id=account.id)
     if updated == account:

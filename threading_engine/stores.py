@@ -1,71 +1,116 @@
-"""Store URLs: ``memory``, ``sqlite:///path/to.db`` (``?synchronous=normal&view_cache=N``), and ``postgresql://...``."""
+"""Store URLs: ``memory``, ``sqlite:///path/to.db`` (``?synchronous=normal&view_cache=N``), and ``postgresql://...``.
+
+Every URL that names no store is refused with a VALIDATION_ERROR on field ``store`` before anything is opened:
+a URL that does not parse, an unknown option, a malformed host or port, a schema PostgreSQL keeps for itself.
+A store that cannot be reached is a STORAGE_ERROR.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
+import re
+from urllib.parse import SplitResult, parse_qs, quote, urlencode, urlsplit, urlunsplit
 
 from .errors import ValidationError
 from .repository import Repository
+from .storable import MAX_URL_LENGTH, shown, text_problem
 
 STORE_URL_FORMS = (
     "memory, sqlite:///path/to.db[?synchronous=normal&view_cache=N], sqlite:///:memory:, "
     "postgresql://user@host:5432/database[?schema=name] (or postgres://)"
 )
+_SQLITE_OPTIONS = "its options are synchronous=full|normal and view_cache=<number of keys>"
+# A path that needs these cannot be written in a store URL: say how else to open it.
+_PATH_BY_HAND = "open a file whose path holds ? or # with SQLiteRepository(path)"
 
 
 def open_repository(url: str) -> Repository:
     """Open the repository a store URL names. Drivers are imported only when their URL is used.
 
-    ``sqlite:///relative.db`` and ``sqlite:////absolute.db`` follow SQLAlchemy's convention.
-    ``postgresql://`` (or ``postgres://``) URLs are libpq's, plus an optional ``schema=`` parameter naming
-    the PostgreSQL schema that holds the store (default ``threading_engine``).
+    ``sqlite:///relative.db`` and ``sqlite:////absolute.db`` follow SQLAlchemy's convention; ``?`` starts the
+    options and ``#`` is refused, so a path is never silently cut short. ``postgresql://`` (or
+    ``postgres://``) URLs are libpq's, plus an optional ``schema=`` parameter naming the PostgreSQL schema that
+    holds the store (default ``threading_engine``; not ``public``, nor one of PostgreSQL's own).
     """
     if url == "memory":
         from .backends.memory import MemoryRepository
 
         return MemoryRepository()
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite" and not parts.netloc and parts.path.startswith("/") and len(parts.path) > 1:
-        from .backends.sqlite import SQLiteRepository
-        from .backends.viewcache import DEFAULT_VIEW_CACHE_SIZE
-
-        options = parse_qs(parts.query)
-        synchronous = options.pop("synchronous", ["full"])[-1].upper()
-        view_cache = options.pop("view_cache", [str(DEFAULT_VIEW_CACHE_SIZE)])[-1]
-        if options or synchronous not in ("FULL", "NORMAL") or not view_cache.isdecimal():
-            raise _bad_url(url, "its options are synchronous=full|normal and view_cache=<number of keys>")
-        return SQLiteRepository(
-            parts.path[1:],
-            synchronous="FULL" if synchronous == "FULL" else "NORMAL",
-            view_cache_size=int(view_cache),
-        )
+    if not isinstance(url, str):
+        raise _bad_url(url, "it is not a string")
+    problem = text_problem(url, MAX_URL_LENGTH)
+    if problem is not None or not url.isprintable():
+        raise _bad_url(url, f"it {problem or 'holds a control character'}")
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:
+        raise _bad_url(url, f"it does not parse ({error})") from None
+    if parts.scheme == "sqlite":
+        return _open_sqlite(url, parts)
     if parts.scheme in ("postgresql", "postgres"):
-        return _open_postgres(url)
+        return _open_postgres(url, parts)
     raise _bad_url(url, f"use one of: {STORE_URL_FORMS}")
 
 
-def _open_postgres(url: str) -> Repository:
+def _open_sqlite(url: str, parts: SplitResult) -> Repository:
+    if parts.netloc or not parts.path.startswith("/") or len(parts.path) < 2:
+        raise _bad_url(url, f"use one of: {STORE_URL_FORMS}")
+    if "#" in url:
+        raise _bad_url(url, f"a # would end its path there; {_PATH_BY_HAND}")
+    from .backends.sqlite import SQLiteRepository
+    from .backends.viewcache import DEFAULT_VIEW_CACHE_SIZE
+
+    options = parse_qs(parts.query, keep_blank_values=True)
+    synchronous = options.pop("synchronous", ["full"])[-1].upper()
+    view_cache = options.pop("view_cache", [str(DEFAULT_VIEW_CACHE_SIZE)])[-1]
+    if options or synchronous not in ("FULL", "NORMAL") or not (view_cache.isascii() and view_cache.isdecimal()):
+        raise _bad_url(url, f"{_SQLITE_OPTIONS}; a ? in the path would start them, so {_PATH_BY_HAND}")
+    return SQLiteRepository(
+        parts.path[1:],
+        synchronous="FULL" if synchronous == "FULL" else "NORMAL",
+        view_cache_size=int(view_cache),
+    )
+
+
+def _open_postgres(url: str, parts: SplitResult) -> Repository:
     """``schema`` picks the PostgreSQL schema; every other query parameter is passed on to libpq."""
-    parts = urlsplit(url)
-    shown = url if parts.password is None else url.replace(f":{parts.password}@", ":***@", 1)
+    shown_url = masked(url)
     try:
+        from psycopg import Error as DriverError
+        from psycopg.conninfo import conninfo_to_dict
+
         from .backends.postgres import PostgresRepository
     except ImportError as error:
         raise _bad_url(
-            shown, f"PostgreSQL needs the postgres extra: pip install 'threading-engine[postgres]' ({error})"
+            shown_url, f"PostgreSQL needs the postgres extra: pip install 'threading-engine[postgres]' ({error})"
         ) from error
     options = parse_qs(parts.query, keep_blank_values=True)
     schemas = options.pop("schema", [])
     if len(schemas) > 1:
-        raise _bad_url(shown, "schema is given more than once")
+        raise _bad_url(shown_url, "schema is given more than once")
     conninfo = urlunsplit(parts._replace(query=urlencode(options, doseq=True, quote_via=quote)))
+    try:
+        settings = conninfo_to_dict(conninfo)
+    except DriverError as error:  # libpq's own parser: unknown parameters, malformed hosts, bad escapes
+        raise _bad_url(shown_url, masked(str(error).strip())) from None
+    for port in str(settings.get("port", "")).split(","):
+        if port and not (port.isascii() and port.isdecimal() and 1 <= int(port) <= 65535):
+            raise _bad_url(shown_url, f"port {port!r} is not a number from 1 to 65535")
     try:
         if schemas:
             return PostgresRepository(conninfo, schema=schemas[0])
         return PostgresRepository(conninfo)
-    except ValueError as error:
-        raise _bad_url(shown, str(error)) from error
+    except ValidationError as error:
+        raise _bad_url(shown_url, error.message) from error
 
 
-def _bad_url(url: str, problem: str) -> ValidationError:
-    return ValidationError(f"store {url!r} is not a store URL: {problem}", field="store", value=url)
+def _bad_url(url: object, problem: str) -> ValidationError:
+    text = masked(url) if isinstance(url, str) else url
+    return ValidationError(f"store {shown(text)} is not a store URL: {problem}", field="store", value=text)
+
+
+def masked(text: str) -> str:
+    """``text`` with the password of any URL in it shown as ``***``."""
+    return _PASSWORD.sub(r"\1***@", text)
+
+
+_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")

@@ -6,16 +6,35 @@ written, so a rejected command leaves the store unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TypeGuard
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 import attrs
 
-from .errors import NotAllowedError, ValidationError
+from .errors import NotAllowedError, NotFoundError, ValidationError
 from .identifiers import DeliveryIdentifier, IdentifierType, is_known_canonical
 from .model import Capabilities, Channel, ChannelAccount, Participant, ThreadingModel
+from .storable import (
+    MAX_CAPABILITY_ENTRY_LENGTH,
+    MAX_COUNT,
+    MAX_ID_LENGTH,
+    MAX_LIST_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_URL_LENGTH,
+    fixed_offset,
+    id_problem,
+    is_id,
+    is_invisible,
+    is_plain_id,
+    is_plain_moment,
+    is_plain_text,
+    moment_problem,
+    shown,
+    text_problem,
+    time_text,
+)
 
 MAX_DESCRIPTION = 1000
 _BOOLEAN_CAPABILITIES = frozenset(
@@ -28,40 +47,125 @@ _COUNT_CAPABILITIES = frozenset(
 
 
 def fail(field: str, value: object, problem: str, rule: str) -> ValidationError:
-    """A ValidationError whose message reads "<field> <value> <problem> (<rule>)"."""
-    return ValidationError(f"{field} {value!r} {problem} ({rule})", field=field, value=value, rule=rule)
+    """A ValidationError whose message reads "<field> <value> <problem> (<rule>)", the value shortened if huge."""
+    return ValidationError(f"{field} {shown(value)} {problem} ({rule})", field=field, value=value, rule=rule)
 
 
-def check_text(value: object, field: str, *, rule: str = "V5", allow_empty: bool = True) -> str:
+def not_found(field: str, value: object, names: str, rule: str | None, problem: str | None = None) -> NotFoundError:
+    """A NotFoundError: ``value`` of ``field`` names no ``names``; ``problem`` says why no stored id can be it."""
+    why = "" if problem is None else f": it {problem}"
+    where = "" if rule is None else f" ({rule})"
+    return NotFoundError(f"{field} {shown(value)} names no {names}{why}{where}", field=field, value=value, rule=rule)
+
+
+def check_reference(value: object, field: str, names: str, rule: str | None) -> str:
+    """An id a caller passes to name something stored. A value that cannot be an id names nothing: NOT_FOUND,
+    decided here, so that no store is asked about it (and every store answers alike)."""
+    if is_plain_id(value, MAX_ID_LENGTH):
+        return value  # type: ignore[return-value]  # is_plain_id checked that it is a str
+    problem = id_problem(value, MAX_ID_LENGTH) if isinstance(value, str) else "is not a string"
+    if problem is not None:
+        raise not_found(field, value, names, rule, problem)
+    return value  # type: ignore[return-value]  # a str, checked above
+
+
+def check_text(value: object, field: str, *, rule: str = "V5", allow_empty: bool = True, limit: int) -> str:
+    """A string of at most ``limit`` characters, valid Unicode; not blank unless ``allow_empty``."""
     if not isinstance(value, str):
         raise fail(field, value, "is not a string", rule)
+    problem = text_problem(value, limit)
+    if problem is not None:
+        raise fail(field, value, problem, rule)
     if not allow_empty and not value.strip():
         raise fail(field, value, "is empty", rule)
     return value
 
 
-def check_optional_text(value: object, field: str, *, rule: str = "V5") -> str | None:
-    return None if value is None else check_text(value, field, rule=rule, allow_empty=False)
+def check_optional_text(value: object, field: str, *, rule: str = "V5", limit: int = MAX_NAME_LENGTH) -> str | None:
+    return None if value is None else check_text(value, field, rule=rule, allow_empty=False, limit=limit)
 
 
-def check_aware(value: object, field: str) -> datetime:
-    """V5: naive datetimes are rejected everywhere, because a naive time cannot be put on the 24 h clock."""
-    if not isinstance(value, datetime):
-        raise fail(field, value, "is not a datetime", "V5")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise fail(field, value.isoformat(), "has no timezone offset", "V5")
+def check_id(value: object, field: str, *, rule: str, limit: int = MAX_ID_LENGTH) -> str:
+    """An id the engine will store and index: see ``storable.id_problem``."""
+    if is_plain_id(value, limit):
+        return value  # type: ignore[return-value]  # is_plain_id checked that it is a str
+    if not isinstance(value, str):
+        raise fail(field, value, "is not a string", rule)
+    problem = id_problem(value, limit)
+    if problem is not None:
+        raise fail(field, value, problem, rule)
     return value
+
+
+def check_moment(value: object, field: str, rule: str = "V5") -> datetime:
+    """V5: an aware time with a UTC form, returned with a fixed offset (see ``storable``).
+
+    Naive datetimes are rejected everywhere, because a naive time cannot be put on the 24 h clock.
+    """
+    if is_plain_moment(value):
+        return value  # type: ignore[return-value]  # is_plain_moment checked that it is a datetime
+    if not isinstance(value, datetime):
+        raise fail(field, value, "is not a datetime", rule)
+    problem = moment_problem(value)
+    if problem is not None:
+        raise fail(field, time_text(value), problem, rule)
+    return fixed_offset(value)
+
+
+def check_clock(now: object) -> datetime:
+    """The engine's time (R4's "now"), which it stores: it must be a storable time like any other (V5)."""
+    if isinstance(now, datetime) and now.tzinfo is None:
+        raise ValidationError(
+            f"clock returned naive time {now.isoformat()}: the engine's clock must be timezone-aware (V5)",
+            field="clock",
+            value=now,
+            rule="V5",
+        )
+    return check_moment(now, "clock")
+
+
+def checked_ids(factory: Callable[[str], str]) -> Callable[[str], str]:
+    """``factory`` with every id it makes checked: an id factory of the caller's own must make ids every store
+    can keep and index (``storable``), as the built-in ones do."""
+
+    def made(kind: str) -> str:
+        made_id = factory(kind)
+        if not is_id(made_id):
+            raise ValidationError(
+                f"ids {shown(made_id)}, made for a new {kind}, is not an id every store can keep: at most "
+                f"{MAX_ID_LENGTH} characters, no control character, valid Unicode",
+                field="ids",
+                value=made_id,
+            )
+        return made_id
+
+    return made
+
+
+def check_list(values: object, field: str, what: str) -> list[Any]:
+    """``values`` as a list, from any iterable but a string; else a ValidationError naming ``field``."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise ValidationError(f"{field} {shown(values)} is not a list of {what}", field=field, value=values)
+    return list(values)
 
 
 def check_url(value: object, field: str, *, schemes: tuple[str, ...], rule: str) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise fail(field, value, "is not a string", rule)
-    parts = urlsplit(value)
-    if parts.scheme not in schemes or not parts.netloc or any(ch.isspace() for ch in value):
+    text = check_text(value, field, rule=rule, limit=MAX_URL_LENGTH)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - read for its check: a port that is not a number from 0 to 65535 raises
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in schemes
+        or not parts.hostname
+        or not (text.isprintable() and " " not in text if text.isascii() else not any(map(is_invisible, text)))
+    ):
         raise fail(field, value, f"is not an absolute {' or '.join(schemes)} URL", rule)
-    return value
+    return text
 
 
 def check_logo_url(value: object) -> str | None:
@@ -80,7 +184,7 @@ def check_description(value: object) -> str | None:
         raise fail("channelDescription", value, "is not a string", "V3")
     if len(value) > MAX_DESCRIPTION:
         raise fail("channelDescription", f"{value[:20]}...", f"is longer than {MAX_DESCRIPTION} characters", "V3")
-    return value
+    return check_text(value, "channelDescription", rule="V3", limit=MAX_DESCRIPTION)
 
 
 def check_capabilities(capabilities: object) -> Capabilities:
@@ -95,6 +199,8 @@ def check_capabilities(capabilities: object) -> Capabilities:
     types = capabilities.delivery_identifier_types
     if not isinstance(types, tuple | list) or not types:
         raise fail(field, types, "must be a non-empty list of delivery identifier type names", "V1")
+    if len(types) > MAX_LIST_LENGTH:
+        raise fail(field, types, f"holds more than {MAX_LIST_LENGTH:,} entries", "V1")
     canonical_types = tuple(dict.fromkeys(_identifier_type(item, field) for item in types))
     model = capabilities.threading_model
     if not isinstance(model, ThreadingModel):
@@ -110,15 +216,13 @@ def check_capabilities(capabilities: object) -> Capabilities:
         if attribute.name in _BOOLEAN_CAPABILITIES and not isinstance(value, bool):
             raise fail(name, value, "is not a boolean", "V1")
         if attribute.name in _LIST_CAPABILITIES:
-            if not (isinstance(value, tuple | list) and all(isinstance(v, str) for v in value)):
-                raise fail(name, value, "is not a list of strings", "V1")
-            lists[attribute.name] = tuple(value)
+            lists[attribute.name] = _capability_list(value, name)
         if (
             attribute.name in _COUNT_CAPABILITIES
             and value is not None
-            and (not isinstance(value, int) or isinstance(value, bool) or value < 0)
+            and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT)
         ):
-            raise fail(name, value, "is not a non-negative integer", "V1")
+            raise fail(name, value, f"is not an integer from 0 to {MAX_COUNT:,}", "V1")
     canonical = attrs.evolve(
         capabilities,
         delivery_identifier_types=canonical_types,
@@ -128,6 +232,16 @@ def check_capabilities(capabilities: object) -> Capabilities:
         allowed_file_attachment_mime_types=lists["allowed_file_attachment_mime_types"],
     )
     return capabilities if canonical == capabilities else canonical
+
+
+def _capability_list(value: object, field: str) -> tuple[str, ...]:
+    if not (isinstance(value, tuple | list) and all(isinstance(v, str) for v in value)):
+        raise fail(field, value, "is not a list of strings", "V1")
+    if len(value) > MAX_LIST_LENGTH:
+        raise fail(field, value, f"holds more than {MAX_LIST_LENGTH:,} entries", "V1")
+    for index, entry in enumerate(value):
+        check_text(entry, f"{field}[{index}]", rule="V1", limit=MAX_CAPABILITY_ENTRY_LENGTH)
+    return tuple(value)
 
 
 def _identifier_type(item: object, field: str) -> IdentifierType:
@@ -168,6 +282,8 @@ def check_participants(participants: object, field: str) -> tuple[Participant, .
         return participants
     if not isinstance(participants, tuple | list):
         raise fail(field, participants, "is not a list of participants", "V5")
+    if len(participants) > MAX_LIST_LENGTH:
+        raise fail(field, participants, f"holds more than {MAX_LIST_LENGTH:,} participants", "V5")
     result = []
     for index, participant in enumerate(participants):
         where = f"{field}[{index}]"
@@ -186,13 +302,13 @@ def are_known_canonical(participants: object) -> TypeGuard[tuple[Participant, ..
     """Whether :func:`check_participants` would return ``participants`` as they are, decided without building
     anything; ``False`` only means "not known", and the caller then checks in full.
     """
-    if type(participants) is not tuple:
+    if type(participants) is not tuple or len(participants) > MAX_LIST_LENGTH:
         return False
     for participant in participants:
         if not isinstance(participant, Participant) or not is_known_canonical(participant.delivery_identifier):
             return False
         name = participant.name
-        if name is not None and not (isinstance(name, str) and name.strip()):
+        if name is not None and not (is_plain_text(name, MAX_NAME_LENGTH) and name.strip()):
             return False
     return True
 
@@ -215,7 +331,7 @@ def check_authorized(account: ChannelAccount) -> None:
     """V5: an account with ``authorized: false`` accepts no messages."""
     if not account.authorized:
         raise NotAllowedError(
-            f"channelAccountId {account.id!r} is not authorized (V5)",
+            f"channelAccountId {shown(account.id)} is not authorized (V5)",
             field="channelAccountId",
             value=account.id,
             rule="V5",

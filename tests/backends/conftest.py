@@ -29,6 +29,8 @@ from threading_engine.events import (
 )
 from threading_engine.repository import Repository
 
+from .three_stores import TrioFactory
+
 URL_VARIABLE = "THREADING_ENGINE_TEST_POSTGRES_URL"
 REQUIRE_VARIABLE = "THREADING_ENGINE_REQUIRE_POSTGRES"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -121,6 +123,16 @@ def assert_store_is_consistent(repository: Repository) -> None:
         assert stored[message.thread_id].channel_account_id == message.channel_account_id
     live = Counter((t.channel_account_id, t.key) for t in stored.values() if t.is_open and not t.integration_thread_id)
     assert all(count == 1 for count in live.values()), "R1: two open threads for one key"
+
+
+@pytest.fixture(scope="module")
+def trios(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[TrioFactory]:
+    """Fresh memory, SQLite and PostgreSQL stores for each test or example (``three_stores.py``)."""
+    factory = TrioFactory(tmp_path_factory.mktemp("three-stores"), postgres_url)
+    try:
+        yield factory
+    finally:
+        factory.close()
 
 
 @pytest.fixture

@@ -168,7 +168,7 @@ def test_a_key_lock_held_too_long_is_a_lost_race_then_a_clear_error(
 @pytest.mark.parametrize(
     ("error", "nothing_sent", "expected"),
     [
-        (psycopg.errors.UniqueViolation(), False, WriteConflict),
+        (psycopg.errors.UniqueViolation(), False, StorageError),  # names no U1-U4 constraint: no lost race
         (psycopg.errors.SerializationFailure(), False, WriteConflict),
         (psycopg.errors.DeadlockDetected(), False, WriteConflict),
         (psycopg.errors.LockNotAvailable(), False, WriteConflict),

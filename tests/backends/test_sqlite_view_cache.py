@@ -52,7 +52,7 @@ def test_r4_a_thread_closed_through_another_connection_is_reopened_not_appended_
     """Another process closes the thread: this store's memory of it as open must not survive that commit."""
     thread_id = world.incoming(A).thread_id
     assert thread_id is not None
-    other = Engine(SQLiteRepository(str(path)), clock=world.clock, ids=SequentialIds())
+    other = Engine(SQLiteRepository(str(path)), clock=world.clock)  # its own ids: U0 refuses repeated ones
     try:
         assert other.close_thread(thread_id).outcome is Outcome.CHANGED
     finally:

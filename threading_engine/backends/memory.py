@@ -16,7 +16,7 @@ from ..errors import WriteConflict
 from ..events import EventRecord
 from ..identifiers import DeliveryIdentifier
 from ..model import THREAD_OPEN, Channel, ChannelAccount, Message, Thread, Ticket
-from ..repository import PendingEvent
+from ..repository import PendingEvent, id_taken
 
 _Pair = tuple[str, str]
 # (kind, id, the value before the change): how to take one saved change back.
@@ -41,6 +41,7 @@ class MemoryRepository:
         self._message_by_idempotency_id: dict[_Pair, str] = {}  # U2
         self._account_by_identifier: dict[tuple[str, DeliveryIdentifier], str] = {}  # U4
         self._events: list[EventRecord] = []
+        self._event_ids: set[str] = set()  # U0 for events
         self._pending: dict[str, EventRecord] = {}
 
     # -- transactions -------------------------------------------------------------------------------------
@@ -110,7 +111,7 @@ class MemoryRepository:
 
     def _save(self, changes: Changes, events: Sequence[PendingEvent], undo: list[_Undo]) -> list[EventRecord]:
         """Apply ``changes`` at once (the lock keeps them private), noting how to take each back."""
-        self._check_unique(changes)
+        self._check_unique(changes, events)
         if changes.channel is not None:
             undo.append(("channel", changes.channel.id, self._channels.get(changes.channel.id)))
             self._channels[changes.channel.id] = changes.channel
@@ -133,6 +134,7 @@ class MemoryRepository:
         for pending in events:
             record = EventRecord(len(stored) + 1, pending.event_id, pending.timestamp, pending.event)
             stored.append(record)
+            self._event_ids.add(record.event_id)
             self._pending[record.event_id] = record
             records.append(record)
         return records
@@ -144,6 +146,7 @@ class MemoryRepository:
                 assert isinstance(old, int)
                 for record in self._events[old:]:
                     self._pending.pop(record.event_id, None)
+                    self._event_ids.discard(record.event_id)
                 del self._events[old:]
             elif kind == "message":
                 message = self._messages.pop(value_id)
@@ -185,30 +188,37 @@ class MemoryRepository:
         if self._live_by_integration_id.get(live) == thread_id:
             del self._live_by_integration_id[live]
 
-    def _check_unique(self, changes: Changes) -> None:
+    def _check_unique(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
         account = changes.account
         if account is not None:
             holder = self._account_by_identifier.get((account.channel_id, account.delivery_identifier))
             if holder is not None and holder != account.id:
-                raise WriteConflict(f"U4: {account.delivery_identifier} already belongs to account {holder}")
+                raise WriteConflict(f"U4: {account.delivery_identifier} already belongs to account {holder}", rule="U4")
         for thread in changes.threads:
             pair = (thread.channel_account_id, thread.key)
             if thread.integration_thread_id is None and thread.status is THREAD_OPEN and not thread.archived:
                 holder = self._open_by_key.get(pair)
                 if holder is not None and holder != thread.id:
-                    raise WriteConflict(f"U1: thread {holder} is already open for key {thread.key}")
+                    raise WriteConflict(f"U1: thread {holder} is already open for key {thread.key}", rule="U1")
             if thread.integration_thread_id is not None and not thread.archived:
                 holder = self._live_by_integration_id.get((thread.channel_account_id, thread.integration_thread_id))
                 if holder is not None and holder != thread.id:
-                    raise WriteConflict(f"U3: thread {holder} is live for {thread.integration_thread_id}")
+                    raise WriteConflict(f"U3: thread {holder} is live for {thread.integration_thread_id}", rule="U3")
         message = changes.message
         if message is not None:
             if message.id in self._messages:
-                raise WriteConflict(f"message {message.id} exists")
+                raise id_taken("messageId", message.id)
             if message.integration_idempotency_id is not None:
                 pair = (message.channel_account_id, message.integration_idempotency_id)
                 if pair in self._message_by_idempotency_id:
-                    raise WriteConflict(f"U2: idempotency id {message.integration_idempotency_id} is used")
+                    raise WriteConflict(f"U2: idempotency id {message.integration_idempotency_id} is used", rule="U2")
+        taken = self._event_ids
+        for pending in events:
+            if pending.event_id in taken:
+                raise id_taken("eventId", pending.event_id)
+        if len(events) > 1 and len({pending.event_id for pending in events}) < len(events):
+            repeated = [pending.event_id for pending in events]
+            raise id_taken("eventId", next(i for i in repeated if repeated.count(i) > 1))
 
     def _put_account(self, account: ChannelAccount) -> None:
         old = self._accounts.get(account.id)

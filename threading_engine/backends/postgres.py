@@ -57,11 +57,12 @@ instead, which measured 281-362 cmd/s in the runs above (no lock at all, which i
 
 Errors
 ------
-``postgres_unit.translate`` is the one place where driver errors become the library's: lost races (23505,
-40001, 40P01, 55P03) and a connection lost before ``COMMIT`` was sent are :class:`WriteConflict`, which the
-engine retries; a connection lost while ``COMMIT`` was in flight is settled by asking the server whether the
-transaction's events (or message) exist, so a retry never applies a change twice; anything else is
-:class:`StorageError`.
+``postgres_unit.translate`` is the one place where driver errors become the library's: lost races (a row
+refused by U1-U4's index or constraint, recognised by its name; 40001, 40P01, 55P03) and a connection lost
+before ``COMMIT`` was sent are :class:`WriteConflict`, which the engine retries; any other refused row (an id
+already taken, U0) is a :class:`StorageError` at once; a connection lost while ``COMMIT`` was in flight is
+settled by asking the server whether the transaction's events (or message) exist, so a retry never applies a
+change twice; anything else is :class:`StorageError`.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -77,10 +78,11 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ..errors import StorageError, WriteConflict
+from ..errors import StorageError, ValidationError, WriteConflict
 from ..events import EventRecord
 from ..model import Channel, ChannelAccount, Message, Thread, Ticket
 from ..repository import PendingEvent
+from ..stores import masked
 from . import rows
 from .postgres_schema import Statements, migrate, quoted_schema
 from .postgres_unit import (
@@ -148,10 +150,20 @@ class PostgresRepository:
         self._pool: Pool | None = None
         self._single: Connection | None = None
         self._single_lock = threading.RLock()
+        # After a lost connection, how many of the connections the pool hands out next are checked first.
+        self._unchecked = 0
+        self._unchecked_lock = threading.Lock()
         self._owns_pool = isinstance(target, str)
         if isinstance(target, str):
             options: dict[str, Any] = {"autocommit": True}
-            if "connect_timeout" not in conninfo_to_dict(target):
+            try:
+                settings = conninfo_to_dict(target)
+            except psycopg.Error as error:
+                said = masked(str(error).strip())  # no password shown
+                raise ValidationError(
+                    f"target is not a PostgreSQL URL or conninfo string: {said}", field="target"
+                ) from None
+            if "connect_timeout" not in settings:
                 options["connect_timeout"] = max(1, round(connect_timeout))
             try:
                 with psycopg.connect(target, **options) as first:
@@ -201,7 +213,7 @@ class PostgresRepository:
                 yield self._single
             return
         assert self._pool is not None
-        connection = self._pool.getconn(timeout=self.pool_timeout)
+        connection = self._checked() if self._unchecked else self._pool.getconn(timeout=self.pool_timeout)
         try:
             if not connection.autocommit:  # a pool the caller configured otherwise
                 connection.autocommit = True
@@ -224,10 +236,39 @@ class PostgresRepository:
         return psycopg.connect(self._single.info.dsn, autocommit=True)
 
     def _recover(self) -> None:
-        """After a lost connection, have the pool replace its other dead ones before the engine retries."""
+        """After a lost connection, check the pool's connections before use until each has been, so that the
+        engine's retry does not meet the other dead ones (the server may have ended them all).
+
+        Not ``ConnectionPool.check()``: it lets the pool grow by one connection each time it runs, so a pool
+        that lost a connection now and then would grow to ``max_size`` and stay there.
+        """
         if self._pool is not None:
-            with suppress(Exception):  # a best effort: the retry reports whatever is still wrong
-                self._pool.check()
+            with self._unchecked_lock:
+                self._unchecked = self._pool.max_size
+
+    def _checked(self) -> Connection:
+        """A connection from the pool, checked (an empty query) while connections lost lately may still lie in
+        it. A dead one goes back to the pool, which discards it and opens another in its place.
+
+        Each request waits until the pool has a connection idle: a request that finds none makes the pool grow
+        by one, and a pool that lost connections is busy replacing them already.
+        """
+        pool = self._pool
+        assert pool is not None
+        while True:
+            deadline = time.monotonic() + self.pool_timeout
+            while pool.get_stats()["pool_available"] == 0 and time.monotonic() < deadline:
+                time.sleep(0.002)
+            connection = pool.getconn(timeout=max(deadline - time.monotonic(), 0.001))
+            with self._unchecked_lock:
+                if self._unchecked <= 0:
+                    return connection
+                self._unchecked -= 1
+            try:
+                pool.check_connection(connection)
+                return connection
+            except psycopg.Error:
+                pool.putconn(connection)
 
     # -- transactions -------------------------------------------------------------------------------------
 

@@ -4,8 +4,8 @@ Tables, row shapes and uniqueness rules mirror ``sqlite_schema.py`` so both SQL 
 The uniqueness rules of the repository contract are enforced by the database itself, so they hold between
 every process and host that writes to one database:
 
-- U1 (R1): ``threads_one_open_per_key``, a partial unique index over open, non-archived threads of the
-  DELIVERY_IDENTIFIER model;
+- U1 (R1): ``threads_one_open_per_key``, a partial exclusion constraint over open, non-archived threads of
+  the DELIVERY_IDENTIFIER model (see "Long keys" below);
 - U2 (D1): ``messages_one_per_idempotency_id``;
 - U3 (I1): ``threads_one_live_per_integration_id``;
 - U4 (V2): the unique (channel, identifier) constraint on ``accounts``.
@@ -13,6 +13,15 @@ every process and host that writes to one database:
 Times compared in SQL are integer microseconds since the epoch (UTC), as in SQLite. The event sequence keeps
 ``CACHE 1``: the outbox's ordering argument (see ``postgres.py``) needs every ``nextval`` to come from the one
 shared counter at the moment it is called, which a per-session cache would break.
+
+Long keys. A key (R0) is as long as its participants make it: a group of 20 opaque ids of 256 characters
+makes a key of some 5,700 characters, and a B-tree index row holds at most 2,704 bytes. So no B-tree indexes
+the key itself (migration 2): ``threads_by_key``, the lookup index, holds its 64-bit hash
+(``hashtextextended``) and every lookup compares the key too, and U1 is an exclusion constraint on a hash
+index, which stores only a hash of its expression yet compares whole values, so U1 stays exact: two different
+keys never conflict, whatever their hashes. Its expression is the account id and the key, made unambiguous by
+the account id's length. Ids, idempotency ids and integration thread ids are short enough for a B-tree row at
+any UTF-8 width (``storable.py``), so U2-U4 stay unique B-tree indexes.
 
 Every object lives in one PostgreSQL schema (``threading_engine`` unless told otherwise), so several stores
 can share a database; ``{schema}`` in the texts below is replaced by the quoted schema name.
@@ -26,8 +35,9 @@ from typing import Any
 import psycopg
 
 from ..decisions import ViewQuery
-from ..errors import StorageError
+from ..errors import StorageError, ValidationError
 from ..model import Thread
+from ..storable import shown
 from . import rows
 
 MIGRATIONS: tuple[str, ...] = (
@@ -91,19 +101,51 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_pending ON {schema}.events (sequence) WHERE NOT acknowledged;
     """,
+    # 2: keys of any length (see "Long keys"): U1 on a hash index, and the key lookup by the key's hash.
+    """
+    DROP INDEX {schema}.threads_one_open_per_key;
+    ALTER TABLE {schema}.threads ADD CONSTRAINT threads_one_open_per_key
+        EXCLUDE USING hash ((length(account_id)::text || ':' || account_id || key) WITH =)
+        WHERE (status = 'OPEN' AND archived = 0 AND integration_thread_id IS NULL);
+    DROP INDEX {schema}.threads_by_key;
+    CREATE INDEX threads_by_key ON {schema}.threads (account_id, hashtextextended(key, 0), closed_at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
+# The uniqueness rules a concurrent writer can break (U1-U4 of ``repository.py``), by the name PostgreSQL
+# reports for the index or constraint that refused a row; ``postgres_unit.translate`` makes these (and only
+# these) a WriteConflict.
+CONFLICTS: dict[str, str] = {
+    "threads_one_open_per_key": "U1",
+    "messages_one_per_idempotency_id": "U2",
+    "threads_one_live_per_integration_id": "U3",
+    "accounts_one_per_identifier": "U4",
+}
+# The ids only ever inserted (U0 of ``repository.py``), by their unique constraint's name, and the id's field.
+INSERTED_IDS: dict[str, str] = {"messages_id_key": "messageId", "events_event_id_key": "eventId"}
+
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# Schemas PostgreSQL itself uses, or every role shares by default: a store there would mix with what is not its own.
+_RESERVED_SCHEMAS = frozenset({"public", "information_schema"})
 
 
 def quoted_schema(schema: str) -> str:
-    """``schema`` quoted for SQL, after checking it is a plain lower-case identifier (no quoting surprises)."""
-    if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema) or schema.startswith("pg_"):
-        raise ValueError(
-            f"schema {schema!r} is not a plain PostgreSQL schema name: use lower-case letters, digits and _, "
-            "at most 63 characters, not starting with a digit or pg_"
+    """``schema`` quoted for SQL, after checking it is a plain lower-case identifier (no quoting surprises) and
+    none of PostgreSQL's own schemas (``pg_*``, ``information_schema``) nor the shared ``public``."""
+    if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema):
+        raise ValidationError(
+            f"schema {shown(schema)} is not a plain PostgreSQL schema name: use lower-case letters, digits and _, "
+            "at most 63 characters, not starting with a digit",
+            field="schema",
+            value=schema,
+        )
+    if schema.startswith("pg_") or schema in _RESERVED_SCHEMAS:
+        raise ValidationError(
+            f"schema {schema!r} is PostgreSQL's own or shared by every role: name a schema for the store alone",
+            field="schema",
+            value=schema,
         )
     return f'"{schema}"'
 
@@ -190,7 +232,8 @@ class Statements:
                 SELECT 'thread' AS role, {t_columns} FROM {s}.threads AS t WHERE t.id = %(thread_id)s::text
                 UNION ALL (
                     SELECT 'key', {t_columns} FROM {s}.threads AS t
-                    JOIN wanted AS w ON t.account_id = w.account_id AND t.key = w.key
+                    JOIN wanted AS w ON t.account_id = w.account_id
+                    AND hashtextextended(t.key, 0) = hashtextextended(w.key, 0) AND t.key = w.key
                     WHERE t.archived = 0 AND t.integration_thread_id IS NULL
                     ORDER BY t.status = 'OPEN' DESC, t.closed_at DESC NULLS LAST, t.seq DESC LIMIT 1
                 )
@@ -226,7 +269,8 @@ class Statements:
             ), found AS (
                 SELECT q.position, k.* FROM q CROSS JOIN LATERAL (
                     SELECT 'key' AS role, {t_columns} FROM {s}.threads AS t
-                    WHERE t.account_id = q.account_id AND t.key = q.key
+                    WHERE t.account_id = q.account_id
+                    AND hashtextextended(t.key, 0) = hashtextextended(q.key, 0) AND t.key = q.key
                     AND t.archived = 0 AND t.integration_thread_id IS NULL
                     ORDER BY t.status = 'OPEN' DESC, t.closed_at DESC NULLS LAST, t.seq DESC LIMIT 1
                 ) AS k

@@ -7,6 +7,7 @@ appends the events and commits.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +19,9 @@ from ..decisions import Changes, View, ViewQuery
 from ..errors import StorageError, WriteConflict
 from ..events import EventRecord
 from ..model import Message, Thread, Ticket
-from ..repository import PendingEvent
+from ..repository import PendingEvent, id_taken
 from . import rows
+from .postgres_schema import CONFLICTS, INSERTED_IDS
 from .readahead import ReadAhead
 
 if TYPE_CHECKING:
@@ -29,11 +31,13 @@ Connection = psycopg.Connection[tuple[Any, ...]]
 _Row = tuple[Any, ...]
 
 _LOST_RACES = {
-    "23505": "a uniqueness rule (U1-U4) rejected the commit",
     "40001": "a serialization failure",
     "40P01": "a deadlock",
     "55P03": "a lock was not granted within lock_timeout",
 }
+# A row refused by a unique index (23505) or an exclusion constraint (23P01): see ``_refused``.
+_REFUSED = {"23505", "23P01"}
+_TAKEN_VALUE = re.compile(r"\)=\((.*)\) already exists", re.DOTALL)
 # ``lock_timeout`` for this transaction only (true) or for the session (false).
 SET_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', %s, %s)"
 # The server ended the session (pg_terminate_backend, shutdown, crash) or the network dropped it.
@@ -59,6 +63,8 @@ def translate(error: BaseException, *, nothing_sent: bool = False) -> StorageErr
     if isinstance(error, PoolTimeout):
         return StorageError(f"no PostgreSQL connection became free in time (raise max_size?): {error}")
     state = getattr(error, "sqlstate", None)
+    if state in _REFUSED and isinstance(error, psycopg.Error):
+        return _refused(error)
     if state in _LOST_RACES:
         return WriteConflict(f"lost a race to a concurrent writer, {_LOST_RACES[state]}: {error}")
     if connection_lost(error):
@@ -66,6 +72,20 @@ def translate(error: BaseException, *, nothing_sent: bool = False) -> StorageErr
             return WriteConflict(f"the connection was lost before COMMIT; nothing was written: {error}")
         return StorageError(f"the connection to PostgreSQL was lost: {error}")
     return StorageError(f"PostgreSQL failed ({state or type(error).__name__}): {error}")
+
+
+def _refused(error: psycopg.Error) -> StorageError:
+    """A refused row, recognised by the constraint's name: a lost race if it enforces U1-U4, else a StorageError
+    at once (an id taken, U0, names the id)."""
+    name = error.diag.constraint_name or ""
+    rule = CONFLICTS.get(name)
+    if rule is not None:
+        return WriteConflict(f"{name} ({rule}) refused the commit: a concurrent writer won ({error})", rule=rule)
+    field = INSERTED_IDS.get(name)
+    if field is not None:
+        found = _TAKEN_VALUE.search(error.diag.message_detail or "")
+        return id_taken(field, None if found is None else found[1])
+    return StorageError(f"PostgreSQL refused a row ({name or error.sqlstate}): {error}")
 
 
 class PostgresUnitOfWork:

@@ -25,19 +25,34 @@ from ..decisions import Changes, View, ViewQuery
 from ..errors import StorageError, WriteConflict
 from ..events import EventRecord
 from ..model import Channel, ChannelAccount, Message, Thread, Ticket
-from ..repository import PendingEvent
+from ..repository import PendingEvent, id_taken
 from . import rows
-from .sqlite_schema import migrate
+from .sqlite_schema import CONFLICTS, INSERTED_IDS, migrate
 from .viewcache import DEFAULT_VIEW_CACHE_SIZE, UnitViews, ViewCache, cache_key
 
 Synchronous = Literal["FULL", "NORMAL"]
 _Value = TypeVar("_Value")
 
 
-def _translate(error: sqlite3.Error) -> Exception:
-    """The one place where ``sqlite3`` errors become the library's errors."""
+_UNIQUE_FAILED = "UNIQUE constraint failed: "
+
+
+def _translate(error: sqlite3.Error, inserted_id: str | None = None) -> Exception:
+    """The one place where ``sqlite3`` errors become the library's errors.
+
+    Only a uniqueness rule a concurrent writer can break (U1-U4) is a lost race (WriteConflict); any other
+    refused row is a StorageError at once, an id taken (U0) naming ``inserted_id``, the id being inserted.
+    """
     if isinstance(error, sqlite3.IntegrityError):
-        return WriteConflict(f"a uniqueness rule rejected the commit: {error}")
+        columns = str(error).removeprefix(_UNIQUE_FAILED)
+        conflict = CONFLICTS.get(columns)
+        if conflict is not None:
+            rule, index = conflict
+            return WriteConflict(f"{index} ({rule}) refused the commit: a concurrent writer won ({error})", rule=rule)
+        field = INSERTED_IDS.get(columns)
+        if field is not None:
+            return id_taken(field, inserted_id)
+        return StorageError(f"SQLite refused a row: {error}")
     if isinstance(error, sqlite3.OperationalError):
         message = str(error).lower()
         if "locked" in message or "busy" in message:
@@ -353,21 +368,27 @@ class _SQLiteUnitOfWork:
             )
         if changes.message is not None:
             message = changes.message
-            execute(
-                "INSERT INTO messages (id, thread_id, account_id, idempotency_id, data) VALUES (?, ?, ?, ?, ?)",
-                (
-                    message.id,
-                    message.thread_id,
-                    message.channel_account_id,
-                    message.integration_idempotency_id,
-                    rows.message_json(message),
-                ),
-            )
+            try:
+                execute(
+                    "INSERT INTO messages (id, thread_id, account_id, idempotency_id, data) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        message.id,
+                        message.thread_id,
+                        message.channel_account_id,
+                        message.integration_idempotency_id,
+                        rows.message_json(message),
+                    ),
+                )
+            except sqlite3.IntegrityError as error:
+                raise _translate(error, message.id) from error
         records = []
         for pending in events:
-            cursor = execute(
-                "INSERT INTO events (event_id, data) VALUES (?, ?)", (pending.event_id, rows.event_json(pending))
-            )
+            try:
+                cursor = execute(
+                    "INSERT INTO events (event_id, data) VALUES (?, ?)", (pending.event_id, rows.event_json(pending))
+                )
+            except sqlite3.IntegrityError as error:
+                raise _translate(error, pending.event_id) from error
             assert cursor.lastrowid is not None
             records.append(EventRecord(cursor.lastrowid, pending.event_id, pending.timestamp, pending.event))
         return records

@@ -10,6 +10,10 @@ between processes sharing one file, not only inside one engine:
 - U4 (V2): the unique (channel, identifier) constraint on ``accounts``.
 
 Times that are compared in SQL are stored as integer microseconds since the epoch (UTC).
+
+When one of these refuses a row, SQLite's error names the index by its columns ("UNIQUE constraint failed:
+threads.account_id, threads.key"): :data:`CONFLICTS` maps them back to the index and its rule, and
+``sqlite.py`` turns exactly those into a WriteConflict. Any other refused row is a StorageError at once.
 """
 
 from __future__ import annotations
@@ -82,6 +86,17 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# The uniqueness rules a concurrent writer can break (U1-U4 of ``repository.py``): the columns SQLite names when
+# one refuses a row, and the rule and index (or constraint) they belong to.
+CONFLICTS: dict[str, tuple[str, str]] = {
+    "threads.account_id, threads.key": ("U1", "threads_one_open_per_key"),
+    "messages.account_id, messages.idempotency_id": ("U2", "messages_one_per_idempotency_id"),
+    "threads.account_id, threads.integration_thread_id": ("U3", "threads_one_live_per_integration_id"),
+    "accounts.channel_id, accounts.identifier_type, accounts.identifier_value": ("U4", "accounts_one_per_identifier"),
+}
+# The ids only ever inserted (U0 of ``repository.py``): the column SQLite names, and the id's field.
+INSERTED_IDS: dict[str, str] = {"messages.id": "messageId", "events.event_id": "eventId"}
 
 
 def migrate(connection: sqlite3.Connection) -> int:

@@ -26,7 +26,8 @@ from ..model import (
     Participant,
     ThreadingModel,
 )
-from ..validation import check_aware, check_capabilities, fail
+from ..storable import shown
+from ..validation import check_capabilities, check_moment, fail
 from .rendering import CAPABILITY_FIELDS
 
 _C = TypeVar("_C", bound=Command)
@@ -52,7 +53,9 @@ def _fields(value: object, known: Iterable[str], what: str, rule: str, field: st
     """``value`` as a JSON object holding only ``known`` keys: a misspelt key would otherwise be dropped silently."""
     if not isinstance(value, dict):
         where = field if field is not None else "request body"
-        raise ValidationError(f"{where} {value!r} is not a JSON object ({rule})", field=field, value=value, rule=rule)
+        raise ValidationError(
+            f"{where} {shown(value)} is not a JSON object ({rule})", field=field, value=value, rule=rule
+        )
     allowed = frozenset(known)
     for key, item in value.items():
         if key not in allowed:
@@ -77,14 +80,14 @@ def _require(body: Mapping[str, Any], key: str, rule: str, parent: str | None = 
 
 
 def parse_timestamp(value: object, field: str = "timestamp") -> datetime:
-    """An ISO-8601 date-time with an offset (``Z`` included); a naive one is rejected (V5)."""
+    """An ISO-8601 date-time with an offset (``Z`` included) and a UTC form; a naive one is rejected (V5)."""
     if not isinstance(value, str):
         raise fail(field, value, "is not an ISO-8601 date-time string", "V5")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise fail(field, value, "is not an ISO-8601 date-time", "V5") from None
-    return check_aware(parsed, field)
+    return check_moment(parsed, field)
 
 
 def parse_delivery_identifier(value: object, field: str = "deliveryIdentifier") -> DeliveryIdentifier:
@@ -138,7 +141,7 @@ def _identifier_types(value: object, field: str) -> tuple[IdentifierType, ...]:
         # V1: HubSpot's own error for this (INVALID_CHANNEL_CAPABILITY_VALUES) is a frequent question.
         names = [item.get("type") for item in value if isinstance(item, dict)]
         hint = (
-            f"; did you mean {names!r}?"
+            f"; did you mean {shown(names)}?"
             if all(isinstance(n, str) and n in IdentifierType.__members__ for n in names)
             else ""
         )
@@ -196,10 +199,10 @@ def parse_create_account(channel_id: str, body: object) -> CreateChannelAccount:
     """``POST /{channelId}/channel-accounts``: a connected account; ``createsTickets`` is the engine's own (V2)."""
     data = _fields(body, _ACCOUNT_FIELDS, "a channel account", "V2")
     inbox_id = _require(data, "inboxId", "V2")
-    if isinstance(inbox_id, int) and not isinstance(inbox_id, bool):
+    if isinstance(inbox_id, int) and not isinstance(inbox_id, bool) and inbox_id.bit_length() <= 64:
         inbox_id = str(inbox_id)  # HubSpot's ids are numbers in some clients and strings in others
     elif not isinstance(inbox_id, str):
-        raise fail("inboxId", inbox_id, "is not a string or an integer", "V2")
+        raise fail("inboxId", inbox_id, "is not a string or a 64-bit integer", "V2")
     identifier = _require(data, "deliveryIdentifier", "V2", why="is required when creating a channel account")
     command = CreateChannelAccount(
         channel_id,

@@ -13,7 +13,7 @@ import attrs
 import pytest
 
 from ..decisions import Changes, View, ViewQuery
-from ..errors import WriteConflict
+from ..errors import StorageError, WriteConflict
 from ..events import ChannelCreated, EventRecord, MessageAppended, ThreadCreated
 from ..identifiers import DeliveryIdentifier, IdentifierType, thread_key
 from ..model import (
@@ -207,8 +207,9 @@ class ContractChecks:
     def test_u1_one_open_thread_per_key(self, seeded: Repository) -> None:
         """ "(U1) at most one thread per (account, key) is OPEN and not archived\" (R1)."""
         commit(seeded, Changes(threads=(thread("thread-1"),)))
-        with pytest.raises(WriteConflict):
+        with pytest.raises(WriteConflict) as raised:
             commit(seeded, Changes(threads=(thread("thread-2"),)))
+        assert raised.value.rule == "U1"
         commit(seeded, Changes(threads=(closed("thread-2", T0),)))
         with pytest.raises(WriteConflict):
             commit(
@@ -228,8 +229,9 @@ class ContractChecks:
     def test_u2_one_message_per_idempotency_id(self, seeded: Repository) -> None:
         """ "(U2) at most one message per (account, integration idempotency id)\" (D1)."""
         commit(seeded, Changes(threads=(thread("thread-1"),), message=message("message-1", "thread-1", "idem-1")))
-        with pytest.raises(WriteConflict):
+        with pytest.raises(WriteConflict) as raised:
             commit(seeded, Changes(message=message("message-2", "thread-1", "idem-1")))
+        assert raised.value.rule == "U2"
         commit(seeded, Changes(message=message("message-3", "thread-1", None)))
         commit(seeded, Changes(message=message("message-4", "thread-1", None)))
         assert [m.id for m in seeded.list_messages("thread-1")] == ["message-1", "message-3", "message-4"]
@@ -237,8 +239,9 @@ class ContractChecks:
     def test_u3_one_live_thread_per_integration_thread_id(self, seeded: Repository) -> None:
         """ "(U3) at most one non-archived thread per (account, integration thread id)\" (I1)."""
         commit(seeded, Changes(threads=(thread("thread-1", integration_thread_id="conv"),)))
-        with pytest.raises(WriteConflict):
+        with pytest.raises(WriteConflict) as raised:
             commit(seeded, Changes(threads=(closed("thread-2", T0, integration_thread_id="conv"),)))
+        assert raised.value.rule == "U3"
         archived = attrs.evolve(closed("thread-1", T0, integration_thread_id="conv"), archived=True)
         commit(seeded, Changes(threads=(archived,)))
         commit(seeded, Changes(threads=(thread("thread-2", integration_thread_id="conv"),)))
@@ -247,8 +250,9 @@ class ContractChecks:
 
     def test_u4_one_account_per_identifier_of_a_channel(self, seeded: Repository) -> None:
         """ "(U4) at most one account per (channel, delivery identifier)\" (V2)."""
-        with pytest.raises(WriteConflict):
+        with pytest.raises(WriteConflict) as raised:
             commit(seeded, Changes(account=attrs.evolve(ACCOUNT, id="account-2")))
+        assert raised.value.rule == "U4"
         view = load(seeded, ViewQuery(channel_id=CHANNEL.id, account_identifier=ACCOUNT.delivery_identifier))
         assert view.account_with_identifier == ACCOUNT
         commit(seeded, Changes(account=attrs.evolve(ACCOUNT, name="Renamed")))
@@ -259,6 +263,38 @@ class ContractChecks:
         view = load(seeded, ViewQuery(channel_id=CHANNEL.id, account_identifier=ACCOUNT.delivery_identifier))
         assert view.account_with_identifier is None
         commit(seeded, Changes(account=attrs.evolve(ACCOUNT, id="account-2")))
+
+    def test_u0_an_id_taken_is_a_storage_error_not_a_lost_race(self, seeded: Repository) -> None:
+        """ "Ids are unique (U0)": a new message or event with a stored one's id is refused with a StorageError
+        naming the id (retrying could not help), and nothing of its unit is written."""
+        commit(seeded, Changes(threads=(thread("thread-1"),), message=message("message-1", "thread-1")))
+        before = state(seeded)
+        attempts = [
+            (
+                "messageId",
+                "message-1",
+                Changes(threads=(thread("thread-2", key="other"),), message=message("message-1", "thread-2")),
+                [],
+            ),
+            (
+                "eventId",
+                "event-channel",
+                Changes(threads=(thread("thread-2", key="other"),)),
+                [event("event-channel", "thread-2")],
+            ),
+            (  # two new events of one unit with one id
+                "eventId",
+                "event-2",
+                Changes(threads=(thread("thread-2", key="other"),)),
+                [event("event-2", "thread-2"), event("event-2", "thread-2")],
+            ),
+        ]
+        for field, taken, changes, events in attempts:
+            with pytest.raises(StorageError) as raised:
+                commit(seeded, changes, events)
+            assert type(raised.value) is StorageError
+            assert (raised.value.field, raised.value.value, raised.value.rule) == (field, taken, "U0")
+            assert state(seeded) == before
 
     def test_archived_threads_are_never_candidates(self, seeded: Repository) -> None:
         """ "open_thread, latest_closed_thread and integration_thread of a View are never archived\" (R2)."""

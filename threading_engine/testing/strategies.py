@@ -2,6 +2,19 @@
 
 Plural names; size arguments are keyword-only. Valid values come in the many spellings people type
 (``"+1 (555) 010-0000"``, ``" Ana@Example.COM "``), so tests exercise canonicalisation (V4) too.
+
+Hostile and careless input, for checking that a store keeps what validation accepts and that what it refuses
+is refused with a typed error (``threading_engine.storable``; defined in ``extremes.py``):
+
+- :func:`unicode_texts`, :func:`awkward_characters`: the whole of Unicode, lone surrogates, NUL and other
+  controls, combining marks, invisible, astral and noncharacters;
+- :func:`long_texts`, :func:`around`: strings at a length limit's edge, in 1- to 4-byte characters;
+- :func:`extreme_datetimes`, :func:`timestamp_texts`: times in years 1 and 9999 with offsets up to 24 hours
+  (some without a UTC form), in tz-database zones, naive ones on request; and their ISO texts;
+- :func:`json_values`, :func:`deeply_nested`: any JSON value at its extremes, and nesting 100,000 deep;
+- :func:`publish_message_bodies`, :func:`channel_bodies`, :func:`account_bodies`, :func:`participant_bodies`,
+  :func:`identifier_bodies`, built with :func:`hostile`: HubSpot request bodies whose every field may be any
+  of the above.
 """
 
 from __future__ import annotations
@@ -27,19 +40,52 @@ from ..commands import (
 )
 from ..identifiers import DeliveryIdentifier, IdentifierType
 from ..model import Capabilities, Direction, Participant, ThreadingModel
+from ..storable import is_invisible
+from .extremes import (
+    AWKWARD_CHARACTERS,
+    account_bodies,
+    around,
+    awkward_characters,
+    channel_bodies,
+    deeply_nested,
+    extreme_datetimes,
+    hostile,
+    identifier_bodies,
+    json_values,
+    long_texts,
+    participant_bodies,
+    publish_message_bodies,
+    timestamp_texts,
+    unicode_texts,
+)
 
 __all__ = [
+    "AWKWARD_CHARACTERS",
+    "account_bodies",
+    "around",
+    "awkward_characters",
     "capabilities",
     "channel_accounts",
+    "channel_bodies",
     "channels",
+    "deeply_nested",
     "delivery_identifiers",
+    "extreme_datetimes",
+    "hostile",
+    "identifier_bodies",
     "identifier_spellings",
     "invalid_identifier_spellings",
+    "json_values",
+    "long_texts",
+    "participant_bodies",
     "participants",
+    "publish_message_bodies",
     "publish_messages",
     "start_conversations",
     "thread_commands",
+    "timestamp_texts",
     "traces",
+    "unicode_texts",
 ]
 
 
@@ -79,9 +125,10 @@ _VALID_SPELLINGS: dict[IdentifierType, st.SearchStrategy[str]] = {
     IdentifierType.HS_PHONE_NUMBER: _phone_spellings(),
     IdentifierType.HS_EMAIL_ADDRESS: _email_spellings(),
     IdentifierType.HS_SHORT_CODE: st.text("0123456789", min_size=3, max_size=8),
+    # Not only invisible characters (V4): an id nobody can see or type.
     IdentifierType.CHANNEL_SPECIFIC_OPAQUE_ID: st.text(
         st.characters(blacklist_categories=["Cc", "Cs", "Zs", "Zl", "Zp"]), min_size=1, max_size=40
-    ),
+    ).filter(lambda value: not all(map(is_invisible, value))),
 }
 
 _INVALID_SPELLINGS: dict[IdentifierType, st.SearchStrategy[str]] = {
@@ -100,10 +147,17 @@ _INVALID_SPELLINGS: dict[IdentifierType, st.SearchStrategy[str]] = {
             "a@b..com",
             "x" * 65 + "@example.com",
             "a@" + "b" * 250 + ".com",
+            "a\x00b@example.com",
+            "a\u200bb@example.com",
+            "ana@exam\x7fple.com",
+            "\ufeffana@example.com",
+            "ana@example.com\ud800",
         ]
     ),
     IdentifierType.HS_SHORT_CODE: st.sampled_from(["12", "123456789", "12a45", "", "+12345"]),
-    IdentifierType.CHANNEL_SPECIFIC_OPAQUE_ID: st.sampled_from(["", "   ", "bad\x00id", "tab\there", "x" * 257]),
+    IdentifierType.CHANNEL_SPECIFIC_OPAQUE_ID: st.sampled_from(
+        ["", "   ", "bad\x00id", "tab\there", "x" * 257, "\u200b", "\u200d\ufeff", "lone\ud800", "\U000e0001"]
+    ),
 }
 
 
