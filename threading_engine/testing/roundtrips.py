@@ -96,11 +96,11 @@ class RoundTripRelay:
                     assert isinstance(source, socket.socket)
                     try:
                         data = source.recv(65536)
-                    except OSError:
+                        if not data:
+                            return  # either side gone: the other is closed too
+                        key.data.sendall(forward(source is client, data))
+                    except OSError:  # either side reset
                         return
-                    if not data:
-                        return  # either side gone: the other is closed too
-                    key.data.sendall(forward(source is client, data))
 
     def close(self) -> None:
         """Stop accepting; the connections relayed so far end within 0.2 s."""
