@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+import psycopg
+
 BIN_VARIABLE = "THREADING_ENGINE_TEST_POSTGRES_BIN"
 USER_VARIABLE = "THREADING_ENGINE_TEST_POSTGRES_USER"
 STANDBY_NAME = "standby"
@@ -107,8 +109,18 @@ class Server:
     def start(self) -> None:
         self.cluster.run("pg_ctl", "-D", str(self.directory), "-l", str(self.log), "-w", "-t", "60", "start")
 
-    def promote(self) -> None:
-        self.cluster.run("pg_ctl", "-D", str(self.directory), "-w", "-t", "60", "promote")
+    def promote(self) -> float:
+        """Promote the standby; the ``time.time()`` at which it was seen accepting writes.
+
+        ``pg_ctl promote`` itself waits in steps of 100 ms: too coarse to time a recovery by, so this polls."""
+        self.cluster.run("pg_ctl", "-D", str(self.directory), "-W", "promote")
+        deadline = time.monotonic() + 60
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            while connection.execute("SELECT pg_is_in_recovery()").fetchone() != (False,):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the {self.name} was not promoted in 60 s:\n{self.log_text()[-4000:]}")
+                time.sleep(0.005)
+        return time.time()
 
     def crash(self) -> None:
         """End every process of the server at one instant, as a power cut would: freeze them all, then kill them.
@@ -259,8 +271,6 @@ class ReplicatedCluster:
 
     def wait_until_streaming(self, timeout: float = 60) -> None:
         """Wait until the standby streams from the primary (and is its synchronous standby, if so built)."""
-        import psycopg
-
         wanted = "sync" if self.synchronous else "async"
         deadline = time.monotonic() + timeout
         with psycopg.connect(self.primary.url, autocommit=True) as connection:
