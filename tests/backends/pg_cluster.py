@@ -107,7 +107,16 @@ class Server:
         return [] if postmaster is None else [postmaster, *children_of(postmaster)]
 
     def start(self) -> None:
-        self.cluster.run("pg_ctl", "-D", str(self.directory), "-l", str(self.log), "-w", "-t", "60", "start")
+        """Start the server; on another free port if the one it was given was taken in the meantime."""
+        for attempt in (1, 2, 3):
+            try:
+                self.cluster.run("pg_ctl", "-D", str(self.directory), "-l", str(self.log), "-w", "-t", "60", "start")
+                return
+            except RuntimeError:
+                if attempt == 3 or "could not bind" not in self.log_text():
+                    raise
+            self.port = free_port()
+            self.cluster.configure(self, {})
 
     def promote(self) -> float:
         """Promote the standby; the ``time.time()`` at which it was seen accepting writes.
@@ -245,21 +254,22 @@ class ReplicatedCluster:
             "synchronous_commit": "on",
             "synchronous_standby_names": f"'{STANDBY_NAME}'" if self.synchronous else "''",
         }
-        self._configure(primary, settings)
+        self.configure(primary, settings)
         primary.start()
         self.run(
             "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
             "-D", str(standby.directory), "-X", "stream", "-c", "fast", "--no-sync",
         )  # fmt: skip
         conninfo = f"host=127.0.0.1 port={primary.port} user=postgres application_name={STANDBY_NAME}"
-        self._configure(
+        self.configure(
             standby, {"synchronous_standby_names": "''", "primary_conninfo": f"'{conninfo}'", "hot_standby": "on"}
         )
         self._write(standby.directory / "standby.signal", "")
         standby.start()
         self.wait_until_streaming()
 
-    def _configure(self, server: Server, settings: dict[str, str]) -> None:
+    def configure(self, server: Server, settings: dict[str, str]) -> None:
+        """Append ``settings`` and the server's port to its ``postgresql.conf`` (the last setting of a name wins)."""
         lines = [f"{name} = {value}" for name, value in {**settings, "port": str(server.port)}.items()]
         with (server.directory / "postgresql.conf").open("a") as configuration:
             configuration.write("\n".join(lines) + "\n")
