@@ -51,6 +51,7 @@ class Figures:
     outage: float = 0.0  # seconds from the crash to the promoted standby
     first_acknowledgment: float = 0.0  # seconds from the crash to the new primary's first acknowledgment
     all_writers_back: float = 0.0  # seconds from the crash until every writer had been acknowledged again
+    withheld: str = ""  # the message whose COMMIT answer the relay withheld (kill point commit_answer)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

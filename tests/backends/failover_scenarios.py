@@ -27,6 +27,7 @@ import contextlib
 import multiprocessing
 import os
 import random
+import re
 import signal
 import time
 import uuid
@@ -208,7 +209,7 @@ def crash_in_replication_wait(run: Run) -> None:
 
 def crash_before_commit_answer(run: Run) -> None:
     assert run.relay is not None
-    run.relay.hold_next_commit_answer()
+    run.relay.hold_next_commit_answer(re.compile(rb"w[0-9]+-[0-9]+"))  # a publish: its idempotency id
     wait_until(run.relay.held.is_set, "a commit whose answer the relay holds")
     run.crash()
 
@@ -261,6 +262,9 @@ def run_failover(options: Options, directory: Path) -> Figures:
                 problems = verdicts(entries, stored, repaired, lossless=False)
                 figures.duplicated = repaired.duplicated
             problems += check_store(new_primary, run.schema, entries, lossless=options.synchronous)
+            if run.relay is not None and run.relay.withheld is not None:
+                figures.withheld = run.relay.withheld.decode()
+                problems += told_after_crash(entries, figures.withheld, run.crashed_at)
             timings(entries, figures, run.crashed_at, run.promoted_at)
         except BaseException:
             print(cluster.logs())
@@ -269,6 +273,14 @@ def run_failover(options: Options, directory: Path) -> Figures:
             run.close()
     assert not problems, f"the failover check failed ({figures}):\n" + "\n".join(problems[:40])
     return figures
+
+
+def told_after_crash(entries: list[Entry], idempotency_id: str, crashed_at: float) -> list[str]:
+    """The message whose COMMIT answer was withheld: its writer must have been told after all, after the crash
+    (by the settling of the lost commit on the new primary, or by sending it again)."""
+    if any(entry.get("id") == idempotency_id and "outcome" in entry and entry["at"] > crashed_at for entry in entries):
+        return []
+    return [f"{idempotency_id}, whose COMMIT answer was withheld, was not acknowledged after the crash"]
 
 
 def repair(run: Run, accounts: Accounts, entries: list[Entry], figures: Figures) -> list[Entry]:

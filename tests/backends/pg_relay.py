@@ -1,17 +1,19 @@
 """A TCP relay to a PostgreSQL server that can withhold the answer to a COMMIT: the failover tests' scalpel.
 
 Clients connect to ``127.0.0.1:relay.port`` and the relay forwards both ways to the server. After
-:meth:`HoldingRelay.hold_next_commit_answer`, the next connection whose client sends a pipeline ending in
-``COMMIT`` has every later byte from the server kept back: the server commits, and the client waits for an
-answer that never comes. :attr:`HoldingRelay.held` is set once the server's ``CommandComplete`` for that COMMIT
-has reached the relay, that is once the commit has taken effect (and, under synchronous replication, reached
-the standby, since the server answers only then). When the server dies, the relay closes the client's side
-without forwarding what it held: the client sees its connection lost between COMMIT and its answer. Should the
-pipeline fail before committing (a lost race), the relay forwards the answer and holds the next one instead.
+:meth:`HoldingRelay.hold_next_commit_answer`, the next connection whose client sends a pipeline that ends in
+``COMMIT`` and writes what the caller names has every later byte from the server kept back: the server
+commits, and the client waits for an answer that never comes. :attr:`HoldingRelay.held` is set once the
+server's ``CommandComplete`` for that COMMIT has reached the relay, that is once the commit has taken effect
+(and, under synchronous replication, reached the standby, since the server answers only then). When the server
+dies, the relay closes the client's side without forwarding what it held: the client sees its connection lost
+between COMMIT and its answer. Should the pipeline fail before committing (a lost race), the relay forwards the
+answer and holds the next one instead.
 """
 
 from __future__ import annotations
 
+import re
 import struct
 import threading
 from collections.abc import Callable
@@ -28,33 +30,42 @@ class HoldingRelay(RoundTripRelay):
     """A relay from a loopback port to ``host:port`` that can withhold the answer to one COMMIT."""
 
     def __init__(self, host: str, port: int) -> None:
-        self._armed = False
+        self._naming: re.Pattern[bytes] | None = None
         self.held = threading.Event()
+        self.withheld: bytes | None = None  # what ``naming`` found in the commit whose answer is withheld
         super().__init__(host, port, forward_at_once=True)
 
-    def hold_next_commit_answer(self) -> None:
-        """Withhold the server's answers on the next connection that sends a COMMIT pipeline."""
+    def hold_next_commit_answer(self, naming: re.Pattern[bytes]) -> None:
+        """Withhold the server's answers on the next connection that sends a COMMIT pipeline in which ``naming``
+        is found (for instance the idempotency id of a message it stores); :attr:`withheld` is then the match."""
         with self._lock:
-            self._armed = True
+            self._naming, self.withheld = naming, None
             self.held.clear()
 
-    def _arm(self, armed: bool) -> bool:
-        """Set whether the next COMMIT is to be held; whether it was (so one connection claims each arming)."""
+    def _claim(self, request: bytes) -> bool:
+        """Whether this connection, which sent ``request``, is the one to hold (one per arming)."""
         with self._lock:
-            was, self._armed = self._armed, armed
-            return was
+            found = None if self._naming is None else self._naming.search(request)
+            if found is None:
+                return False
+            self._naming, self.withheld = None, found.group(0)
+            return True
 
     def _link(self) -> Callable[[bool, bytes], bytes]:
         answer: ServerMessages | None = None  # the answer being held, if any
-        tail = b""  # the end of the last client chunk, should the COMMIT straddle two chunks
+        request = b""  # what the client sent since the server last answered
+        naming = None  # what this connection claimed the arming with
 
         def forward(from_client: bool, data: bytes) -> bytes:
-            nonlocal answer, tail
+            nonlocal answer, request, naming
             if from_client:
-                if answer is None and PIPELINED_COMMIT in tail + data and self._arm(False):
-                    answer = ServerMessages()
-                tail = data[-len(PIPELINED_COMMIT) :]
+                request += data
+                if answer is None and PIPELINED_COMMIT in request:
+                    naming = self._naming
+                    if self._claim(request):
+                        answer = ServerMessages()
                 return data
+            request = b""
             if answer is None:
                 return data
             if self.held.is_set():
@@ -64,7 +75,8 @@ class HoldingRelay(RoundTripRelay):
                 self.held.set()
             elif answer.ended:  # the pipeline failed before COMMIT: let it through, hold the next one
                 held, answer = answer.received, None
-                self._arm(True)
+                if naming is not None:
+                    self.hold_next_commit_answer(naming)
                 return held
             return b""
 
