@@ -44,7 +44,7 @@ class Figures:
     lost: int = 0  # acknowledged, then not in the store as acknowledged (before any repair)
     duplicated: int = 0  # stored more than once
     unknown: int = 0  # attempts (publishes, closes, archives) whose outcome the writer did not learn (StorageError)
-    retries: int = 0  # attempts that sent a message again after an unknown outcome
+    retries: int = 0  # attempts that sent a command again after an unknown outcome
     retries_found_stored: int = 0  # ... and were answered DUPLICATE or UNCHANGED: the unknown attempt had been stored
     rode_through: int = 0  # sent before the crash, acknowledged after the promotion, no error on the way
     repaired: int = 0  # messages an integration's re-delivery stored again after an asynchronous failover
