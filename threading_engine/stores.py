@@ -7,8 +7,9 @@ A store that cannot be reached is a STORAGE_ERROR.
 
 from __future__ import annotations
 
+import os
 import re
-from urllib.parse import SplitResult, parse_qs, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qs, quote, urlencode, urlsplit
 
 from .errors import ValidationError
 from .repository import Repository
@@ -16,7 +17,7 @@ from .storable import MAX_URL_LENGTH, shown, text_problem
 
 STORE_URL_FORMS = (
     "memory, sqlite:///path/to.db[?synchronous=normal&view_cache=N], sqlite:///:memory:, "
-    "postgresql://user@host:5432/database[?schema=name] (or postgres://)"
+    "postgresql://user@host:5432[,host2:5432]/database[?schema=name] (or postgres://)"
 )
 _SQLITE_OPTIONS = "its options are synchronous=full|normal and view_cache=<number of keys>"
 # A path that needs these cannot be written in a store URL: say how else to open it.
@@ -29,7 +30,10 @@ def open_repository(url: str) -> Repository:
     ``sqlite:///relative.db`` and ``sqlite:////absolute.db`` follow SQLAlchemy's convention; ``?`` starts the
     options and ``#`` is refused, so a path is never silently cut short. ``postgresql://`` (or
     ``postgres://``) URLs are libpq's, plus an optional ``schema=`` parameter naming the PostgreSQL schema that
-    holds the store (default ``threading_engine``; not ``public``, nor one of PostgreSQL's own).
+    holds the store (default ``threading_engine``; not ``public``, nor one of PostgreSQL's own). A URL that
+    names several hosts (``postgresql://h1:5432,h2:5432/db``, or ``host=h1,h2``) connects to the one that
+    accepts writes (``target_session_attrs=read-write``) unless it says otherwise, so it follows the primary
+    through a failover.
     """
     if url == "memory":
         from .backends.memory import MemoryRepository
@@ -87,7 +91,14 @@ def _open_postgres(url: str, parts: SplitResult) -> Repository:
     schemas = options.pop("schema", [])
     if len(schemas) > 1:
         raise _bad_url(shown_url, "schema is given more than once")
-    conninfo = urlunsplit(parts._replace(query=urlencode(options, doseq=True, quote_via=quote)))
+    hosts = [parts.netloc.rpartition("@")[2], *options.get("host", []), *options.get("hostaddr", [])]
+    chosen = "target_session_attrs" in options or "PGTARGETSESSIONATTRS" in os.environ
+    if any("," in host for host in hosts) and not chosen:
+        # libpq's default, any, would let a standby listed first take the writes, and fail every one of them.
+        options["target_session_attrs"] = ["read-write"]
+    query = urlencode(options, doseq=True, quote_via=quote)
+    # Not urlunsplit: it drops the // of a URL with no host (postgresql:///db?host=...), which libpq then refuses.
+    conninfo = f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
     try:
         settings = conninfo_to_dict(conninfo)
     except DriverError as error:  # libpq's own parser: unknown parameters, malformed hosts, bad escapes

@@ -70,7 +70,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 import psycopg
@@ -98,6 +98,11 @@ Pool = ConnectionPool[Connection]
 _T = TypeVar("_T")
 # Session states in which a transaction may still commit.
 _UNFINISHED = {"active", "idle in transaction", "fastpath function call"}
+# psycopg_pool retries a connection that failed with exponential backoff (1 s, 2 s, 4 s, ...) for
+# ``reconnect_timeout``, so after a failover the pool could stay away from the new primary about as long again as
+# the old one was gone. The repository's own pool ends each round of retries after this many seconds and starts
+# the next at once: it tries about every second for as long as the server is away.
+RECONNECT_ROUND = 2.0
 
 
 class PostgresRepository:
@@ -176,6 +181,8 @@ class PostgresRepository:
                     configure=self._configure,
                     open=False,
                     name=f"te-{schema}",
+                    reconnect_timeout=RECONNECT_ROUND,
+                    reconnect_failed=_retry_connecting,
                 )
                 self._pool.open(wait=True, timeout=connect_timeout)
             except (psycopg.Error, PoolTimeout) as error:
@@ -289,12 +296,21 @@ class PostgresRepository:
         Waits until the old session has finished (its transaction can no longer commit), then looks for what
         the commit wrote. Committed: the recorded events. Not committed: WriteConflict, so the engine retries
         on fresh state. Cannot tell: StorageError, and the caller may retry with its idempotency id (D1).
+
+        "Finished": the transaction can no longer join the history the server we reach carries on. On the
+        server that ran it, its session has ended or gone idle. A multi-host URL may reach a standby promoted
+        since the old primary died: the old pid means nothing there (an unrelated session with it only delays
+        the answer or leaves it unknown), but the answer is final, as promotion ends the replay of the old
+        primary's WAL (fencing the old primary is the failover manager's part). A standby still in recovery
+        may yet replay the commit, so it cannot tell.
         """
         self._recover()
         statements = self._statements
         deadline = time.monotonic() + self.lock_timeout
 
         def committed(connection: Connection) -> tuple[EventRecord, ...] | None:
+            if connection.execute("SELECT pg_is_in_recovery()").fetchone() != (False,):
+                raise StorageError("a standby in recovery cannot tell whether a commit will arrive")
             while True:
                 row = connection.execute(statements.BACKEND_STATE, (backend_pid,)).fetchone()
                 if row is None or row[0] not in _UNFINISHED:
@@ -422,3 +438,10 @@ class PostgresRepository:
         """Close the pool the repository opened; a pool or connection passed in is left to its owner."""
         if self._owns_pool and self._pool is not None:
             self._pool.close()
+
+
+def _retry_connecting(pool: Pool) -> None:
+    """Discard the pool's dead connections and start connecting anew, where it has room (a round of retries
+    that gave up leaves room)."""
+    with suppress(Exception):  # a best effort: the next unit of work reports whatever is still wrong
+        pool.check()

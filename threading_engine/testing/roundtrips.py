@@ -10,7 +10,10 @@ on the wire themselves, whatever the driver does inside, so pipelining is proved
     print(relay.round_trips)
     relay.close()
 
-Needs no third-party package.
+A subclass may change what is forwarded by overriding ``_link`` (the failover tests' relay withholds the
+answer to a COMMIT that way). When the server cannot be reached, a new client connection is closed at once, as
+the server's own port would refuse it, so a client with several hosts goes on to the next. Needs no
+third-party package.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import contextlib
 import selectors
 import socket
 import threading
+from collections.abc import Callable
 
 __all__ = ["RoundTripRelay"]
 
@@ -51,17 +55,40 @@ class RoundTripRelay:
                 client, _ = self._listener.accept()
             except OSError:
                 return
-            server = socket.create_connection(self._upstream)
+            try:
+                server = socket.create_connection(self._upstream, timeout=10)
+            except OSError:
+                client.close()  # as the server itself would refuse: a client with several hosts tries the next
+                continue
+            server.settimeout(None)
             if self._forward_at_once:
                 for end in (client, server):
                     end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             threading.Thread(target=self._relay, args=(client, server), daemon=True).start()
 
+    def _link(self) -> Callable[[bool, bytes], bytes]:
+        """What one relayed connection does with each chunk: called with whether the client sent it (else the
+        server) and the chunk, it returns the bytes to forward. Here: count the round trips, forward everything."""
+        client_spoke = False
+
+        def forward(from_client: bool, data: bytes) -> bytes:
+            nonlocal client_spoke
+            # The server speaking after the client did ends one round trip the client waited for.
+            if from_client:
+                client_spoke = True
+            elif client_spoke:
+                with self._lock:
+                    self.round_trips += 1
+                client_spoke = False
+            return data
+
+        return forward
+
     def _relay(self, client: socket.socket, server: socket.socket) -> None:
         selector = selectors.DefaultSelector()
         selector.register(client, selectors.EVENT_READ, server)
         selector.register(server, selectors.EVENT_READ, client)
-        client_spoke = False
+        forward = self._link()
         with client, server, selector:
             while not self._closing:
                 for key, _ in selector.select(timeout=0.2):
@@ -69,18 +96,11 @@ class RoundTripRelay:
                     assert isinstance(source, socket.socket)
                     try:
                         data = source.recv(65536)
-                    except OSError:
+                        if not data:
+                            return  # either side gone: the other is closed too
+                        key.data.sendall(forward(source is client, data))
+                    except OSError:  # either side reset
                         return
-                    if not data:
-                        return
-                    # The server speaking after the client did ends one round trip the client waited for.
-                    if source is client:
-                        client_spoke = True
-                    elif client_spoke:
-                        with self._lock:
-                            self.round_trips += 1
-                        client_spoke = False
-                    key.data.sendall(data)
 
     def close(self) -> None:
         """Stop accepting; the connections relayed so far end within 0.2 s."""
