@@ -7,6 +7,7 @@ docstrings (R4, V2, ...) refer to the specification summarised in the README.
 Importing this package loads no database driver and no test library.
 """
 
+from .clock import utc_now
 from .commands import (
     UNSET,
     ArchiveThread,
@@ -39,7 +40,7 @@ from .errors import (
 )
 from .events import EventRecord
 from .identifiers import DeliveryIdentifier, IdentifierType
-from .ids import SequentialIds, unique_id, utc_now
+from .ids import SequentialIds, unique_id
 from .model import (
     Capabilities,
     Channel,

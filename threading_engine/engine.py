@@ -16,6 +16,7 @@ from typing import TypeVar, cast
 import attrs
 
 from . import rules
+from .clock import utc_now
 from .commands import (
     UNSET,
     ArchiveThread,
@@ -37,7 +38,7 @@ from .decisions import Decision, Outcome, Policy, ViewQuery
 from .errors import StorageError, ThreadingError, ValidationError, WriteConflict
 from .events import EventRecord
 from .identifiers import DeliveryIdentifier
-from .ids import SequentialIds, unique_id, utc_now
+from .ids import SequentialIds, unique_id
 from .model import Capabilities, Channel, ChannelAccount, Direction, Message, Participant, Thread, Ticket
 from .repository import PendingEvent, Repository, UnitOfWork
 from .rules import IdFactory
