@@ -27,6 +27,7 @@ from threading_engine import (
 from threading_engine.backends.rows import from_micros, micros
 from threading_engine.codec import message_from_primitive, message_json
 from threading_engine.hubspot import format_timestamp
+from threading_engine.rules import normalizing
 from threading_engine.storable import (
     EARLIEST,
     LATEST,
@@ -255,8 +256,8 @@ def test_a_string_subclass_is_shown_as_its_text() -> None:
 def test_a_message_the_fast_path_passes_is_one_the_full_checks_pass_unchanged(
     people: tuple[Participant, ...], text: str, timestamp: datetime | None, external_id: str | None
 ) -> None:
-    """``rules._is_canonical_publish`` and ``validation.are_known_canonical`` decide nearly every message: what
-    they pass, the full checks must pass too, and leave as it is."""
+    """``rules.normalizing._is_canonical_publish`` and ``validation.are_known_canonical`` decide nearly every
+    message: what they pass, the full checks must pass too, and leave as it is."""
     command = PublishMessage(
         "account-1",
         Direction.INCOMING,
@@ -269,8 +270,8 @@ def test_a_message_the_fast_path_passes_is_one_the_full_checks_pass_unchanged(
     )
     if are_known_canonical(people):
         assert check_participants(people, "recipients") is people
-    if rules._is_canonical_publish(command):
-        assert rules._normalize_publish(command) == command
+    if normalizing._is_canonical_publish(command):
+        assert normalizing._normalize_publish(command) == command
     try:
         normalized = rules.normalize(command)
     except ThreadingError:

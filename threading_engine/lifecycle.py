@@ -3,7 +3,7 @@
 A thread is in one of three states: OPEN, CLOSED, or ARCHIVED (archiving closes first, R7, so an archived
 thread is always closed). The table below is the whole state machine for the five agent actions; guards that
 depend on other threads (R8's key conflict, I1's restore conflict) and R6's ticket changes are applied around
-it. Messages move threads too (R4 reopens), but that lives in ``rules.py``.
+it. Messages move threads too (R4 reopens), but that lives in ``rules.publishing``.
 """
 
 from __future__ import annotations

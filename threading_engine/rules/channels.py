@@ -8,12 +8,12 @@ from typing import Any
 
 import attrs
 
-from .commands import UNSET, CreateChannel, CreateChannelAccount, UpdateChannel, UpdateChannelAccount
-from .decisions import Changes, Decision, Outcome, View
-from .events import ChannelAccountCreated, ChannelAccountUpdated, ChannelCreated, ChannelUpdated
-from .model import Channel, ChannelAccount
-from .storable import MAX_NAME_LENGTH
-from .validation import (
+from ..commands import UNSET, CreateChannel, CreateChannelAccount, UpdateChannel, UpdateChannelAccount
+from ..decisions import Changes, Decision, Outcome, View
+from ..events import ChannelAccountCreated, ChannelAccountUpdated, ChannelCreated, ChannelUpdated
+from ..model import Channel, ChannelAccount
+from ..storable import MAX_NAME_LENGTH
+from ..validation import (
     check_capabilities,
     check_description,
     check_id,
