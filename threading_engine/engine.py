@@ -39,6 +39,7 @@ from .errors import StorageError, ThreadingError, ValidationError, WriteConflict
 from .events import EventRecord
 from .identifiers import DeliveryIdentifier
 from .ids import SequentialIds, unique_id
+from .memos import Memo, Memos
 from .model import Capabilities, Channel, ChannelAccount, Direction, Message, Participant, Thread, Ticket
 from .repository import PendingEvent, Repository, UnitOfWork
 from .rules import IdFactory
@@ -84,7 +85,12 @@ class Engine:
         ids: IdFactory = unique_id,
         policy: Policy | None = None,
         max_attempts: int = 10,
+        fast_paths: bool = True,
     ) -> None:
+        if not isinstance(fast_paths, bool):
+            raise ValidationError(
+                f"fast_paths {shown(fast_paths)} is not True or False", field="fast_paths", value=fast_paths
+            )
         if not (isinstance(max_attempts, int) and max_attempts >= 1):
             raise ValidationError(
                 f"max_attempts {shown(max_attempts)} is not a whole number of at least 1",
@@ -100,16 +106,21 @@ class Engine:
         self.ids = ids
         self.policy = policy or Policy()
         self.max_attempts = max_attempts
+        self.fast_paths = fast_paths
+        # What this engine remembers between commands, for the rules (``None`` when fast paths are off: the
+        # rules then build everything afresh and take no shortcut).
+        self._memos = Memos() if fast_paths else None
+        self._spellings = None if self._memos is None else self._memos.spellings
         # An account's identifier and its channel's capabilities never change, so routing facts can be
-        # cached (up to MAX_ROUTES_REMEMBERED accounts); anything that does change (``authorized``) is read
-        # fresh in every view.
-        self._routing: dict[str, tuple[ChannelAccount, Channel]] = {}
+        # remembered (up to MAX_ROUTES_REMEMBERED accounts); anything that does change (``authorized``) is
+        # read fresh in every view.
+        self._routing: Memo[str, tuple[ChannelAccount, Channel]] = Memo(MAX_ROUTES_REMEMBERED if fast_paths else 0)
 
     # -- the one entry point -------------------------------------------------------------------------------
 
     def execute(self, command: Command) -> Result:
         """Handle one command; raises a :class:`ThreadingError` subclass if it is rejected."""
-        command = rules.normalize(command)
+        command = rules.normalize(command, self._spellings)
         for attempt in range(1, self.max_attempts + 1):
             try:
                 with self.repository.unit_of_work() as unit:
@@ -143,7 +154,7 @@ class Engine:
             try:
                 if checked_times is not None:
                     checked_times[index] = check_moment(checked_times[index], f"times[{index}]")
-                normalized.append(rules.normalize(command))
+                normalized.append(rules.normalize(command, self._spellings))
             except ThreadingError as error:
                 normalized.append(error)
         for attempt in range(1, self.max_attempts + 1):
@@ -217,13 +228,14 @@ class Engine:
         query = planned if planned is not None else rules.plan(command, account, channel)
         view = unit.load(query)
         now = self.clock() if at is None else at
+        fast = self.fast_paths
         # ``storable.is_plain_moment`` written out (it runs for every command); anything else is checked in full.
-        if not (now.__class__ is datetime and now.tzinfo is UTC and 1 < now.year < 9999):
+        if not (fast and now.__class__ is datetime and now.tzinfo is UTC and 1 < now.year < 9999):
             now = check_clock(now)
         new_id = self.ids
-        if new_id is not unique_id and type(new_id) is not SequentialIds:
+        if not fast or (new_id is not unique_id and type(new_id) is not SequentialIds):
             new_id = checked_ids(new_id)
-        decision = rules.decide(view, command, now, self.policy, new_id, query)
+        decision = rules.decide(view, command, now, self.policy, new_id, query if fast else None, self._memos)
         events = []
         for event in decision.events:
             events.append(PendingEvent(new_id("event"), now, event))
@@ -251,10 +263,7 @@ class Engine:
         view = unit.load(ViewQuery(channel_account_id=channel_account_id))
         if view.account is None or view.channel is None:
             raise not_found("channelAccountId", channel_account_id, "channel account", rule)
-        if len(self._routing) >= MAX_ROUTES_REMEMBERED:
-            self._routing.clear()
-        self._routing[channel_account_id] = (view.account, view.channel)
-        return view.account, view.channel
+        return self._routing.remember(channel_account_id, (view.account, view.channel))
 
     # -- channels and accounts -----------------------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 
 from ..commands import Reply, StartConversation
@@ -10,6 +9,7 @@ from ..decisions import APPENDED, Decision, View, ViewQuery
 from ..errors import NotAllowedError, ThreadNotOpenError
 from ..events import OutgoingMessageCreated
 from ..identifiers import key_identifiers
+from ..memos import Memos
 from ..model import BY_INTEGRATION_THREAD_ID, FROM_AGENT, OUTGOING, Channel, ChannelAccount, Message, Participant
 from ..validation import check_authorized, check_types_allowed, fail, not_found
 from .channels import IdFactory
@@ -63,13 +63,21 @@ def _check_outgoing_allowed(account: ChannelAccount, channel: Channel, *, conver
         )
 
 
-@functools.lru_cache(maxsize=4096)
-def _key_participants(key: str) -> tuple[Participant, ...]:
-    """The participants a key stands for: a reply's recipients. Cached, as agents reply on the same threads."""
+def _key_participants(key: str, memos: Memos | None) -> tuple[Participant, ...]:
+    """The participants a key stands for: a reply's recipients. Remembered, as agents reply on the same threads."""
+    if memos is None:
+        return _participants_of(key)
+    participants = memos.key_participants.get(key)
+    if participants is None:
+        participants = memos.key_participants.remember(key, _participants_of(key))
+    return participants
+
+
+def _participants_of(key: str) -> tuple[Participant, ...]:
     return tuple(Participant(identifier) for identifier in key_identifiers(key))
 
 
-def decide_reply(view: View, command: Reply, now: datetime, new_id: IdFactory) -> Decision:
+def decide_reply(view: View, command: Reply, now: datetime, new_id: IdFactory, memos: Memos | None) -> Decision:
     thread = view.thread
     if thread is None or view.account is None or view.channel is None:
         raise not_found("threadId", command.thread_id, "thread", "R3")
@@ -83,7 +91,7 @@ def decide_reply(view: View, command: Reply, now: datetime, new_id: IdFactory) -
             value=thread.id,
             rule="R3",
         )
-    recipients = _key_participants(thread.key)
+    recipients = _key_participants(thread.key, memos)
     message_id = new_id("message")
     placement = append(view, thread, APPENDED, "R3", now, message_id, OUTGOING)
     return _agent_decision(

@@ -1,4 +1,6 @@
-"""Rules for channels and channel accounts: V1-V3 and E1's account webhooks."""
+"""Rules for channels and channel accounts: V1-V3 and E1's account webhooks.
+
+Their normalizers take the engine's spelling memo (or ``None``) as every normalizer does (``normalizing``)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import attrs
 from ..commands import UNSET, CreateChannel, CreateChannelAccount, UpdateChannel, UpdateChannelAccount
 from ..decisions import Changes, Decision, Outcome, View
 from ..events import ChannelAccountCreated, ChannelAccountUpdated, ChannelCreated, ChannelUpdated
+from ..memos import KnownSpellings
 from ..model import Channel, ChannelAccount
 from ..storable import MAX_NAME_LENGTH
 from ..validation import (
@@ -33,7 +36,7 @@ def _name(value: object, rule: str) -> str:
     return check_text(value, "name", rule=rule, allow_empty=False, limit=MAX_NAME_LENGTH)
 
 
-def normalize_create_channel(command: CreateChannel) -> CreateChannel:
+def normalize_create_channel(command: CreateChannel, spellings: KnownSpellings | None = None) -> CreateChannel:
     return CreateChannel(
         name=_name(command.name, "V3"),
         capabilities=check_capabilities(command.capabilities),
@@ -43,7 +46,7 @@ def normalize_create_channel(command: CreateChannel) -> CreateChannel:
     )
 
 
-def normalize_update_channel(command: UpdateChannel) -> UpdateChannel:
+def normalize_update_channel(command: UpdateChannel, spellings: KnownSpellings | None = None) -> UpdateChannel:
     check_reference(command.channel_id, "channelId", "channel", "V3")
     return attrs.evolve(
         command,
@@ -58,7 +61,9 @@ def normalize_update_channel(command: UpdateChannel) -> UpdateChannel:
     )
 
 
-def normalize_create_account(command: CreateChannelAccount) -> CreateChannelAccount:
+def normalize_create_account(
+    command: CreateChannelAccount, spellings: KnownSpellings | None = None
+) -> CreateChannelAccount:
     check_reference(command.channel_id, "channelId", "channel", "V2")
     if command.delivery_identifier is None:
         raise fail("deliveryIdentifier", None, "is required when creating a channel account", "V2")
@@ -71,11 +76,13 @@ def normalize_create_account(command: CreateChannelAccount) -> CreateChannelAcco
         command,
         name=_name(command.name, "V2"),
         inbox_id=check_id(command.inbox_id, "inboxId", rule="V2"),
-        delivery_identifier=check_identifier(command.delivery_identifier, "deliveryIdentifier"),
+        delivery_identifier=check_identifier(command.delivery_identifier, "deliveryIdentifier", spellings),
     )
 
 
-def normalize_update_account(command: UpdateChannelAccount) -> UpdateChannelAccount:
+def normalize_update_account(
+    command: UpdateChannelAccount, spellings: KnownSpellings | None = None
+) -> UpdateChannelAccount:
     check_reference(command.channel_account_id, "channelAccountId", "channel account", "V2")
     if command.name is not UNSET:
         _name(command.name, "V2")

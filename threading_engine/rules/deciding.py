@@ -17,6 +17,7 @@ from ..commands import (
 )
 from ..decisions import Decision, Policy, View, ViewQuery
 from ..lifecycle import decide_thread_command
+from ..memos import Memos
 from .agents import decide_reply, decide_start
 from .channels import (
     IdFactory,
@@ -30,17 +31,24 @@ from .publishing import decide_publish
 
 
 def decide(
-    view: View, command: Command, now: datetime, policy: Policy, new_id: IdFactory, planned: ViewQuery | None = None
+    view: View,
+    command: Command,
+    now: datetime,
+    policy: Policy,
+    new_id: IdFactory,
+    planned: ViewQuery | None = None,
+    memos: Memos | None = None,
 ) -> Decision:
     """The decision for a normalized ``command`` given ``view``; raises a ThreadingError to reject it.
 
     ``planned``, the query :func:`plan` made for this command with the same account, lets a message reuse the
-    key computed there.
+    key computed there; ``memos``, an engine's, lets it reuse values built for earlier commands. Neither
+    changes the decision.
     """
     if isinstance(command, PublishMessage):
-        return decide_publish(view, command, now, policy, new_id, planned)
+        return decide_publish(view, command, now, policy, new_id, planned, memos)
     if isinstance(command, Reply):
-        return decide_reply(view, command, now, new_id)
+        return decide_reply(view, command, now, new_id, memos)
     if isinstance(command, StartConversation):
         return decide_start(view, command, now, new_id, planned)
     if isinstance(command, ThreadCommand):

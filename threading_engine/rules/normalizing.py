@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import attrs
 
@@ -23,6 +23,7 @@ from ..commands import (
 )
 from ..errors import ValidationError
 from ..lifecycle import THREAD_COMMAND_RULES
+from ..memos import KnownSpellings
 from ..model import Direction
 from ..storable import MAX_EXTERNAL_ID_LENGTH, MAX_ID_LENGTH, MAX_TEXT_LENGTH, has_surrogate, is_plain_id, shown
 from ..validation import (
@@ -42,17 +43,26 @@ from .channels import (
 )
 
 
-def normalize(command: Command) -> Command:
-    """Validate ``command`` without state and return it in canonical form (V1-V6, and ``storable``'s limits)."""
-    if type(command) is PublishMessage and _is_canonical_publish(command):
+def normalize(command: Command, spellings: KnownSpellings | None = None) -> Command:
+    """Validate ``command`` without state and return it in canonical form (V1-V6, and ``storable``'s limits).
+
+    ``spellings`` is an engine's memo of the identifier spellings it checked: with it, a message whose
+    identifiers it knows is checked in one go. Without it every command is checked in full, to the same result.
+    """
+    if spellings is not None and type(command) is PublishMessage and _is_canonical_publish(command, spellings):
         return command
     normalizer = _NORMALIZERS.get(type(command))
     if normalizer is None:
         normalizer = _normalizer_for(type(command))
-    return normalizer(command)
+    return normalizer(command, spellings)
 
 
-def _normalizer_for(kind: type) -> Callable[..., Command]:
+# Every normalizer takes the command and the engine's spelling memo (or ``None``), which those of commands
+# without identifiers leave alone.
+_Normalizer = Callable[[Any, KnownSpellings | None], Command]
+
+
+def _normalizer_for(kind: type) -> _Normalizer:
     """The normalizer of a class the table does not list: a subclass of a command takes its parent's, so that a
     subclass is validated as fully as its parent; anything else is not a command."""
     for parent in kind.__mro__[1:]:
@@ -62,15 +72,15 @@ def _normalizer_for(kind: type) -> Callable[..., Command]:
     return not_a_command
 
 
-def not_a_command(command: object) -> NoReturn:
+def not_a_command(command: object, spellings: KnownSpellings | None = None) -> NoReturn:
     raise ValidationError(f"command {shown(command)} is not a command the engine knows", field="command", value=command)
 
 
-def _normalize_publish(command: PublishMessage) -> PublishMessage:
+def _normalize_publish(command: PublishMessage, spellings: KnownSpellings | None = None) -> PublishMessage:
     account_id = check_reference(command.channel_account_id, "channelAccountId", "channel account", "V5")
     if not isinstance(command.direction, Direction):
         raise fail("messageDirection", command.direction, "is not INCOMING or OUTGOING", "V5")
-    senders = check_participants(command.senders, "senders")
+    senders = check_participants(command.senders, "senders", spellings)
     if not senders:
         raise fail("senders", [], "needs at least one sender", "V5")
     normalized = PublishMessage(
@@ -78,7 +88,7 @@ def _normalize_publish(command: PublishMessage) -> PublishMessage:
         command.direction,
         senders,
         check_text(command.text, "text", limit=MAX_TEXT_LENGTH),
-        check_participants(command.recipients, "recipients"),
+        check_participants(command.recipients, "recipients", spellings),
         None if command.timestamp is None else check_moment(command.timestamp, "timestamp"),
         _optional_id(command.integration_thread_id, "integrationThreadId", "V6"),
         _optional_id(command.integration_idempotency_id, "integrationIdempotencyId", "D1"),
@@ -88,7 +98,7 @@ def _normalize_publish(command: PublishMessage) -> PublishMessage:
     return normalized
 
 
-def _is_canonical_publish(command: PublishMessage) -> bool:
+def _is_canonical_publish(command: PublishMessage, spellings: KnownSpellings) -> bool:
     """Whether the checks of :func:`_normalize_publish` would pass ``command`` unchanged, as they do for nearly
     every message, decided in one go; ``False`` only means "check in full", which also names what is wrong.
     Every ``storable`` rule is decided here too: a lone surrogate or a time without a UTC form never passes.
@@ -106,8 +116,8 @@ def _is_canonical_publish(command: PublishMessage) -> bool:
         and not account_id.isspace()
         and isinstance(command.direction, Direction)
         and bool(command.senders)
-        and are_known_canonical(command.senders)
-        and (are_known_canonical(recipients) if recipients else type(recipients) is tuple)
+        and are_known_canonical(command.senders, spellings)
+        and (are_known_canonical(recipients, spellings) if recipients else type(recipients) is tuple)
         and isinstance(text, str)
         and len(text) <= MAX_TEXT_LENGTH
         and (text.isascii() or not has_surrogate(text))
@@ -135,9 +145,9 @@ def _optional_id(value: object, field: str, rule: str) -> str | None:
     return check_id(value, field, rule=rule, limit=MAX_EXTERNAL_ID_LENGTH)
 
 
-def _normalize_start(command: StartConversation) -> StartConversation:
+def _normalize_start(command: StartConversation, spellings: KnownSpellings | None) -> StartConversation:
     check_reference(command.channel_account_id, "channelAccountId", "channel account", "R3")
-    recipients = check_participants(command.recipients, "recipients")
+    recipients = check_participants(command.recipients, "recipients", spellings)
     if not recipients:
         raise fail("recipients", [], "needs at least one recipient", "R3")
     text = check_text(command.text, "text", limit=MAX_TEXT_LENGTH)
@@ -147,13 +157,13 @@ def _normalize_start(command: StartConversation) -> StartConversation:
     return attrs.evolve(command, recipients=recipients, text=text)
 
 
-def _normalize_reply(command: Reply) -> Reply:
+def _normalize_reply(command: Reply, spellings: KnownSpellings | None) -> Reply:
     check_reference(command.thread_id, "threadId", "thread", "R3")
     check_text(command.text, "text", limit=MAX_TEXT_LENGTH)  # returns the text itself: no copy needed
     return command
 
 
-def _normalize_thread_command(command: ThreadCommand) -> ThreadCommand:
+def _normalize_thread_command(command: ThreadCommand, spellings: KnownSpellings | None) -> ThreadCommand:
     action = getattr(type(command), "action", None)
     if not isinstance(action, ThreadAction):
         not_a_command(command)
@@ -161,7 +171,7 @@ def _normalize_thread_command(command: ThreadCommand) -> ThreadCommand:
     return command
 
 
-_NORMALIZERS: dict[type, Callable[..., Command]] = {
+_NORMALIZERS: dict[type, _Normalizer] = {
     CreateChannel: normalize_create_channel,
     UpdateChannel: normalize_update_channel,
     CreateChannelAccount: normalize_create_account,

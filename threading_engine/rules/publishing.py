@@ -9,7 +9,8 @@ from datetime import datetime
 from ..commands import PublishMessage
 from ..decisions import APPENDED, REOPENED, Decision, Outcome, Policy, View, ViewQuery
 from ..errors import IdempotencyConflictError, ThreadNotOpenError
-from ..identifiers import DeliveryIdentifier, key_part
+from ..identifiers import key_part
+from ..memos import Memos
 from ..model import (
     BY_INTEGRATION_THREAD_ID,
     FROM_INTEGRATION,
@@ -26,25 +27,21 @@ from .placing import Placement, append, create, message_decision, no_account, pl
 from .planning import message_key
 
 
-def _recipients(command: PublishMessage, account: ChannelAccount) -> tuple[Participant, ...]:
+def _recipients(command: PublishMessage, account: ChannelAccount, memos: Memos | None) -> tuple[Participant, ...]:
     # An incoming message is addressed to the account unless it says otherwise (SPEC section 8).
     if command.recipients or command.direction is OUTGOING:
         return command.recipients
-    # One tuple per account, shared by its messages, rather than one each.
     identifier = account.delivery_identifier
-    remembered = _accounts_themselves.get(account.id)
+    if memos is None:
+        return (Participant(identifier),)
+    # One tuple per account, shared by its messages, rather than one each.
+    remembered = memos.own_recipients.get(account.id)
     # By identity: a store may reuse an account id, and then the identifier object is another one.
     if remembered is not None and remembered[0] is identifier:
         return remembered[1]
     recipients = (Participant(identifier),)
-    if len(_accounts_themselves) >= _MAX_ACCOUNTS_REMEMBERED:
-        _accounts_themselves.clear()  # a crude bound: results never depend on this memo
-    _accounts_themselves[account.id] = (identifier, recipients)
+    memos.own_recipients.remember(account.id, (identifier, recipients))
     return recipients
-
-
-_accounts_themselves: dict[str, tuple[DeliveryIdentifier, tuple[Participant, ...]]] = {}
-_MAX_ACCOUNTS_REMEMBERED = 10_000
 
 
 def _fingerprint(
@@ -65,12 +62,18 @@ def _fingerprint(
 
 
 def decide_publish(
-    view: View, command: PublishMessage, now: datetime, policy: Policy, new_id: IdFactory, planned: ViewQuery | None
+    view: View,
+    command: PublishMessage,
+    now: datetime,
+    policy: Policy,
+    new_id: IdFactory,
+    planned: ViewQuery | None,
+    memos: Memos | None,
 ) -> Decision:
     account, channel = view.account, view.channel
     if account is None or channel is None:
         raise no_account(command.channel_account_id, "V5")
-    recipients = _recipients(command, account)
+    recipients = _recipients(command, account, memos)
     if command.integration_idempotency_id is not None and view.duplicate is not None:
         return _duplicate(view, view.duplicate, command, recipients)
     check_authorized(account)
