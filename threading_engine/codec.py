@@ -277,7 +277,7 @@ def _time(raw: str | None) -> datetime | None:
 
 
 def _identifier(raw: list[str]) -> DeliveryIdentifier:
-    return DeliveryIdentifier(IdentifierType(raw[0]), raw[1])
+    return DeliveryIdentifier(type=IdentifierType(raw[0]), value=raw[1])
 
 
 def channel_from_primitive(data: Primitive) -> Channel:
@@ -300,7 +300,7 @@ def account_from_primitive(data: Primitive) -> ChannelAccount:
 
 
 def _participants(raw: list[Primitive]) -> tuple[Participant, ...]:
-    return tuple(Participant(_identifier(p["delivery_identifier"]), p["name"]) for p in raw)
+    return tuple(Participant(delivery_identifier=_identifier(p["delivery_identifier"]), name=p["name"]) for p in raw)
 
 
 def message_from_primitive(data: Primitive) -> Message:

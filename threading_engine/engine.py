@@ -11,36 +11,25 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import attrs
 
 from . import rules
 from .clock import utc_now
+from .command_methods import CommandMethods
 from .commands import (
-    UNSET,
-    ArchiveThread,
-    CloseThread,
-    CloseTicket,
     Command,
-    CreateChannel,
-    CreateChannelAccount,
     PublishMessage,
-    ReopenThread,
-    Reply,
-    RestoreThread,
     StartConversation,
-    Unset,
-    UpdateChannel,
-    UpdateChannelAccount,
 )
 from .decisions import Decision, Outcome, Policy, ViewQuery
 from .errors import StorageError, ThreadingError, ValidationError, WriteConflict
 from .events import EventRecord
-from .identifiers import DeliveryIdentifier
 from .ids import SequentialIds, unique_id
 from .memos import Memo, Memos
-from .model import Capabilities, Channel, ChannelAccount, Direction, Message, Participant, Thread, Ticket
+from .model import Channel, ChannelAccount, Message, Thread, Ticket
+from .positional import by_position
 from .repository import PendingEvent, Repository, UnitOfWork
 from .rules import IdFactory
 from .storable import MAX_COUNT, is_id, shown
@@ -53,7 +42,6 @@ _ROUTED_BY_ACCOUNT = (PublishMessage, StartConversation)
 # once: a bound for an engine that serves accounts without end, at the price of one read per account.
 MAX_ROUTES_REMEMBERED = 10_000
 _T = TypeVar("_T")
-ParticipantLike = Participant | DeliveryIdentifier
 
 
 @attrs.frozen(slots=False)  # made for every command: see the note above ``decisions.ViewQuery``
@@ -69,7 +57,14 @@ class Result:
     events: tuple[EventRecord, ...] = ()
 
 
-class Engine:
+# Built for every command: by position (see ``positional``).
+_Result = by_position(
+    Result, "outcome", "channel_id", "channel_account_id", "thread_id", "ticket_id", "message_id", "events"
+)
+_PendingEvent = by_position(PendingEvent, "event_id", "timestamp", "event")
+
+
+class Engine(CommandMethods):
     """Decides threads for messages and keeps them in a :class:`Repository`.
 
     ``clock`` gives the engine's time (R4's "now"); ``ids`` makes new ids from a kind (``"thread"``,
@@ -238,7 +233,7 @@ class Engine:
         decision = rules.decide(view, command, now, self.policy, new_id, query if fast else None, self._memos)
         events = []
         for event in decision.events:
-            events.append(PendingEvent(new_id("event"), now, event))
+            events.append(_PendingEvent(new_id("event"), now, event))
         if events or decision.changes:
             unit.save(decision.changes, events)
         return decision, events
@@ -264,104 +259,6 @@ class Engine:
         if view.account is None or view.channel is None:
             raise not_found("channelAccountId", channel_account_id, "channel account", rule)
         return self._routing.remember(channel_account_id, (view.account, view.channel))
-
-    # -- channels and accounts -----------------------------------------------------------------------------
-
-    def create_channel(
-        self,
-        name: str,
-        capabilities: Capabilities,
-        *,
-        webhook_url: str | None = None,
-        channel_logo_url: str | None = None,
-        channel_description: str | None = None,
-    ) -> Result:
-        return self.execute(CreateChannel(name, capabilities, webhook_url, channel_logo_url, channel_description))
-
-    def update_channel(
-        self,
-        channel_id: str,
-        *,
-        name: str | Unset = UNSET,
-        webhook_url: str | Unset | None = UNSET,
-        channel_logo_url: str | Unset | None = UNSET,
-        channel_description: str | Unset | None = UNSET,
-    ) -> Result:
-        return self.execute(UpdateChannel(channel_id, name, webhook_url, channel_logo_url, channel_description))
-
-    def create_channel_account(
-        self,
-        channel_id: str,
-        *,
-        name: str,
-        inbox_id: str,
-        delivery_identifier: DeliveryIdentifier,
-        authorized: bool = True,
-        creates_tickets: bool = False,
-    ) -> Result:
-        return self.execute(
-            CreateChannelAccount(channel_id, name, inbox_id, delivery_identifier, authorized, creates_tickets)
-        )
-
-    def update_channel_account(
-        self, channel_account_id: str, *, name: str | Unset = UNSET, authorized: bool | Unset = UNSET
-    ) -> Result:
-        return self.execute(UpdateChannelAccount(channel_account_id, name, authorized))
-
-    # -- messages ------------------------------------------------------------------------------------------
-
-    def publish_message(
-        self,
-        channel_account_id: str,
-        *,
-        direction: Direction,
-        senders: Iterable[ParticipantLike],
-        text: str,
-        recipients: Iterable[ParticipantLike] = (),
-        timestamp: datetime | None = None,
-        integration_thread_id: str | None = None,
-        integration_idempotency_id: str | None = None,
-    ) -> Result:
-        """Publish a message the integration received (INCOMING) or mirrors (OUTGOING): R3, R4, I1, D1."""
-        return self.execute(
-            PublishMessage(
-                channel_account_id,
-                direction,
-                _participants(senders),
-                text,
-                _participants(recipients),
-                timestamp,
-                integration_thread_id,
-                integration_idempotency_id,
-            )
-        )
-
-    def reply(self, thread_id: str, text: str) -> Result:
-        """An agent's reply on an open thread (R3), announced by an OUTGOING_CHANNEL_MESSAGE_CREATED (R5)."""
-        return self.execute(Reply(thread_id, text))
-
-    def start_conversation(
-        self, channel_account_id: str, *, recipients: Iterable[ParticipantLike], text: str
-    ) -> Result:
-        """An agent's message addressed by recipients (R3): to the key's open thread, or a new one."""
-        return self.execute(StartConversation(channel_account_id, _participants(recipients), text))
-
-    # -- thread lifecycle ----------------------------------------------------------------------------------
-
-    def close_thread(self, thread_id: str) -> Result:
-        return self.execute(CloseThread(thread_id))
-
-    def archive_thread(self, thread_id: str) -> Result:
-        return self.execute(ArchiveThread(thread_id))
-
-    def restore_thread(self, thread_id: str) -> Result:
-        return self.execute(RestoreThread(thread_id))
-
-    def reopen_thread(self, thread_id: str) -> Result:
-        return self.execute(ReopenThread(thread_id))
-
-    def close_ticket(self, thread_id: str) -> Result:
-        return self.execute(CloseTicket(thread_id))
 
     # -- reads and the outbox ------------------------------------------------------------------------------
 
@@ -425,13 +322,6 @@ class Engine:
         self.close()
 
 
-def _participants(items: Iterable[ParticipantLike]) -> tuple[Participant, ...]:
-    if isinstance(items, str) or not isinstance(items, Iterable):
-        # Not a list (``senders=None``, one identifier): pass it on so that V5's check names the field.
-        return cast(tuple[Participant, ...], items)
-    return tuple(p if isinstance(p, Participant) else Participant(p) for p in items)
-
-
 def _found(get: Callable[[str], _T | None], wanted: object, field: str, names: str) -> _T:
     """What ``get`` reads for the id ``wanted``, or NOT_FOUND; a value that cannot be an id is not looked up."""
     value = get(check_reference(wanted, field, names, None))
@@ -441,8 +331,7 @@ def _found(get: Callable[[str], _T | None], wanted: object, field: str, names: s
 
 
 def _result(decision: Decision, records: Sequence[EventRecord]) -> Result:
-    # Positional: keyword arguments cost a lookup each, and this runs for every command.
-    return Result(
+    return _Result(
         decision.outcome,
         decision.channel_id,
         decision.channel_account_id,

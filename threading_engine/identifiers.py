@@ -199,7 +199,7 @@ def key_identifiers(key: str) -> tuple[DeliveryIdentifier, ...]:
     if not key:
         return ()
     return tuple(
-        DeliveryIdentifier(_TYPES_BY_NAME.get(kind) or IdentifierType(kind), value)
+        DeliveryIdentifier(type=_TYPES_BY_NAME.get(kind) or IdentifierType(kind), value=value)
         for kind, _, value in (pair.partition(":") for pair in key.split(KEY_SEPARATOR))
     )
 

@@ -111,17 +111,17 @@ def decide_thread_command(view: View, command: ThreadCommand, now: datetime) -> 
         thread, ticket = close(thread, ticket, now, rule, events)
     if after is LifeState.ARCHIVED:
         thread = thread.in_state(thread.status, True, thread.closed_at)
-        events.append(ThreadArchived(thread.id, "R7"))
+        events.append(ThreadArchived(thread_id=thread.id, rule="R7"))
     elif after is LifeState.OPEN:
         thread, ticket = reopen(thread, ticket, rule, events)
     elif before is LifeState.ARCHIVED:
         thread = thread.in_state(thread.status, False, thread.closed_at)
-        events.append(ThreadRestored(thread.id, "R7"))
+        events.append(ThreadRestored(thread_id=thread.id, rule="R7"))
     changes = Changes(threads=(thread,), tickets=() if ticket is None else (ticket,))
     return Decision(
-        Outcome.CHANGED,
-        changes,
-        tuple(events),
+        outcome=Outcome.CHANGED,
+        changes=changes,
+        events=tuple(events),
         channel_account_id=unchanged.channel_account_id,
         thread_id=unchanged.thread_id,
         ticket_id=unchanged.ticket_id,
@@ -155,18 +155,18 @@ def close(
 ) -> tuple[Thread, Ticket | None]:
     """Close an open thread and, by R6, its ticket."""
     thread = thread.in_state(ThreadStatus.CLOSED, thread.archived, now)
-    events.append(ThreadClosed(thread.id, rule))
+    events.append(ThreadClosed(thread_id=thread.id, rule=rule))
     if ticket is not None and ticket.status is TicketStatus.OPEN:
-        ticket = Ticket(ticket.id, ticket.thread_id, TicketStatus.CLOSED)
-        events.append(TicketClosed(thread.id, "R6", ticket.id))
+        ticket = Ticket(id=ticket.id, thread_id=ticket.thread_id, status=TicketStatus.CLOSED)
+        events.append(TicketClosed(thread_id=thread.id, rule="R6", ticket_id=ticket.id))
     return thread, ticket
 
 
 def reopen(thread: Thread, ticket: Ticket | None, rule: str, events: list[Event]) -> tuple[Thread, Ticket | None]:
     """Reopen a closed thread and, by R6, its ticket."""
     thread = thread.in_state(ThreadStatus.OPEN, thread.archived, None)
-    events.append(ThreadReopened(thread.id, rule))
+    events.append(ThreadReopened(thread_id=thread.id, rule=rule))
     if ticket is not None and ticket.status is TicketStatus.CLOSED:
-        ticket = Ticket(ticket.id, ticket.thread_id, TicketStatus.OPEN)
-        events.append(TicketReopened(thread.id, "R6", ticket.id))
+        ticket = Ticket(id=ticket.id, thread_id=ticket.thread_id, status=TicketStatus.OPEN)
+        events.append(TicketReopened(thread_id=thread.id, rule="R6", ticket_id=ticket.id))
     return thread, ticket

@@ -298,7 +298,11 @@ def check_participants(
         name = check_optional_text(participant.name, f"{where}.name")
         # The type by identity: a plain string equals its IdentifierType, but only the enum is canonical.
         canonical = identifier.type is original.type and identifier.value == original.value
-        result.append(participant if canonical and name == participant.name else Participant(identifier, name))
+        result.append(
+            participant
+            if canonical and name == participant.name
+            else Participant(delivery_identifier=identifier, name=name)
+        )
     return tuple(result)
 
 

@@ -10,7 +10,15 @@ from ..errors import NotAllowedError, ThreadNotOpenError
 from ..events import OutgoingMessageCreated
 from ..identifiers import key_identifiers
 from ..memos import Memos
-from ..model import BY_INTEGRATION_THREAD_ID, FROM_AGENT, OUTGOING, Channel, ChannelAccount, Message, Participant
+from ..model import (
+    BY_INTEGRATION_THREAD_ID,
+    FROM_AGENT,
+    OUTGOING,
+    Channel,
+    ChannelAccount,
+    MessageByPosition,
+    Participant,
+)
 from ..validation import check_authorized, check_types_allowed, fail, not_found
 from .channels import IdFactory
 from .placing import Placement, account_and_channel, append, create, message_decision, planned_key
@@ -29,8 +37,8 @@ def _agent_decision(
 ) -> Decision:
     """An agent's message on its placed thread, announced to the integration (R5) with the thread id it must use."""
     outcome, thread, tickets, events = placement
-    sender = Participant(account.delivery_identifier, account.name)
-    message = Message(
+    sender = Participant(account.delivery_identifier, name=account.name)
+    message = MessageByPosition(
         message_id,
         thread.id,
         account.id,
@@ -44,7 +52,9 @@ def _agent_decision(
         integration_thread_id,
     )
     thread_ref = thread.integration_thread_id if thread.integration_thread_id is not None else thread.id
-    events.append(OutgoingMessageCreated(channel.id, message, thread_ref))
+    events.append(
+        OutgoingMessageCreated(channel_id=channel.id, message=message, channel_integration_thread_id=thread_ref)
+    )
     return message_decision(outcome, thread, tickets, message, events, channel.id)
 
 

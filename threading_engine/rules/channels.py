@@ -101,7 +101,12 @@ def decide_create_channel(command: CreateChannel, now: datetime, new_id: IdFacto
         channel_logo_url=command.channel_logo_url,
         channel_description=command.channel_description,
     )
-    return Decision(Outcome.CHANGED, Changes(channel=channel), (ChannelCreated(channel),), channel_id=channel.id)
+    return Decision(
+        outcome=Outcome.CHANGED,
+        changes=Changes(channel=channel),
+        events=(ChannelCreated(channel),),
+        channel_id=channel.id,
+    )
 
 
 def decide_update_channel(view: View, command: UpdateChannel) -> Decision:
@@ -113,7 +118,12 @@ def decide_update_channel(view: View, command: UpdateChannel) -> Decision:
     )
     if updated == channel:
         return Decision(Outcome.UNCHANGED, channel_id=channel.id)
-    return Decision(Outcome.CHANGED, Changes(channel=updated), (ChannelUpdated(updated),), channel_id=channel.id)
+    return Decision(
+        outcome=Outcome.CHANGED,
+        changes=Changes(channel=updated),
+        events=(ChannelUpdated(updated),),
+        channel_id=channel.id,
+    )
 
 
 def decide_create_account(view: View, command: CreateChannelAccount, now: datetime, new_id: IdFactory) -> Decision:
@@ -147,9 +157,9 @@ def decide_create_account(view: View, command: CreateChannelAccount, now: dateti
         creates_tickets=command.creates_tickets,
     )
     return Decision(
-        Outcome.CHANGED,
-        Changes(account=account),
-        (ChannelAccountCreated(account),),
+        outcome=Outcome.CHANGED,
+        changes=Changes(account=account),
+        events=(ChannelAccountCreated(account),),
         channel_id=channel.id,
         channel_account_id=account.id,
     )

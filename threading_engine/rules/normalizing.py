@@ -14,6 +14,7 @@ from ..commands import (
     CreateChannel,
     CreateChannelAccount,
     PublishMessage,
+    PublishMessageByPosition,
     Reply,
     StartConversation,
     ThreadAction,
@@ -83,7 +84,7 @@ def _normalize_publish(command: PublishMessage, spellings: KnownSpellings | None
     senders = check_participants(command.senders, "senders", spellings)
     if not senders:
         raise fail("senders", [], "needs at least one sender", "V5")
-    normalized = PublishMessage(
+    normalized = PublishMessageByPosition(
         account_id,
         command.direction,
         senders,

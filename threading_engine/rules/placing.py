@@ -9,9 +9,27 @@ from ..decisions import CREATED, REOPENED, Changes, Decision, Outcome, Policy, R
 from ..errors import NotFoundError
 from ..events import Event, MessageAppended, ThreadCreated, TicketCreated
 from ..lifecycle import reopen
-from ..model import THREAD_OPEN, Channel, ChannelAccount, Direction, Message, Thread, Ticket
+from ..model import THREAD_OPEN, Channel, ChannelAccount, Direction, Message, Thread, ThreadByPosition, Ticket
+from ..positional import by_position
 from ..validation import not_found
 from .channels import IdFactory
+
+# Built for every message: by position (see ``positional``).
+_MessageAppended = by_position(MessageAppended, "thread_id", "rule", "message_id", "direction")
+_ThreadCreated = by_position(ThreadCreated, "thread_id", "rule", "channel_account_id", "key", "integration_thread_id")
+_TicketCreated = by_position(TicketCreated, "thread_id", "rule", "ticket_id")
+_Changes = by_position(Changes, "channel", "account", "threads", "tickets", "message")
+_Decision = by_position(
+    Decision,
+    "outcome",
+    "changes",
+    "events",
+    "channel_id",
+    "channel_account_id",
+    "thread_id",
+    "ticket_id",
+    "message_id",
+)
 
 # Where a message goes: the outcome, the thread as it will be stored, the tickets that change, and the events
 # so far (the message's own MESSAGE_APPENDED last). The message itself is built once its thread is known.
@@ -50,7 +68,7 @@ def append(
         if ticket is not None:
             tickets = (ticket,)
     thread = thread.touched(now)
-    events.append(MessageAppended(thread.id, rule, message_id, direction))
+    events.append(_MessageAppended(thread.id, rule, message_id, direction))
     return outcome, thread, tickets, events
 
 
@@ -65,15 +83,17 @@ def create(
     direction: Direction,
 ) -> Placement:
     thread_id = new_id("thread")
-    events: list[Event] = [ThreadCreated(thread_id, rule, account.id, key, integration_thread_id)]
+    events: list[Event] = [_ThreadCreated(thread_id, rule, account.id, key, integration_thread_id)]
     tickets: tuple[Ticket, ...] = ()
     if account.creates_tickets:
         tickets = (Ticket(id=new_id("ticket"), thread_id=thread_id),)
-        events.append(TicketCreated(thread_id, "R6", tickets[0].id))
+        events.append(_TicketCreated(thread_id, "R6", tickets[0].id))
     ticket_id = tickets[0].id if tickets else None
-    # Positional (see ``plan``): OPEN, not archived, never closed, its latest message now.
-    thread = Thread(thread_id, account.id, key, now, THREAD_OPEN, False, None, integration_thread_id, ticket_id, now)
-    events.append(MessageAppended(thread_id, rule, message_id, direction))
+    # OPEN, not archived, never closed, its latest message now.
+    thread = ThreadByPosition(
+        thread_id, account.id, key, now, THREAD_OPEN, False, None, integration_thread_id, ticket_id, now
+    )
+    events.append(_MessageAppended(thread_id, rule, message_id, direction))
     return CREATED, thread, tickets, events
 
 
@@ -85,9 +105,9 @@ def message_decision(
     events: list[Event],
     channel_id: str | None = None,
 ) -> Decision:
-    return Decision(
+    return _Decision(
         outcome,
-        Changes(None, None, (thread,), tickets, message),
+        _Changes(None, None, (thread,), tickets, message),
         tuple(events),
         channel_id,
         thread.channel_account_id,

@@ -17,6 +17,12 @@ from ..commands import (
 from ..decisions import ViewQuery
 from ..identifiers import KEY_SEPARATOR, key_part
 from ..model import BY_INTEGRATION_THREAD_ID, Channel, ChannelAccount, Participant
+from ..positional import by_position
+
+# Built for every message: by position (see ``positional``).
+_ViewQuery = by_position(
+    ViewQuery, "channel_id", "channel_account_id", "thread_id", "key", "integration_thread_id", "idempotency_id"
+)
 
 
 def plan(command: Command, account: ChannelAccount | None = None, channel: Channel | None = None) -> ViewQuery:
@@ -36,8 +42,7 @@ def plan(command: Command, account: ChannelAccount | None = None, channel: Chann
             )
         # The recipients an incoming message defaults to (the account itself) would leave the key anyway.
         key = message_key(account, (*command.senders, *command.recipients))
-        # Positional, as on every per-message path: keyword arguments cost a lookup each.
-        return ViewQuery(None, account_id, None, key, None, idempotency_id)
+        return _ViewQuery(None, account_id, None, key, None, idempotency_id)
     if isinstance(command, Reply | ThreadCommand):
         return ViewQuery(thread_id=command.thread_id)
     if isinstance(command, UpdateChannel):

@@ -19,6 +19,7 @@ from ..model import (
     ChannelAccount,
     Direction,
     Message,
+    MessageByPosition,
     Participant,
 )
 from ..validation import check_authorized, check_types_allowed, fail
@@ -97,7 +98,7 @@ def decide_publish(
     else:
         placement = _place_by_key(view, account, key, command.direction, message_id, timestamp, now, policy, new_id)
     outcome, thread, tickets, events = placement
-    message = Message(
+    message = MessageByPosition(
         message_id,
         thread.id,
         account.id,
