@@ -55,7 +55,7 @@ from .model import (
     TicketStatus,
 )
 from .repository import Repository, UnitOfWork
-from .stores import open_repository
+from .stores import open_repository, store_schemes
 
 __version__ = "0.1.0"
 
@@ -108,6 +108,7 @@ __all__ = [
     "WriteConflict",
     "__version__",
     "open_repository",
+    "store_schemes",
     "unique_id",
     "utc_now",
 ]
