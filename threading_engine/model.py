@@ -2,7 +2,7 @@
 
 Every type is frozen; a change is a new value made with :func:`attrs.evolve`. Constructors do no checking:
 values are validated once where they enter the engine (``validation.py``), and the model knows nothing of
-HubSpot's JSON (``hubspot.py``).
+HubSpot's JSON (the ``hubspot`` package).
 """
 
 from __future__ import annotations
