@@ -70,6 +70,10 @@ class Engine(CommandMethods):
     ``clock`` gives the engine's time (R4's "now"); ``ids`` makes new ids from a kind (``"thread"``,
     ``"message"``, ...); ``policy`` holds the reopen window. All three are injected so tests and replays are
     reproducible. The engine is safe to share between the threads of a process if its repository is.
+
+    The engine remembers what it may between commands (identifier spellings it checked, each account's routing
+    facts, ...; see ``memos``) and takes shortcuts for inputs already in canonical form. ``fast_paths=False``
+    turns all of that off; the results, events and stored state are the same either way.
     """
 
     def __init__(
