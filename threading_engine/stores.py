@@ -21,13 +21,16 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from importlib.metadata import EntryPoint, entry_points
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, parse_qs, quote, urlencode, urlsplit
 
 from .errors import ValidationError
 from .repository import Repository
 from .storable import MAX_URL_LENGTH, shown, text_problem
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 ENTRY_POINT_GROUP = "threading_engine.stores"
 StoreOpener = Callable[[str], Repository]
@@ -87,7 +90,10 @@ def store_schemes() -> tuple[str, ...]:
 
 def _installed() -> dict[str, EntryPoint]:
     """The schemes installed packages register, read afresh each time: a package installed while the process
-    runs is found, and nothing is remembered."""
+    runs is found, and nothing is remembered. (``importlib.metadata`` is imported here, when a URL needs it: it
+    weighs more than the rest of the package.)"""
+    from importlib.metadata import entry_points
+
     return {point.name: point for point in entry_points(group=ENTRY_POINT_GROUP) if point.name not in _BUILT_IN}
 
 
