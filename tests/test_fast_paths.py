@@ -1,6 +1,7 @@
 """Fast paths change nothing: an engine with every memo and shortcut off (``Engine(fast_paths=False)``) gives the
-same results, errors, events and stored state as one with them on, on the memory store and on SQLite; and the
-pure core keeps no state of its own between commands (issue 14: caches owned by the engine)."""
+same results, errors, events and stored state as one with them on, on the memory store and on SQLite (and on
+PostgreSQL: ``backends/test_postgres_fast_paths.py``); and the pure core keeps no state of its own between
+commands (issue 14: caches owned by the engine)."""
 
 from __future__ import annotations
 
@@ -149,7 +150,7 @@ def _error(error: ThreadingError) -> tuple[object, ...]:
     return (type(error), str(error), error.field, repr(error.value), error.rule)
 
 
-def _run(
+def run_script(
     repository: Repository, fast_paths: bool, script: list[tuple[str, Any]], prefix: str = ""
 ) -> tuple[list[Any], dict[str, Any]]:
     """Set up a channel and account of each threading model, then run ``script``; ids start with ``prefix``."""
@@ -199,7 +200,7 @@ def test_fast_paths_on_and_off_give_the_same_results_events_and_stored_state(
     R3's replies) decides the same with them off; so do the errors, to their text, field, value and rule."""
     on, off = STORES[store](), STORES[store]()
     try:
-        assert _run(on, True, script) == _run(off, False, script)
+        assert run_script(on, True, script) == run_script(off, False, script)
     finally:
         on.close()
         off.close()
@@ -267,7 +268,7 @@ def test_the_pure_core_holds_no_state_after_a_run() -> None:
     other = Participant(DeliveryIdentifier(_EMAIL, f"Ana.{number}@Example.com"))
     script = [("one", command) for command in _a_bit_of_everything(prefix, customer, other)]
     many = ("many", [command for _, command in script])
-    seen, _ = _run(MemoryRepository(), True, [*script, ("wait", timedelta(hours=1)), many], prefix)
+    seen, _ = run_script(MemoryRepository(), True, [*script, ("wait", timedelta(hours=1)), many], prefix)
     assert not any(isinstance(outcome, tuple) for outcome in seen[:-1]), "every command was accepted"
     assert {module.__name__: _state(module) for module in modules} == before
 
