@@ -24,6 +24,11 @@ from .events import (
     TicketReopened,
 )
 from .model import Thread, ThreadStatus, Ticket, TicketStatus
+from .positional import by_position
+
+_ThreadReopened = by_position(ThreadReopened, "thread_id", "rule")
+_TicketReopened = by_position(TicketReopened, "thread_id", "rule", "ticket_id")
+_Ticket = by_position(Ticket, "id", "thread_id", "status")
 
 
 class LifeState(enum.StrEnum):
@@ -163,10 +168,11 @@ def close(
 
 
 def reopen(thread: Thread, ticket: Ticket | None, rule: str, events: list[Event]) -> tuple[Thread, Ticket | None]:
-    """Reopen a closed thread and, by R6, its ticket."""
+    """Reopen a closed thread and, by R6, its ticket. Every message R4 or I1 reopens a thread with comes here:
+    its values are built by position (see ``positional``)."""
     thread = thread.in_state(ThreadStatus.OPEN, thread.archived, None)
-    events.append(ThreadReopened(thread_id=thread.id, rule=rule))
+    events.append(_ThreadReopened(thread.id, rule))
     if ticket is not None and ticket.status is TicketStatus.CLOSED:
-        ticket = Ticket(id=ticket.id, thread_id=ticket.thread_id, status=TicketStatus.OPEN)
-        events.append(TicketReopened(thread_id=thread.id, rule="R6", ticket_id=ticket.id))
+        ticket = _Ticket(ticket.id, ticket.thread_id, TicketStatus.OPEN)
+        events.append(_TicketReopened(thread.id, "R6", ticket.id))
     return thread, ticket

@@ -19,10 +19,14 @@ from ..model import (
     MessageByPosition,
     Participant,
 )
+from ..positional import by_position
 from ..validation import check_authorized, check_types_allowed, fail, not_found
 from .channels import IdFactory
 from .placing import Placement, account_and_channel, append, create, message_decision, planned_key
 from .planning import message_key
+
+# Built for every agent's message: by position (see ``positional``).
+_OutgoingMessageCreated = by_position(OutgoingMessageCreated, "channel_id", "message", "channel_integration_thread_id")
 
 
 def _agent_decision(
@@ -52,9 +56,7 @@ def _agent_decision(
         integration_thread_id,
     )
     thread_ref = thread.integration_thread_id if thread.integration_thread_id is not None else thread.id
-    events.append(
-        OutgoingMessageCreated(channel_id=channel.id, message=message, channel_integration_thread_id=thread_ref)
-    )
+    events.append(_OutgoingMessageCreated(channel.id, message, thread_ref))
     return message_decision(outcome, thread, tickets, message, events, channel.id)
 
 
