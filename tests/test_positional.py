@@ -61,7 +61,7 @@ def _library_modules() -> list[tuple[Path, str]]:
     modules = []
     for path in sorted(PACKAGE.rglob("*.py")):
         parts = path.relative_to(PACKAGE).with_suffix("").parts
-        if parts[0] in NOT_YET:
+        if parts[0] in NOT_YET or parts == ("__main__",):  # importing __main__ would confuse ``python -m``
             continue
         name = ".".join(("threading_engine", *parts)).removesuffix(".__init__")
         modules.append((path, name))
