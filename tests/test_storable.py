@@ -4,6 +4,7 @@ refuses (a lone surrogate, a time without a UTC form, an id no store can index).
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -27,6 +28,8 @@ from threading_engine import (
 from threading_engine.backends.rows import from_micros, micros
 from threading_engine.codec import message_from_primitive, message_json
 from threading_engine.hubspot import format_timestamp
+from threading_engine.memos import Memos
+from threading_engine.rules import normalizing
 from threading_engine.storable import (
     EARLIEST,
     LATEST,
@@ -255,8 +258,8 @@ def test_a_string_subclass_is_shown_as_its_text() -> None:
 def test_a_message_the_fast_path_passes_is_one_the_full_checks_pass_unchanged(
     people: tuple[Participant, ...], text: str, timestamp: datetime | None, external_id: str | None
 ) -> None:
-    """``rules._is_canonical_publish`` and ``validation.are_known_canonical`` decide nearly every message: what
-    they pass, the full checks must pass too, and leave as it is."""
+    """``rules.normalizing._is_canonical_publish`` and ``validation.are_known_canonical`` decide nearly every
+    message: what they pass, the full checks must pass too, and leave as it is."""
     command = PublishMessage(
         "account-1",
         Direction.INCOMING,
@@ -267,15 +270,23 @@ def test_a_message_the_fast_path_passes_is_one_the_full_checks_pass_unchanged(
         external_id,
         external_id,
     )
-    if are_known_canonical(people):
-        assert check_participants(people, "recipients") is people
-    if rules._is_canonical_publish(command):
-        assert rules._normalize_publish(command) == command
+    # An engine's memo, taught every spelling here as an engine learns those it checks.
+    spellings = Memos().spellings
+    for person in people:
+        with contextlib.suppress(ThreadingError):
+            DeliveryIdentifier.of(
+                person.delivery_identifier.type, person.delivery_identifier.value, spellings=spellings
+            )
+    if are_known_canonical(people, spellings):
+        assert check_participants(people, "recipients", spellings) is people
+    if normalizing._is_canonical_publish(command, spellings):
+        assert normalizing._normalize_publish(command) == command
     try:
-        normalized = rules.normalize(command)
+        normalized = rules.normalize(command, spellings)
     except ThreadingError:
         return
-    assert rules.normalize(normalized) == normalized  # canonical: normalizing again changes nothing
+    assert rules.normalize(normalized, spellings) == normalized  # canonical: normalizing again changes nothing
+    assert rules.normalize(normalized) == normalized
 
 
 def test_message_documents_hold_every_accepted_string() -> None:

@@ -7,6 +7,7 @@ docstrings (R4, V2, ...) refer to the specification summarised in the README.
 Importing this package loads no database driver and no test library.
 """
 
+from .clock import utc_now
 from .commands import (
     UNSET,
     ArchiveThread,
@@ -39,7 +40,7 @@ from .errors import (
 )
 from .events import EventRecord
 from .identifiers import DeliveryIdentifier, IdentifierType
-from .ids import SequentialIds, unique_id, utc_now
+from .ids import SequentialIds, unique_id
 from .model import (
     Capabilities,
     Channel,
@@ -54,7 +55,7 @@ from .model import (
     TicketStatus,
 )
 from .repository import Repository, UnitOfWork
-from .stores import open_repository
+from .stores import open_repository, store_schemes
 
 __version__ = "0.1.0"
 
@@ -107,6 +108,7 @@ __all__ = [
     "WriteConflict",
     "__version__",
     "open_repository",
+    "store_schemes",
     "unique_id",
     "utc_now",
 ]

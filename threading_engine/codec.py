@@ -1,7 +1,8 @@
 """Exact round trips of model values and events to JSON-ready primitives, for stores that persist them.
 
-This is the storage format, not HubSpot's wire format (``hubspot.py``): it keeps every field, including
-time-zone offsets, so that what a SQL backend reads back equals what was written.
+This is the storage format, not HubSpot's wire format (the ``hubspot`` package): it keeps every field, including
+time-zone offsets, so that what a SQL backend reads back equals what was written. Its tables are built when it
+is imported and never change.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from .model import (
     Message,
     MessageOrigin,
     Participant,
+    Thread,
     ThreadingModel,
+    ThreadStatus,
+    Ticket,
+    TicketStatus,
 )
 
 Primitive = dict[str, Any]
@@ -40,14 +45,15 @@ def dumps(data: object) -> str:
 
 
 def _encode(value: object) -> object:
-    """``value`` as JSON-ready primitives: the encoder for its type is chosen once, then looked up.
+    """``value`` as JSON-ready primitives: the encoder for each type the model holds was chosen at import, and is
+    looked up; any other type (a subclass of the caller's own) has its encoder chosen at each call.
 
     This runs for every stored message and event, so it avoids ``attrs.asdict`` and chains of ``isinstance``.
     """
     kind = type(value)
     encoder = _ENCODERS.get(kind)
     if encoder is None:
-        encoder = _ENCODERS[kind] = _encoder_for(kind)
+        encoder = _encoder_for(kind)
     return encoder(value)
 
 
@@ -148,7 +154,32 @@ def _written_out() -> dict[type, _Encoder]:
     return {kind: encoder for kind, names, encoder in candidates if _field_names(kind) == names}
 
 
-_ENCODERS: dict[type, _Encoder] = _written_out()
+# Every type a stored value is made of.
+_MODEL_TYPES: tuple[type, ...] = (
+    str,
+    int,
+    bool,
+    float,
+    type(None),
+    tuple,
+    datetime,
+    DeliveryIdentifier,
+    IdentifierType,
+    ThreadingModel,
+    ThreadStatus,
+    TicketStatus,
+    Direction,
+    MessageOrigin,
+    Capabilities,
+    Channel,
+    ChannelAccount,
+    Participant,
+    Thread,
+    Ticket,
+    Message,
+    *EVENT_TYPES.values(),
+)
+_ENCODERS: dict[type, _Encoder] = {kind: _encoder_for(kind) for kind in _MODEL_TYPES} | _written_out()
 # Decided once: whether ``Message`` still has the fields its written-out encoders were written for.
 _MESSAGE_WRITTEN_OUT = _ENCODERS.get(Message) is _message
 
@@ -208,11 +239,17 @@ def _flat_event_fields(kind: type[Event]) -> tuple[tuple[str, str], ...]:
     """(attribute, its JSON key with quotes and colon) for each field of an event class, in attrs order."""
     fields = _EVENT_FIELDS.get(kind)
     if fields is None:
-        fields = _EVENT_FIELDS[kind] = tuple((name, f"{encode_basestring(name)}:") for name in _field_names(kind))
+        fields = _event_fields(kind)
     return fields
 
 
-_EVENT_FIELDS: dict[type[Event], tuple[tuple[str, str], ...]] = {}
+def _event_fields(kind: type[Event]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, f"{encode_basestring(name)}:") for name in _field_names(kind))
+
+
+_EVENT_FIELDS: dict[type[Event], tuple[tuple[str, str], ...]] = {
+    kind: _event_fields(kind) for kind in EVENT_TYPES.values()
+}
 
 
 def _flat_event_text(event: Event) -> str | None:
@@ -240,7 +277,7 @@ def _time(raw: str | None) -> datetime | None:
 
 
 def _identifier(raw: list[str]) -> DeliveryIdentifier:
-    return DeliveryIdentifier(IdentifierType(raw[0]), raw[1])
+    return DeliveryIdentifier(type=IdentifierType(raw[0]), value=raw[1])
 
 
 def channel_from_primitive(data: Primitive) -> Channel:
@@ -263,7 +300,7 @@ def account_from_primitive(data: Primitive) -> ChannelAccount:
 
 
 def _participants(raw: list[Primitive]) -> tuple[Participant, ...]:
-    return tuple(Participant(_identifier(p["delivery_identifier"]), p["name"]) for p in raw)
+    return tuple(Participant(delivery_identifier=_identifier(p["delivery_identifier"]), name=p["name"]) for p in raw)
 
 
 def message_from_primitive(data: Primitive) -> Message:

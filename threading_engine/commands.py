@@ -10,6 +10,7 @@ import attrs
 
 from .identifiers import DeliveryIdentifier
 from .model import Capabilities, Direction, Participant
+from .positional import by_position
 
 
 class Unset(enum.Enum):
@@ -142,3 +143,17 @@ class CloseTicket(ThreadCommand):
     """Close the ticket of a thread, which closes the thread too (R6)."""
 
     action: ClassVar[ThreadAction] = ThreadAction.CLOSE_TICKET
+
+
+# Built for every published message: by position (see ``positional``).
+PublishMessageByPosition = by_position(
+    PublishMessage,
+    "channel_account_id",
+    "direction",
+    "senders",
+    "text",
+    "recipients",
+    "timestamp",
+    "integration_thread_id",
+    "integration_idempotency_id",
+)

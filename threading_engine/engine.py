@@ -11,34 +11,25 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import attrs
 
 from . import rules
+from .clock import utc_now
+from .command_methods import CommandMethods
 from .commands import (
-    UNSET,
-    ArchiveThread,
-    CloseThread,
-    CloseTicket,
     Command,
-    CreateChannel,
-    CreateChannelAccount,
     PublishMessage,
-    ReopenThread,
-    Reply,
-    RestoreThread,
     StartConversation,
-    Unset,
-    UpdateChannel,
-    UpdateChannelAccount,
 )
 from .decisions import Decision, Outcome, Policy, ViewQuery
 from .errors import StorageError, ThreadingError, ValidationError, WriteConflict
 from .events import EventRecord
-from .identifiers import DeliveryIdentifier
-from .ids import SequentialIds, unique_id, utc_now
-from .model import Capabilities, Channel, ChannelAccount, Direction, Message, Participant, Thread, Ticket
+from .ids import SequentialIds, unique_id
+from .memos import Memo, Memos
+from .model import Channel, ChannelAccount, Message, Thread, Ticket
+from .positional import by_position
 from .repository import PendingEvent, Repository, UnitOfWork
 from .rules import IdFactory
 from .storable import MAX_COUNT, is_id, shown
@@ -51,7 +42,6 @@ _ROUTED_BY_ACCOUNT = (PublishMessage, StartConversation)
 # once: a bound for an engine that serves accounts without end, at the price of one read per account.
 MAX_ROUTES_REMEMBERED = 10_000
 _T = TypeVar("_T")
-ParticipantLike = Participant | DeliveryIdentifier
 
 
 @attrs.frozen(slots=False)  # made for every command: see the note above ``decisions.ViewQuery``
@@ -67,12 +57,23 @@ class Result:
     events: tuple[EventRecord, ...] = ()
 
 
-class Engine:
+# Built for every command: by position (see ``positional``).
+_Result = by_position(
+    Result, "outcome", "channel_id", "channel_account_id", "thread_id", "ticket_id", "message_id", "events"
+)
+_PendingEvent = by_position(PendingEvent, "event_id", "timestamp", "event")
+
+
+class Engine(CommandMethods):
     """Decides threads for messages and keeps them in a :class:`Repository`.
 
     ``clock`` gives the engine's time (R4's "now"); ``ids`` makes new ids from a kind (``"thread"``,
     ``"message"``, ...); ``policy`` holds the reopen window. All three are injected so tests and replays are
     reproducible. The engine is safe to share between the threads of a process if its repository is.
+
+    The engine remembers what it may between commands (identifier spellings it checked, each account's routing
+    facts, ...; see ``memos``) and takes shortcuts for inputs already in canonical form. ``fast_paths=False``
+    turns all of that off; the results, events and stored state are the same either way.
     """
 
     def __init__(
@@ -83,7 +84,12 @@ class Engine:
         ids: IdFactory = unique_id,
         policy: Policy | None = None,
         max_attempts: int = 10,
+        fast_paths: bool = True,
     ) -> None:
+        if not isinstance(fast_paths, bool):
+            raise ValidationError(
+                f"fast_paths {shown(fast_paths)} is not True or False", field="fast_paths", value=fast_paths
+            )
         if not (isinstance(max_attempts, int) and max_attempts >= 1):
             raise ValidationError(
                 f"max_attempts {shown(max_attempts)} is not a whole number of at least 1",
@@ -99,16 +105,21 @@ class Engine:
         self.ids = ids
         self.policy = policy or Policy()
         self.max_attempts = max_attempts
+        self.fast_paths = fast_paths
+        # What this engine remembers between commands, for the rules (``None`` when fast paths are off: the
+        # rules then build everything afresh and take no shortcut).
+        self._memos = Memos() if fast_paths else None
+        self._spellings = None if self._memos is None else self._memos.spellings
         # An account's identifier and its channel's capabilities never change, so routing facts can be
-        # cached (up to MAX_ROUTES_REMEMBERED accounts); anything that does change (``authorized``) is read
-        # fresh in every view.
-        self._routing: dict[str, tuple[ChannelAccount, Channel]] = {}
+        # remembered (up to MAX_ROUTES_REMEMBERED accounts); anything that does change (``authorized``) is
+        # read fresh in every view.
+        self._routing: Memo[str, tuple[ChannelAccount, Channel]] = Memo(MAX_ROUTES_REMEMBERED if fast_paths else 0)
 
     # -- the one entry point -------------------------------------------------------------------------------
 
     def execute(self, command: Command) -> Result:
         """Handle one command; raises a :class:`ThreadingError` subclass if it is rejected."""
-        command = rules.normalize(command)
+        command = rules.normalize(command, self._spellings)
         for attempt in range(1, self.max_attempts + 1):
             try:
                 with self.repository.unit_of_work() as unit:
@@ -142,7 +153,7 @@ class Engine:
             try:
                 if checked_times is not None:
                     checked_times[index] = check_moment(checked_times[index], f"times[{index}]")
-                normalized.append(rules.normalize(command))
+                normalized.append(rules.normalize(command, self._spellings))
             except ThreadingError as error:
                 normalized.append(error)
         for attempt in range(1, self.max_attempts + 1):
@@ -216,16 +227,17 @@ class Engine:
         query = planned if planned is not None else rules.plan(command, account, channel)
         view = unit.load(query)
         now = self.clock() if at is None else at
+        fast = self.fast_paths
         # ``storable.is_plain_moment`` written out (it runs for every command); anything else is checked in full.
-        if not (now.__class__ is datetime and now.tzinfo is UTC and 1 < now.year < 9999):
+        if not (fast and now.__class__ is datetime and now.tzinfo is UTC and 1 < now.year < 9999):
             now = check_clock(now)
         new_id = self.ids
-        if new_id is not unique_id and type(new_id) is not SequentialIds:
+        if not fast or (new_id is not unique_id and type(new_id) is not SequentialIds):
             new_id = checked_ids(new_id)
-        decision = rules.decide(view, command, now, self.policy, new_id, query)
+        decision = rules.decide(view, command, now, self.policy, new_id, query if fast else None, self._memos)
         events = []
         for event in decision.events:
-            events.append(PendingEvent(new_id("event"), now, event))
+            events.append(_PendingEvent(new_id("event"), now, event))
         if events or decision.changes:
             unit.save(decision.changes, events)
         return decision, events
@@ -250,108 +262,7 @@ class Engine:
         view = unit.load(ViewQuery(channel_account_id=channel_account_id))
         if view.account is None or view.channel is None:
             raise not_found("channelAccountId", channel_account_id, "channel account", rule)
-        if len(self._routing) >= MAX_ROUTES_REMEMBERED:
-            self._routing.clear()
-        self._routing[channel_account_id] = (view.account, view.channel)
-        return view.account, view.channel
-
-    # -- channels and accounts -----------------------------------------------------------------------------
-
-    def create_channel(
-        self,
-        name: str,
-        capabilities: Capabilities,
-        *,
-        webhook_url: str | None = None,
-        channel_logo_url: str | None = None,
-        channel_description: str | None = None,
-    ) -> Result:
-        return self.execute(CreateChannel(name, capabilities, webhook_url, channel_logo_url, channel_description))
-
-    def update_channel(
-        self,
-        channel_id: str,
-        *,
-        name: str | Unset = UNSET,
-        webhook_url: str | Unset | None = UNSET,
-        channel_logo_url: str | Unset | None = UNSET,
-        channel_description: str | Unset | None = UNSET,
-    ) -> Result:
-        return self.execute(UpdateChannel(channel_id, name, webhook_url, channel_logo_url, channel_description))
-
-    def create_channel_account(
-        self,
-        channel_id: str,
-        *,
-        name: str,
-        inbox_id: str,
-        delivery_identifier: DeliveryIdentifier,
-        authorized: bool = True,
-        creates_tickets: bool = False,
-    ) -> Result:
-        return self.execute(
-            CreateChannelAccount(channel_id, name, inbox_id, delivery_identifier, authorized, creates_tickets)
-        )
-
-    def update_channel_account(
-        self, channel_account_id: str, *, name: str | Unset = UNSET, authorized: bool | Unset = UNSET
-    ) -> Result:
-        return self.execute(UpdateChannelAccount(channel_account_id, name, authorized))
-
-    # -- messages ------------------------------------------------------------------------------------------
-
-    def publish_message(
-        self,
-        channel_account_id: str,
-        *,
-        direction: Direction,
-        senders: Iterable[ParticipantLike],
-        text: str,
-        recipients: Iterable[ParticipantLike] = (),
-        timestamp: datetime | None = None,
-        integration_thread_id: str | None = None,
-        integration_idempotency_id: str | None = None,
-    ) -> Result:
-        """Publish a message the integration received (INCOMING) or mirrors (OUTGOING): R3, R4, I1, D1."""
-        return self.execute(
-            PublishMessage(
-                channel_account_id,
-                direction,
-                _participants(senders),
-                text,
-                _participants(recipients),
-                timestamp,
-                integration_thread_id,
-                integration_idempotency_id,
-            )
-        )
-
-    def reply(self, thread_id: str, text: str) -> Result:
-        """An agent's reply on an open thread (R3), announced by an OUTGOING_CHANNEL_MESSAGE_CREATED (R5)."""
-        return self.execute(Reply(thread_id, text))
-
-    def start_conversation(
-        self, channel_account_id: str, *, recipients: Iterable[ParticipantLike], text: str
-    ) -> Result:
-        """An agent's message addressed by recipients (R3): to the key's open thread, or a new one."""
-        return self.execute(StartConversation(channel_account_id, _participants(recipients), text))
-
-    # -- thread lifecycle ----------------------------------------------------------------------------------
-
-    def close_thread(self, thread_id: str) -> Result:
-        return self.execute(CloseThread(thread_id))
-
-    def archive_thread(self, thread_id: str) -> Result:
-        return self.execute(ArchiveThread(thread_id))
-
-    def restore_thread(self, thread_id: str) -> Result:
-        return self.execute(RestoreThread(thread_id))
-
-    def reopen_thread(self, thread_id: str) -> Result:
-        return self.execute(ReopenThread(thread_id))
-
-    def close_ticket(self, thread_id: str) -> Result:
-        return self.execute(CloseTicket(thread_id))
+        return self._routing.remember(channel_account_id, (view.account, view.channel))
 
     # -- reads and the outbox ------------------------------------------------------------------------------
 
@@ -415,13 +326,6 @@ class Engine:
         self.close()
 
 
-def _participants(items: Iterable[ParticipantLike]) -> tuple[Participant, ...]:
-    if isinstance(items, str) or not isinstance(items, Iterable):
-        # Not a list (``senders=None``, one identifier): pass it on so that V5's check names the field.
-        return cast(tuple[Participant, ...], items)
-    return tuple(p if isinstance(p, Participant) else Participant(p) for p in items)
-
-
 def _found(get: Callable[[str], _T | None], wanted: object, field: str, names: str) -> _T:
     """What ``get`` reads for the id ``wanted``, or NOT_FOUND; a value that cannot be an id is not looked up."""
     value = get(check_reference(wanted, field, names, None))
@@ -431,8 +335,7 @@ def _found(get: Callable[[str], _T | None], wanted: object, field: str, names: s
 
 
 def _result(decision: Decision, records: Sequence[EventRecord]) -> Result:
-    # Positional: keyword arguments cost a lookup each, and this runs for every command.
-    return Result(
+    return _Result(
         decision.outcome,
         decision.channel_id,
         decision.channel_account_id,

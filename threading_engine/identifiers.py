@@ -7,7 +7,6 @@ to a canonical form when it enters the engine, and only canonical identifiers ar
 from __future__ import annotations
 
 import enum
-import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -15,6 +14,7 @@ from collections.abc import Iterable
 import attrs
 
 from .errors import ValidationError
+from .memos import KnownSpellings
 from .storable import has_surrogate, is_invisible, shown
 
 
@@ -44,13 +44,23 @@ class DeliveryIdentifier:
     value: str
 
     @classmethod
-    def of(cls, type: object, value: object, *, field: str = "deliveryIdentifier") -> DeliveryIdentifier:
+    def of(
+        cls,
+        type: object,
+        value: object,
+        *,
+        field: str = "deliveryIdentifier",
+        spellings: KnownSpellings | None = None,
+    ) -> DeliveryIdentifier:
         """Validate ``type`` and ``value`` and return the identifier in canonical form.
 
-        ``field`` names where the identifier came from, so the error points at it.
+        ``field`` names where the identifier came from, so the error points at it; ``spellings``, an engine's
+        memo of spellings already checked, saves checking them again.
         """
         identifier_type = parse_identifier_type(type, field=f"{field}.type")
-        return cls(identifier_type, canonical_value(identifier_type, value, field=f"{field}.value"))
+        return cls(
+            identifier_type, canonical_value(identifier_type, value, field=f"{field}.value", spellings=spellings)
+        )
 
     def __str__(self) -> str:
         return f"{self.type.value}:{self.value}"
@@ -74,28 +84,29 @@ def parse_identifier_type(raw: object, *, field: str = "deliveryIdentifier.type"
     )
 
 
-def canonical_value(identifier_type: IdentifierType, raw: object, *, field: str) -> str:
-    """Return the canonical form of ``raw`` for ``identifier_type``, or raise a ValidationError (V4)."""
+def canonical_value(
+    identifier_type: IdentifierType, raw: object, *, field: str, spellings: KnownSpellings | None = None
+) -> str:
+    """Return the canonical form of ``raw`` for ``identifier_type``, or raise a ValidationError (V4).
+
+    ``spellings`` remembers the spellings checked, and answers for those it has seen before."""
     if not isinstance(raw, str):
         raise ValidationError(f"{field} {shown(raw)} is not a string (V4)", field=field, value=raw, rule="V4")
-    canonical = _known_spellings.get((identifier_type, raw))
+    if spellings is None:
+        return _canonical_value(identifier_type, raw, field)
+    canonical = spellings.get((identifier_type, raw))
     if canonical is None:
         canonical = _canonical_value(identifier_type, raw, field)
         if len(raw) <= _MAX_REMEMBERED_SPELLING:  # padding around a short value is not worth the memory
-            if len(_known_spellings) >= _MAX_KNOWN_SPELLINGS:
-                _known_spellings.clear()  # a crude bound: correctness never depends on the cache
-            _known_spellings[(identifier_type, raw)] = canonical
+            spellings.remember((identifier_type, raw), canonical)
     return canonical
 
 
-# The same few thousand counterparties write again and again: remember spellings already checked.
-_known_spellings: dict[tuple[IdentifierType, str], str] = {}
-_MAX_KNOWN_SPELLINGS = 100_000
 _MAX_REMEMBERED_SPELLING = 320
 
 
-def is_known_canonical(identifier: object) -> bool:
-    """Whether ``identifier`` is a plain :class:`DeliveryIdentifier` already seen in canonical form.
+def is_known_canonical(identifier: object, spellings: KnownSpellings) -> bool:
+    """Whether ``identifier`` is a plain :class:`DeliveryIdentifier` that ``spellings`` saw in canonical form.
 
     A cheap check for the common case, so that validation can keep such an identifier as it is; ``False``
     only means "not known", and the caller then validates in full.
@@ -104,7 +115,7 @@ def is_known_canonical(identifier: object) -> bool:
         return False
     kind, value = identifier.type, identifier.value
     # Exact classes only: a plain string equals its IdentifierType, so it would find the type's entries.
-    return kind.__class__ is IdentifierType and value.__class__ is str and _known_spellings.get((kind, value)) == value
+    return kind.__class__ is IdentifierType and value.__class__ is str and spellings.get((kind, value)) == value
 
 
 def _canonical_value(identifier_type: IdentifierType, raw: str, field: str) -> str:
@@ -182,16 +193,13 @@ def key_part(identifier: DeliveryIdentifier) -> str:
     return f"{identifier.type}:{identifier.value}"
 
 
-@functools.lru_cache(maxsize=4096)
 def key_identifiers(key: str) -> tuple[DeliveryIdentifier, ...]:
-    """The identifiers a key (from :func:`thread_key`) was made of, in the key's order.
-
-    Cached: every agent reply reads its thread's key back, and the result is immutable.
-    """
+    """The identifiers a key (from :func:`thread_key`) was made of, in the key's order (an engine remembers the
+    participants of the keys its agents reply on: ``memos.Memos.key_participants``)."""
     if not key:
         return ()
     return tuple(
-        DeliveryIdentifier(_TYPES_BY_NAME.get(kind) or IdentifierType(kind), value)
+        DeliveryIdentifier(type=_TYPES_BY_NAME.get(kind) or IdentifierType(kind), value=value)
         for kind, _, value in (pair.partition(":") for pair in key.split(KEY_SEPARATOR))
     )
 

@@ -3,7 +3,7 @@
 A thread is in one of three states: OPEN, CLOSED, or ARCHIVED (archiving closes first, R7, so an archived
 thread is always closed). The table below is the whole state machine for the five agent actions; guards that
 depend on other threads (R8's key conflict, I1's restore conflict) and R6's ticket changes are applied around
-it. Messages move threads too (R4 reopens), but that lives in ``rules.py``.
+it. Messages move threads too (R4 reopens), but that lives in ``rules.publishing``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,11 @@ from .events import (
     TicketReopened,
 )
 from .model import Thread, ThreadStatus, Ticket, TicketStatus
+from .positional import by_position
+
+_ThreadReopened = by_position(ThreadReopened, "thread_id", "rule")
+_TicketReopened = by_position(TicketReopened, "thread_id", "rule", "ticket_id")
+_Ticket = by_position(Ticket, "id", "thread_id", "status")
 
 
 class LifeState(enum.StrEnum):
@@ -111,17 +116,17 @@ def decide_thread_command(view: View, command: ThreadCommand, now: datetime) -> 
         thread, ticket = close(thread, ticket, now, rule, events)
     if after is LifeState.ARCHIVED:
         thread = thread.in_state(thread.status, True, thread.closed_at)
-        events.append(ThreadArchived(thread.id, "R7"))
+        events.append(ThreadArchived(thread_id=thread.id, rule="R7"))
     elif after is LifeState.OPEN:
         thread, ticket = reopen(thread, ticket, rule, events)
     elif before is LifeState.ARCHIVED:
         thread = thread.in_state(thread.status, False, thread.closed_at)
-        events.append(ThreadRestored(thread.id, "R7"))
+        events.append(ThreadRestored(thread_id=thread.id, rule="R7"))
     changes = Changes(threads=(thread,), tickets=() if ticket is None else (ticket,))
     return Decision(
-        Outcome.CHANGED,
-        changes,
-        tuple(events),
+        outcome=Outcome.CHANGED,
+        changes=changes,
+        events=tuple(events),
         channel_account_id=unchanged.channel_account_id,
         thread_id=unchanged.thread_id,
         ticket_id=unchanged.ticket_id,
@@ -155,18 +160,19 @@ def close(
 ) -> tuple[Thread, Ticket | None]:
     """Close an open thread and, by R6, its ticket."""
     thread = thread.in_state(ThreadStatus.CLOSED, thread.archived, now)
-    events.append(ThreadClosed(thread.id, rule))
+    events.append(ThreadClosed(thread_id=thread.id, rule=rule))
     if ticket is not None and ticket.status is TicketStatus.OPEN:
-        ticket = Ticket(ticket.id, ticket.thread_id, TicketStatus.CLOSED)
-        events.append(TicketClosed(thread.id, "R6", ticket.id))
+        ticket = Ticket(id=ticket.id, thread_id=ticket.thread_id, status=TicketStatus.CLOSED)
+        events.append(TicketClosed(thread_id=thread.id, rule="R6", ticket_id=ticket.id))
     return thread, ticket
 
 
 def reopen(thread: Thread, ticket: Ticket | None, rule: str, events: list[Event]) -> tuple[Thread, Ticket | None]:
-    """Reopen a closed thread and, by R6, its ticket."""
+    """Reopen a closed thread and, by R6, its ticket. Every message R4 or I1 reopens a thread with comes here:
+    its values are built by position (see ``positional``)."""
     thread = thread.in_state(ThreadStatus.OPEN, thread.archived, None)
-    events.append(ThreadReopened(thread.id, rule))
+    events.append(_ThreadReopened(thread.id, rule))
     if ticket is not None and ticket.status is TicketStatus.CLOSED:
-        ticket = Ticket(ticket.id, ticket.thread_id, TicketStatus.OPEN)
-        events.append(TicketReopened(thread.id, "R6", ticket.id))
+        ticket = _Ticket(ticket.id, ticket.thread_id, TicketStatus.OPEN)
+        events.append(_TicketReopened(thread.id, "R6", ticket.id))
     return thread, ticket

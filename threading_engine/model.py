@@ -2,7 +2,7 @@
 
 Every type is frozen; a change is a new value made with :func:`attrs.evolve`. Constructors do no checking:
 values are validated once where they enter the engine (``validation.py``), and the model knows nothing of
-HubSpot's JSON (``hubspot.py``).
+HubSpot's JSON (the ``hubspot`` package).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Final
 import attrs
 
 from .identifiers import DeliveryIdentifier, IdentifierType
+from .positional import by_position
 
 
 class ThreadingModel(enum.StrEnum):
@@ -130,10 +131,11 @@ class Thread:
     def touched(self, at: datetime) -> Thread:
         """This thread with a message appended at ``at`` (``latest_message_at`` never moves back).
 
-        Written out rather than ``attrs.evolve``: it runs once per message, and evolve costs several times more.
+        Written out rather than ``attrs.evolve``, and by position (see ``positional``): it runs once per message,
+        and evolve costs several times more.
         """
         latest = at if self.latest_message_at is None or at > self.latest_message_at else self.latest_message_at
-        return Thread(
+        return ThreadByPosition(
             self.id,
             self.channel_account_id,
             self.key,
@@ -148,7 +150,7 @@ class Thread:
 
     def in_state(self, status: ThreadStatus, archived: bool, closed_at: datetime | None) -> Thread:
         """This thread with another lifecycle state (written out for speed, as :meth:`touched`)."""
-        return Thread(
+        return ThreadByPosition(
             self.id,
             self.channel_account_id,
             self.key,
@@ -160,6 +162,22 @@ class Thread:
             self.ticket_id,
             self.latest_message_at,
         )
+
+
+# Built for every message (``Thread.touched``, a new thread): by position (see ``positional``).
+ThreadByPosition = by_position(
+    Thread,
+    "id",
+    "channel_account_id",
+    "key",
+    "created_at",
+    "status",
+    "archived",
+    "closed_at",
+    "integration_thread_id",
+    "ticket_id",
+    "latest_message_at",
+)
 
 
 @attrs.frozen
@@ -187,3 +205,21 @@ class Message:
     origin: MessageOrigin = MessageOrigin.INTEGRATION
     integration_thread_id: str | None = None
     integration_idempotency_id: str | None = None
+
+
+# Built for every message: by position (see ``positional``).
+MessageByPosition = by_position(
+    Message,
+    "id",
+    "thread_id",
+    "channel_account_id",
+    "direction",
+    "senders",
+    "recipients",
+    "text",
+    "timestamp",
+    "received_at",
+    "origin",
+    "integration_thread_id",
+    "integration_idempotency_id",
+)

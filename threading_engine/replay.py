@@ -75,17 +75,17 @@ def _thread_command(kind: type[ThreadCommand]) -> _Op:
             raise trace_error(key, value, "is not a field of this op")
         return kind(thread_id)
 
-    return _Op("thread", None, build)
+    return _Op(target="thread", creates=None, build=build)
 
 
 OPS: Mapping[str, _Op] = {
-    "createChannel": _Op(None, "channel", lambda _, body: hubspot.parse_create_channel(body)),
-    "updateChannel": _Op("channel", None, hubspot.parse_update_channel),
-    "createChannelAccount": _Op("channel", "account", hubspot.parse_create_account),
-    "updateChannelAccount": _Op("account", None, hubspot.parse_update_account),
-    "publishMessage": _Op("account", "message", _publish),
-    "reply": _Op("thread", "message", hubspot.parse_reply),
-    "startConversation": _Op("account", "message", hubspot.parse_start_conversation),
+    "createChannel": _Op(target=None, creates="channel", build=lambda _, body: hubspot.parse_create_channel(body)),
+    "updateChannel": _Op(target="channel", creates=None, build=hubspot.parse_update_channel),
+    "createChannelAccount": _Op(target="channel", creates="account", build=hubspot.parse_create_account),
+    "updateChannelAccount": _Op(target="account", creates=None, build=hubspot.parse_update_account),
+    "publishMessage": _Op(target="account", creates="message", build=_publish),
+    "reply": _Op(target="thread", creates="message", build=hubspot.parse_reply),
+    "startConversation": _Op(target="account", creates="message", build=hubspot.parse_start_conversation),
     "closeThread": _thread_command(CloseThread),
     "archiveThread": _thread_command(ArchiveThread),
     "restoreThread": _thread_command(RestoreThread),
@@ -170,7 +170,7 @@ class Replay:
         else:
             raise committed.unmatched()
         self.engine, self._committed = store_engine, None
-        self.resumed = ResumePoint(number, committed.matched)
+        self.resumed = ResumePoint(line=number, events=committed.matched)
 
     def _run_batches(self, numbered: Iterator[tuple[int, str]], batch_size: int) -> Iterator[Json]:
         pending: list[_Planned | Json] = []
@@ -209,7 +209,7 @@ class Replay:
                 continue
             outcome = next(found)
             if isinstance(outcome, StorageError) and self.stopped is None:
-                self.stopped = StoreStop(item.number, outcome)
+                self.stopped = StoreStop(line=item.number, error=outcome)
             if isinstance(outcome, ThreadingError):
                 yield _failed(item.number, item.ref, outcome)
             else:
@@ -226,7 +226,7 @@ class Replay:
             self.clock.now = planned.at
             result = self.engine.execute(planned.command)
         except StorageError as error:
-            self.stopped = StoreStop(number, error)
+            self.stopped = StoreStop(line=number, error=error)
             return _failed(number, ref, error)
         except ThreadingError as error:
             return _failed(number, ref, error)
@@ -263,7 +263,7 @@ class Replay:
         ref = self._new_ref(data)
         target_id = self._target(op, data)
         body = {key: value for key, value in data.items() if key not in _LINE_KEYS and key != op.target}
-        return _Planned(number, ref, op, op.build(target_id, body), at)
+        return _Planned(number=number, ref=ref, op=op, command=op.build(target_id, body), at=at)
 
     def _new_ref(self, data: Json) -> str | None:
         ref = data.get("ref")
@@ -308,7 +308,7 @@ class Replay:
         ids = {"channel": result.channel_id, "account": result.channel_account_id, "message": result.message_id}
         created = ids[kind]
         assert created is not None
-        self._refs[ref] = _Ref(kind, created, number, result.thread_id)
+        self._refs[ref] = _Ref(kind=kind, id=created, line=number, thread_id=result.thread_id)
 
 
 @attrs.frozen

@@ -1,19 +1,39 @@
-"""Store URLs: ``memory``, ``sqlite:///path/to.db`` (``?synchronous=normal&view_cache=N``), and ``postgresql://...``.
+"""Store URLs: ``memory``, ``sqlite:///path/to.db`` (``?synchronous=normal&view_cache=N``), ``postgresql://...``,
+and the schemes other packages add.
 
 Every URL that names no store is refused with a VALIDATION_ERROR on field ``store`` before anything is opened:
 a URL that does not parse, an unknown option, a malformed host or port, a schema PostgreSQL keeps for itself.
 A store that cannot be reached is a STORAGE_ERROR.
+
+A package adds a backend by declaring an entry point in the group ``threading_engine.stores``, named for its
+URL scheme, whose object is a function from the whole URL to a :class:`Repository`::
+
+    [project.entry-points."threading_engine.stores"]
+    redis = "threading_redis:open_store"
+
+Such a function refuses a URL it cannot open with a ``ValidationError`` on field ``store``. The schemes built
+in here keep their meaning: an entry point with one of their names is not used. :func:`store_schemes` lists
+every scheme, built in or installed.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, parse_qs, quote, urlencode, urlsplit
 
 from .errors import ValidationError
 from .repository import Repository
 from .storable import MAX_URL_LENGTH, shown, text_problem
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
+ENTRY_POINT_GROUP = "threading_engine.stores"
+StoreOpener = Callable[[str], Repository]
 
 STORE_URL_FORMS = (
     "memory, sqlite:///path/to.db[?synchronous=normal&view_cache=N], sqlite:///:memory:, "
@@ -33,7 +53,8 @@ def open_repository(url: str) -> Repository:
     holds the store (default ``threading_engine``; not ``public``, nor one of PostgreSQL's own). A URL that
     names several hosts (``postgresql://h1:5432,h2:5432/db``, or ``host=h1,h2``) connects to the one that
     accepts writes (``target_session_attrs=read-write``) unless it says otherwise, so it follows the primary
-    through a failover.
+    through a failover. Any other scheme is opened by the package that registered it (see the module's
+    docstring).
     """
     if url == "memory":
         from .backends.memory import MemoryRepository
@@ -48,11 +69,37 @@ def open_repository(url: str) -> Repository:
         parts = urlsplit(url)
     except ValueError as error:
         raise _bad_url(url, f"it does not parse ({error})") from None
-    if parts.scheme == "sqlite":
-        return _open_sqlite(url, parts)
-    if parts.scheme in ("postgresql", "postgres"):
-        return _open_postgres(url, parts)
-    raise _bad_url(url, f"use one of: {STORE_URL_FORMS}")
+    built_in = _BUILT_IN.get(parts.scheme)
+    if built_in is not None:
+        return built_in(url, parts)
+    installed = _installed().get(parts.scheme)
+    if installed is None:
+        raise _bad_url(url, f"use one of: {STORE_URL_FORMS}{_installed_forms()}")
+    try:
+        opener: StoreOpener = installed.load()
+    except Exception as error:  # a broken package of someone else's: say which, whatever it raised
+        raise _bad_url(url, f"the package that registered {parts.scheme}:// failed to load ({error!r})") from error
+    return opener(url)
+
+
+def store_schemes() -> tuple[str, ...]:
+    """The URL schemes :func:`open_repository` opens, sorted: ``memory``, the built-in ones and those
+    installed packages registered in the entry point group ``threading_engine.stores``."""
+    return tuple(sorted({"memory", *_BUILT_IN, *_installed()}))
+
+
+def _installed() -> dict[str, EntryPoint]:
+    """The schemes installed packages register, read afresh each time: a package installed while the process
+    runs is found, and nothing is remembered. (``importlib.metadata`` is imported here, when a URL needs it: it
+    weighs more than the rest of the package.)"""
+    from importlib.metadata import entry_points
+
+    return {point.name: point for point in entry_points(group=ENTRY_POINT_GROUP) if point.name not in _BUILT_IN}
+
+
+def _installed_forms() -> str:
+    schemes = sorted(_installed())
+    return f", or a scheme an installed package registered: {', '.join(schemes)}" if schemes else ""
 
 
 def _open_sqlite(url: str, parts: SplitResult) -> Repository:
@@ -112,6 +159,12 @@ def _open_postgres(url: str, parts: SplitResult) -> Repository:
         return PostgresRepository(conninfo)
     except ValidationError as error:
         raise _bad_url(shown_url, error.message) from error
+
+
+# The schemes built in, by name: each opener takes the URL and its parts.
+_BUILT_IN: Mapping[str, Callable[[str, SplitResult], Repository]] = MappingProxyType(
+    {"sqlite": _open_sqlite, "postgresql": _open_postgres, "postgres": _open_postgres}
+)
 
 
 def _bad_url(url: object, problem: str) -> ValidationError:

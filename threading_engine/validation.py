@@ -15,6 +15,7 @@ import attrs
 
 from .errors import NotAllowedError, NotFoundError, ValidationError
 from .identifiers import DeliveryIdentifier, IdentifierType, is_known_canonical
+from .memos import KnownSpellings
 from .model import Capabilities, Channel, ChannelAccount, Participant, ThreadingModel
 from .storable import (
     MAX_CAPABILITY_ENTRY_LENGTH,
@@ -265,20 +266,23 @@ def _camel(snake: str) -> str:
     return head + "".join(word.title() for word in rest)
 
 
-def check_identifier(identifier: object, field: str) -> DeliveryIdentifier:
-    """Re-validate an identifier built without :meth:`DeliveryIdentifier.of`, returning its canonical form."""
+def check_identifier(identifier: object, field: str, spellings: KnownSpellings | None = None) -> DeliveryIdentifier:
+    """Re-validate an identifier built without :meth:`DeliveryIdentifier.of`, returning its canonical form;
+    ``spellings`` is an engine's memo of the spellings it checked."""
     if not isinstance(identifier, DeliveryIdentifier):
         raise fail(field, identifier, "is not a delivery identifier {type, value}", "V4")
-    return DeliveryIdentifier.of(identifier.type, identifier.value, field=field)
+    return DeliveryIdentifier.of(identifier.type, identifier.value, field=field, spellings=spellings)
 
 
-def check_participants(participants: object, field: str) -> tuple[Participant, ...]:
+def check_participants(
+    participants: object, field: str, spellings: KnownSpellings | None = None
+) -> tuple[Participant, ...]:
     """Canonical participants (V4), each a :class:`Participant` with a valid identifier.
 
-    A tuple that is canonical already comes back as it is, so that a caller can tell by identity that nothing
-    changed.
+    With ``spellings``, an engine's memo, a tuple known to be canonical already comes back as it is, so that a
+    caller can tell by identity that nothing changed.
     """
-    if are_known_canonical(participants):
+    if spellings is not None and are_known_canonical(participants, spellings):
         return participants
     if not isinstance(participants, tuple | list):
         raise fail(field, participants, "is not a list of participants", "V5")
@@ -290,22 +294,28 @@ def check_participants(participants: object, field: str) -> tuple[Participant, .
         if not isinstance(participant, Participant):
             raise fail(where, participant, "is not a participant {deliveryIdentifier, name?}", "V5")
         original = participant.delivery_identifier
-        identifier = check_identifier(original, f"{where}.deliveryIdentifier")
+        identifier = check_identifier(original, f"{where}.deliveryIdentifier", spellings)
         name = check_optional_text(participant.name, f"{where}.name")
         # The type by identity: a plain string equals its IdentifierType, but only the enum is canonical.
         canonical = identifier.type is original.type and identifier.value == original.value
-        result.append(participant if canonical and name == participant.name else Participant(identifier, name))
+        result.append(
+            participant
+            if canonical and name == participant.name
+            else Participant(delivery_identifier=identifier, name=name)
+        )
     return tuple(result)
 
 
-def are_known_canonical(participants: object) -> TypeGuard[tuple[Participant, ...]]:
+def are_known_canonical(participants: object, spellings: KnownSpellings) -> TypeGuard[tuple[Participant, ...]]:
     """Whether :func:`check_participants` would return ``participants`` as they are, decided without building
-    anything; ``False`` only means "not known", and the caller then checks in full.
+    anything from what ``spellings`` knows; ``False`` only means "not known", and the caller then checks in full.
     """
     if type(participants) is not tuple or len(participants) > MAX_LIST_LENGTH:
         return False
     for participant in participants:
-        if not isinstance(participant, Participant) or not is_known_canonical(participant.delivery_identifier):
+        if not isinstance(participant, Participant) or not is_known_canonical(
+            participant.delivery_identifier, spellings
+        ):
             return False
         name = participant.name
         if name is not None and not (is_plain_text(name, MAX_NAME_LENGTH) and name.strip()):

@@ -1,4 +1,6 @@
-"""Rules for channels and channel accounts: V1-V3 and E1's account webhooks."""
+"""Rules for channels and channel accounts: V1-V3 and E1's account webhooks.
+
+Their normalizers take the engine's spelling memo (or ``None``) as every normalizer does (``normalizing``)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,13 @@ from typing import Any
 
 import attrs
 
-from .commands import UNSET, CreateChannel, CreateChannelAccount, UpdateChannel, UpdateChannelAccount
-from .decisions import Changes, Decision, Outcome, View
-from .events import ChannelAccountCreated, ChannelAccountUpdated, ChannelCreated, ChannelUpdated
-from .model import Channel, ChannelAccount
-from .storable import MAX_NAME_LENGTH
-from .validation import (
+from ..commands import UNSET, CreateChannel, CreateChannelAccount, UpdateChannel, UpdateChannelAccount
+from ..decisions import Changes, Decision, Outcome, View
+from ..events import ChannelAccountCreated, ChannelAccountUpdated, ChannelCreated, ChannelUpdated
+from ..memos import KnownSpellings
+from ..model import Channel, ChannelAccount
+from ..storable import MAX_NAME_LENGTH
+from ..validation import (
     check_capabilities,
     check_description,
     check_id,
@@ -33,7 +36,7 @@ def _name(value: object, rule: str) -> str:
     return check_text(value, "name", rule=rule, allow_empty=False, limit=MAX_NAME_LENGTH)
 
 
-def normalize_create_channel(command: CreateChannel) -> CreateChannel:
+def normalize_create_channel(command: CreateChannel, spellings: KnownSpellings | None = None) -> CreateChannel:
     return CreateChannel(
         name=_name(command.name, "V3"),
         capabilities=check_capabilities(command.capabilities),
@@ -43,7 +46,7 @@ def normalize_create_channel(command: CreateChannel) -> CreateChannel:
     )
 
 
-def normalize_update_channel(command: UpdateChannel) -> UpdateChannel:
+def normalize_update_channel(command: UpdateChannel, spellings: KnownSpellings | None = None) -> UpdateChannel:
     check_reference(command.channel_id, "channelId", "channel", "V3")
     return attrs.evolve(
         command,
@@ -58,7 +61,9 @@ def normalize_update_channel(command: UpdateChannel) -> UpdateChannel:
     )
 
 
-def normalize_create_account(command: CreateChannelAccount) -> CreateChannelAccount:
+def normalize_create_account(
+    command: CreateChannelAccount, spellings: KnownSpellings | None = None
+) -> CreateChannelAccount:
     check_reference(command.channel_id, "channelId", "channel", "V2")
     if command.delivery_identifier is None:
         raise fail("deliveryIdentifier", None, "is required when creating a channel account", "V2")
@@ -71,11 +76,13 @@ def normalize_create_account(command: CreateChannelAccount) -> CreateChannelAcco
         command,
         name=_name(command.name, "V2"),
         inbox_id=check_id(command.inbox_id, "inboxId", rule="V2"),
-        delivery_identifier=check_identifier(command.delivery_identifier, "deliveryIdentifier"),
+        delivery_identifier=check_identifier(command.delivery_identifier, "deliveryIdentifier", spellings),
     )
 
 
-def normalize_update_account(command: UpdateChannelAccount) -> UpdateChannelAccount:
+def normalize_update_account(
+    command: UpdateChannelAccount, spellings: KnownSpellings | None = None
+) -> UpdateChannelAccount:
     check_reference(command.channel_account_id, "channelAccountId", "channel account", "V2")
     if command.name is not UNSET:
         _name(command.name, "V2")
@@ -94,7 +101,12 @@ def decide_create_channel(command: CreateChannel, now: datetime, new_id: IdFacto
         channel_logo_url=command.channel_logo_url,
         channel_description=command.channel_description,
     )
-    return Decision(Outcome.CHANGED, Changes(channel=channel), (ChannelCreated(channel),), channel_id=channel.id)
+    return Decision(
+        outcome=Outcome.CHANGED,
+        changes=Changes(channel=channel),
+        events=(ChannelCreated(channel),),
+        channel_id=channel.id,
+    )
 
 
 def decide_update_channel(view: View, command: UpdateChannel) -> Decision:
@@ -106,7 +118,12 @@ def decide_update_channel(view: View, command: UpdateChannel) -> Decision:
     )
     if updated == channel:
         return Decision(Outcome.UNCHANGED, channel_id=channel.id)
-    return Decision(Outcome.CHANGED, Changes(channel=updated), (ChannelUpdated(updated),), channel_id=channel.id)
+    return Decision(
+        outcome=Outcome.CHANGED,
+        changes=Changes(channel=updated),
+        events=(ChannelUpdated(updated),),
+        channel_id=channel.id,
+    )
 
 
 def decide_create_account(view: View, command: CreateChannelAccount, now: datetime, new_id: IdFactory) -> Decision:
@@ -140,9 +157,9 @@ def decide_create_account(view: View, command: CreateChannelAccount, now: dateti
         creates_tickets=command.creates_tickets,
     )
     return Decision(
-        Outcome.CHANGED,
-        Changes(account=account),
-        (ChannelAccountCreated(account),),
+        outcome=Outcome.CHANGED,
+        changes=Changes(account=account),
+        events=(ChannelAccountCreated(account),),
         channel_id=channel.id,
         channel_account_id=account.id,
     )

@@ -1,0 +1,175 @@
+"""The engine's methods named for its commands: each builds its command and hands it to ``execute``.
+
+Kept apart from ``engine`` so that the engine's module holds what it does with a command, and this one the
+vocabulary a caller writes in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
+
+from .commands import (
+    UNSET,
+    ArchiveThread,
+    CloseThread,
+    CloseTicket,
+    Command,
+    CreateChannel,
+    CreateChannelAccount,
+    PublishMessageByPosition,
+    ReopenThread,
+    Reply,
+    RestoreThread,
+    StartConversation,
+    Unset,
+    UpdateChannel,
+    UpdateChannelAccount,
+)
+from .identifiers import DeliveryIdentifier
+from .model import Capabilities, Direction, Participant
+
+if TYPE_CHECKING:
+    from .engine import Result
+
+ParticipantLike = Participant | DeliveryIdentifier
+
+
+class CommandMethods:
+    """One method per command; :class:`~threading_engine.engine.Engine` provides ``execute``."""
+
+    def execute(self, command: Command) -> Result:
+        raise NotImplementedError
+
+    # -- channels and accounts -----------------------------------------------------------------------------
+
+    def create_channel(
+        self,
+        name: str,
+        capabilities: Capabilities,
+        *,
+        webhook_url: str | None = None,
+        channel_logo_url: str | None = None,
+        channel_description: str | None = None,
+    ) -> Result:
+        return self.execute(
+            CreateChannel(
+                name=name,
+                capabilities=capabilities,
+                webhook_url=webhook_url,
+                channel_logo_url=channel_logo_url,
+                channel_description=channel_description,
+            )
+        )
+
+    def update_channel(
+        self,
+        channel_id: str,
+        *,
+        name: str | Unset = UNSET,
+        webhook_url: str | Unset | None = UNSET,
+        channel_logo_url: str | Unset | None = UNSET,
+        channel_description: str | Unset | None = UNSET,
+    ) -> Result:
+        return self.execute(
+            UpdateChannel(
+                channel_id=channel_id,
+                name=name,
+                webhook_url=webhook_url,
+                channel_logo_url=channel_logo_url,
+                channel_description=channel_description,
+            )
+        )
+
+    def create_channel_account(
+        self,
+        channel_id: str,
+        *,
+        name: str,
+        inbox_id: str,
+        delivery_identifier: DeliveryIdentifier,
+        authorized: bool = True,
+        creates_tickets: bool = False,
+    ) -> Result:
+        return self.execute(
+            CreateChannelAccount(
+                channel_id=channel_id,
+                name=name,
+                inbox_id=inbox_id,
+                delivery_identifier=delivery_identifier,
+                authorized=authorized,
+                creates_tickets=creates_tickets,
+            )
+        )
+
+    def update_channel_account(
+        self, channel_account_id: str, *, name: str | Unset = UNSET, authorized: bool | Unset = UNSET
+    ) -> Result:
+        return self.execute(
+            UpdateChannelAccount(channel_account_id=channel_account_id, name=name, authorized=authorized)
+        )
+
+    # -- messages ------------------------------------------------------------------------------------------
+
+    def publish_message(
+        self,
+        channel_account_id: str,
+        *,
+        direction: Direction,
+        senders: Iterable[ParticipantLike],
+        text: str,
+        recipients: Iterable[ParticipantLike] = (),
+        timestamp: datetime | None = None,
+        integration_thread_id: str | None = None,
+        integration_idempotency_id: str | None = None,
+    ) -> Result:
+        """Publish a message the integration received (INCOMING) or mirrors (OUTGOING): R3, R4, I1, D1."""
+        return self.execute(
+            PublishMessageByPosition(
+                channel_account_id,
+                direction,
+                _participants(senders),
+                text,
+                _participants(recipients),
+                timestamp,
+                integration_thread_id,
+                integration_idempotency_id,
+            )
+        )
+
+    def reply(self, thread_id: str, text: str) -> Result:
+        """An agent's reply on an open thread (R3), announced by an OUTGOING_CHANNEL_MESSAGE_CREATED (R5)."""
+        return self.execute(Reply(thread_id=thread_id, text=text))
+
+    def start_conversation(
+        self, channel_account_id: str, *, recipients: Iterable[ParticipantLike], text: str
+    ) -> Result:
+        """An agent's message addressed by recipients (R3): to the key's open thread, or a new one."""
+        return self.execute(
+            StartConversation(channel_account_id=channel_account_id, recipients=_participants(recipients), text=text)
+        )
+
+    # -- thread lifecycle ----------------------------------------------------------------------------------
+
+    def close_thread(self, thread_id: str) -> Result:
+        return self.execute(CloseThread(thread_id))
+
+    def archive_thread(self, thread_id: str) -> Result:
+        return self.execute(ArchiveThread(thread_id))
+
+    def restore_thread(self, thread_id: str) -> Result:
+        return self.execute(RestoreThread(thread_id))
+
+    def reopen_thread(self, thread_id: str) -> Result:
+        return self.execute(ReopenThread(thread_id))
+
+    def close_ticket(self, thread_id: str) -> Result:
+        return self.execute(CloseTicket(thread_id))
+
+
+def _participants(items: Iterable[ParticipantLike]) -> tuple[Participant, ...]:
+    if isinstance(items, str) or not isinstance(items, Iterable):
+        # Not a list (``senders=None``, one identifier): pass it on so that V5's check names the field.
+        return cast(tuple[Participant, ...], items)
+    return tuple(p if isinstance(p, Participant) else Participant(p) for p in items)

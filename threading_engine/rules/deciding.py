@@ -1,0 +1,64 @@
+"""Step 3: the decision for a normalized command, given the view the store loaded for it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..commands import (
+    Command,
+    CreateChannel,
+    CreateChannelAccount,
+    PublishMessage,
+    Reply,
+    StartConversation,
+    ThreadCommand,
+    UpdateChannel,
+    UpdateChannelAccount,
+)
+from ..decisions import Decision, Policy, View, ViewQuery
+from ..lifecycle import decide_thread_command
+from ..memos import Memos
+from .agents import decide_reply, decide_start
+from .channels import (
+    IdFactory,
+    decide_create_account,
+    decide_create_channel,
+    decide_update_account,
+    decide_update_channel,
+)
+from .normalizing import not_a_command
+from .publishing import decide_publish
+
+
+def decide(
+    view: View,
+    command: Command,
+    now: datetime,
+    policy: Policy,
+    new_id: IdFactory,
+    planned: ViewQuery | None = None,
+    memos: Memos | None = None,
+) -> Decision:
+    """The decision for a normalized ``command`` given ``view``; raises a ThreadingError to reject it.
+
+    ``planned``, the query :func:`plan` made for this command with the same account, lets a message reuse the
+    key computed there; ``memos``, an engine's, lets it reuse values built for earlier commands. Neither
+    changes the decision.
+    """
+    if isinstance(command, PublishMessage):
+        return decide_publish(view, command, now, policy, new_id, planned, memos)
+    if isinstance(command, Reply):
+        return decide_reply(view, command, now, new_id, memos)
+    if isinstance(command, StartConversation):
+        return decide_start(view, command, now, new_id, planned)
+    if isinstance(command, ThreadCommand):
+        return decide_thread_command(view, command, now)
+    if isinstance(command, CreateChannel):
+        return decide_create_channel(command, now, new_id)
+    if isinstance(command, UpdateChannel):
+        return decide_update_channel(view, command)
+    if isinstance(command, CreateChannelAccount):
+        return decide_create_account(view, command, now, new_id)
+    if isinstance(command, UpdateChannelAccount):
+        return decide_update_account(view, command)
+    return not_a_command(command)

@@ -1,0 +1,64 @@
+"""Step 2: what a command must read, and R0's key of a message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..commands import (
+    Command,
+    CreateChannelAccount,
+    PublishMessage,
+    Reply,
+    StartConversation,
+    ThreadCommand,
+    UpdateChannel,
+    UpdateChannelAccount,
+)
+from ..decisions import ViewQuery
+from ..identifiers import KEY_SEPARATOR, key_part
+from ..model import BY_INTEGRATION_THREAD_ID, Channel, ChannelAccount, Participant
+from ..positional import by_position
+
+# Built for every message: by position (see ``positional``).
+_ViewQuery = by_position(
+    ViewQuery, "channel_id", "channel_account_id", "thread_id", "key", "integration_thread_id", "idempotency_id"
+)
+
+
+def plan(command: Command, account: ChannelAccount | None = None, channel: Channel | None = None) -> ViewQuery:
+    """What ``command`` (normalized) must read. Messages need their account and channel to compute the key."""
+    if isinstance(command, PublishMessage | StartConversation):
+        account_id = command.channel_account_id
+        if account is None or channel is None:
+            return ViewQuery(channel_account_id=account_id)
+        if isinstance(command, StartConversation):
+            return ViewQuery(channel_account_id=account_id, key=message_key(account, command.recipients))
+        idempotency_id = command.integration_idempotency_id
+        if channel.capabilities.threading_model is BY_INTEGRATION_THREAD_ID:
+            return ViewQuery(
+                channel_account_id=account_id,
+                integration_thread_id=command.integration_thread_id,
+                idempotency_id=idempotency_id,
+            )
+        # The recipients an incoming message defaults to (the account itself) would leave the key anyway.
+        key = message_key(account, (*command.senders, *command.recipients))
+        return _ViewQuery(None, account_id, None, key, None, idempotency_id)
+    if isinstance(command, Reply | ThreadCommand):
+        return ViewQuery(thread_id=command.thread_id)
+    if isinstance(command, UpdateChannel):
+        return ViewQuery(channel_id=command.channel_id)
+    if isinstance(command, CreateChannelAccount):
+        return ViewQuery(channel_id=command.channel_id, account_identifier=command.delivery_identifier)
+    if isinstance(command, UpdateChannelAccount):
+        return ViewQuery(channel_account_id=command.channel_account_id)
+    return ViewQuery()
+
+
+def message_key(account: ChannelAccount, participants: Iterable[Participant]) -> str:
+    """R0: the set of the participants' identifiers minus the account's own, as key text (see ``thread_key``)."""
+    # Built from each identifier's part of the text: strings hash and sort without calling back into Python.
+    parts = set()
+    for participant in participants:
+        parts.add(key_part(participant.delivery_identifier))
+    parts.discard(key_part(account.delivery_identifier))
+    return KEY_SEPARATOR.join(sorted(parts))

@@ -1,0 +1,193 @@
+"""Messages the integration publishes: idempotency (D1-D2), then the key's thread (R4) or the integration's
+thread (I1). See the package's docstring for the routing as a picture."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from ..commands import PublishMessage
+from ..decisions import APPENDED, REOPENED, Decision, Outcome, Policy, View, ViewQuery
+from ..errors import IdempotencyConflictError, ThreadNotOpenError
+from ..identifiers import key_part
+from ..memos import Memos
+from ..model import (
+    BY_INTEGRATION_THREAD_ID,
+    FROM_INTEGRATION,
+    INCOMING,
+    OUTGOING,
+    ChannelAccount,
+    Direction,
+    Message,
+    MessageByPosition,
+    Participant,
+)
+from ..validation import check_authorized, check_types_allowed, fail
+from .channels import IdFactory
+from .placing import Placement, append, create, message_decision, no_account, planned_key, reopen_elapsed
+from .planning import message_key
+
+
+def _recipients(command: PublishMessage, account: ChannelAccount, memos: Memos | None) -> tuple[Participant, ...]:
+    # An incoming message is addressed to the account unless it says otherwise (SPEC section 8).
+    if command.recipients or command.direction is OUTGOING:
+        return command.recipients
+    identifier = account.delivery_identifier
+    if memos is None:
+        return (Participant(identifier),)
+    # One tuple per account, shared by its messages, rather than one each.
+    remembered = memos.own_recipients.get(account.id)
+    # By identity: a store may reuse an account id, and then the identifier object is another one.
+    if remembered is not None and remembered[0] is identifier:
+        return remembered[1]
+    recipients = (Participant(identifier),)
+    memos.own_recipients.remember(account.id, (identifier, recipients))
+    return recipients
+
+
+def _fingerprint(
+    direction: Direction,
+    senders: Iterable[Participant],
+    recipients: Iterable[Participant],
+    text: str,
+    integration_thread_id: str | None,
+) -> tuple[object, ...]:
+    # D2: what makes two publishes "the same message"; names and timestamps may differ between retries.
+    return (
+        direction,
+        frozenset(key_part(p.delivery_identifier) for p in senders),
+        frozenset(key_part(p.delivery_identifier) for p in recipients),
+        text,
+        integration_thread_id,
+    )
+
+
+def decide_publish(
+    view: View,
+    command: PublishMessage,
+    now: datetime,
+    policy: Policy,
+    new_id: IdFactory,
+    planned: ViewQuery | None,
+    memos: Memos | None,
+) -> Decision:
+    account, channel = view.account, view.channel
+    if account is None or channel is None:
+        raise no_account(command.channel_account_id, "V5")
+    recipients = _recipients(command, account, memos)
+    if command.integration_idempotency_id is not None and view.duplicate is not None:
+        return _duplicate(view, view.duplicate, command, recipients)
+    check_authorized(account)
+    check_types_allowed(command.senders, channel, "senders", "V5")
+    check_types_allowed(recipients, channel, "recipients", "V5")
+    by_integration = channel.capabilities.threading_model is BY_INTEGRATION_THREAD_ID
+    if by_integration and command.integration_thread_id is None:
+        raise fail(
+            "integrationThreadId", None, "is required: the channel's threadingModel is INTEGRATION_THREAD_ID", "V6"
+        )
+    # Under INTEGRATION_THREAD_ID the key is only needed for a new thread, and computed then.
+    key = ""
+    if not by_integration:
+        key = planned_key(planned) or message_key(account, (*command.senders, *recipients))
+    if not by_integration and not key:
+        raise fail("recipients", [], "leave an empty key: every participant is the account itself", "R0")
+    message_id = new_id("message")
+    timestamp = command.timestamp or now
+    if by_integration:
+        placement = _place_by_integration_thread(view, account, command, recipients, message_id, now, new_id)
+    else:
+        placement = _place_by_key(view, account, key, command.direction, message_id, timestamp, now, policy, new_id)
+    outcome, thread, tickets, events = placement
+    message = MessageByPosition(
+        message_id,
+        thread.id,
+        account.id,
+        command.direction,
+        command.senders,
+        recipients,
+        command.text,
+        timestamp,
+        now,  # received_at
+        FROM_INTEGRATION,
+        command.integration_thread_id,
+        command.integration_idempotency_id,
+    )
+    return message_decision(outcome, thread, tickets, message, events)
+
+
+def _place_by_key(
+    view: View,
+    account: ChannelAccount,
+    key: str,
+    direction: Direction,
+    message_id: str,
+    timestamp: datetime,
+    now: datetime,
+    policy: Policy,
+    new_id: IdFactory,
+) -> Placement:
+    """R4 (R3 for OUTGOING): the key's open thread, else a recently closed one for INCOMING, else a new one."""
+    incoming = direction is INCOMING
+    rule = "R4" if incoming else "R3"
+    if view.open_thread is not None:
+        return append(view, view.open_thread, APPENDED, rule, now, message_id, direction)
+    closed = view.latest_closed_thread
+    if (
+        incoming
+        and closed is not None
+        and closed.closed_at is not None
+        and reopen_elapsed(closed.closed_at, now, timestamp, policy) < policy.reopen_window
+    ):
+        return append(view, closed, REOPENED, "R4", now, message_id, direction)
+    return create(account, key, None, rule, now, new_id, message_id, direction)
+
+
+def _duplicate(view: View, original: Message, command: PublishMessage, recipients: tuple[Participant, ...]) -> Decision:
+    then = _fingerprint(
+        original.direction, original.senders, original.recipients, original.text, original.integration_thread_id
+    )
+    now = _fingerprint(command.direction, command.senders, recipients, command.text, command.integration_thread_id)
+    if then != now:
+        raise IdempotencyConflictError(
+            f"integrationIdempotencyId {command.integration_idempotency_id!r} was already used for message "
+            f"{original.id!r} with a different payload (D2)",
+            field="integrationIdempotencyId",
+            value=command.integration_idempotency_id,
+            rule="D2",
+        )
+    thread = view.duplicate_thread
+    return Decision(
+        Outcome.DUPLICATE,
+        channel_id=view.channel.id if view.channel else None,
+        channel_account_id=original.channel_account_id,
+        thread_id=original.thread_id,
+        ticket_id=None if thread is None else thread.ticket_id,
+        message_id=original.id,
+    )
+
+
+def _place_by_integration_thread(
+    view: View,
+    account: ChannelAccount,
+    command: PublishMessage,
+    recipients: tuple[Participant, ...],
+    message_id: str,
+    now: datetime,
+    new_id: IdFactory,
+) -> Placement:
+    """I1: the live thread of the integration thread id (reopened for INCOMING), else a new one."""
+    thread = view.integration_thread
+    direction = command.direction
+    if thread is None:
+        key = message_key(account, (*command.senders, *recipients))
+        return create(account, key, command.integration_thread_id, "I1", now, new_id, message_id, direction)
+    if thread.is_open:
+        return append(view, thread, APPENDED, "I1", now, message_id, direction)
+    if direction is INCOMING:
+        return append(view, thread, REOPENED, "I1", now, message_id, direction)
+    raise ThreadNotOpenError(
+        f"integrationThreadId {command.integration_thread_id!r} names thread {thread.id!r}, which is closed (I1)",
+        field="integrationThreadId",
+        value=command.integration_thread_id,
+        rule="I1",
+    )
