@@ -1,11 +1,16 @@
-"""The default id factory makes UUIDv7 ids: unique, and ordered by the millisecond they were made in."""
+"""The default id factories make UUIDv7 ids: unique, and ordered by the millisecond they were made in."""
 
 from __future__ import annotations
 
+import itertools
+import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
-from threading_engine import unique_id
+import pytest
+
+from threading_engine import UniqueIds, unique_id
 
 
 def _uuid(made: str, kind: str) -> uuid.UUID:
@@ -34,3 +39,50 @@ def test_an_id_made_in_a_later_millisecond_sorts_after() -> None:
         made.append(unique_id("event"))
         time.sleep(0.002)
     assert made == sorted(made)
+
+
+def test_a_factory_counts_up_within_a_millisecond_and_starts_afresh_in_the_next() -> None:
+    """``UniqueIds``: strictly increasing ids, and fresh randomness for every millisecond."""
+    now = [1_767_225_600_000 * 1_000_000]
+    ids = UniqueIds(now_ns=lambda: now[0])
+    first = [ids("message") for _ in range(1_000)]
+    assert first == sorted(first) and len(set(first)) == len(first)
+    made = [_uuid(each, "message") for each in first]
+    assert {(each.version, each.variant, each.int >> 80) for each in made} == {(7, uuid.RFC_4122, now[0] // 10**6)}
+    random_parts = [(each.int >> 64 & 0xFFF) << 62 | each.int & (1 << 62) - 1 for each in made]
+    assert [b - a for a, b in itertools.pairwise(random_parts)] == [1] * 999
+    now[0] += 1_000_000
+    later = ids("message")
+    assert later > first[-1] and _uuid(later, "message").int >> 80 == now[0] // 10**6
+
+
+def test_factories_in_the_same_millisecond_draw_apart() -> None:
+    now = lambda: 1_767_225_600_000 * 1_000_000  # noqa: E731
+    assert UniqueIds(now_ns=now)("thread") != UniqueIds(now_ns=now)("thread")
+
+
+def test_threads_sharing_a_factory_never_draw_the_same_id() -> None:
+    ids = UniqueIds()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        batches = list(pool.map(lambda _: [ids("event") for _ in range(5_000)], range(8)))
+    made = [each for batch in batches for each in batch]
+    assert len(set(made)) == len(made) == 40_000
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_does_not_count_on_from_its_parents_start() -> None:
+    """Parent and child in the same millisecond would otherwise make the same ids."""
+    now = lambda: 1_767_225_600_000 * 1_000_000  # noqa: E731
+    ids = UniqueIds(now_ns=now)
+    ids("message")
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child, which coverage does not follow
+        os.write(write, ids("message").encode())
+        os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(child, 0)
+    from_child = os.read(read, 100).decode()
+    os.close(read)
+    assert status == 0
+    assert from_child != ids("message")

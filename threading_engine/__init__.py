@@ -40,7 +40,7 @@ from .errors import (
 )
 from .events import EventRecord
 from .identifiers import DeliveryIdentifier, IdentifierType
-from .ids import SequentialIds, unique_id
+from .ids import SequentialIds, UniqueIds, unique_id
 from .model import (
     Capabilities,
     Channel,
@@ -101,6 +101,7 @@ __all__ = [
     "ThreadingModel",
     "Ticket",
     "TicketStatus",
+    "UniqueIds",
     "UnitOfWork",
     "UpdateChannel",
     "UpdateChannelAccount",

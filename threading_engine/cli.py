@@ -27,7 +27,7 @@ import attrs
 from .decisions import Policy, ReopenClock
 from .engine import Engine
 from .errors import StorageError, ThreadingError
-from .ids import SequentialIds, unique_id
+from .ids import SequentialIds, UniqueIds
 from .replay import Replay, StoreStop, dumps_line
 from .resume import ResumeError, ResumePoint
 from .stores import open_repository
@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ThreadingError as error:
         parser.error(f"--store: {error.message}")
     policy = Policy(reopen_window=args.reopen_window, reopen_clock=args.reopen_clock)
-    ids = SequentialIds() if args.ids == "sequential" else unique_id
+    ids = SequentialIds() if args.ids == "sequential" else UniqueIds()
     summary = Summary()
     replay: Replay | None = None
     status, problem = EXIT_DONE, ""

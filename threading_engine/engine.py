@@ -26,7 +26,7 @@ from .commands import (
 from .decisions import Decision, Outcome, Policy, ViewQuery
 from .errors import StorageError, ThreadingError, ValidationError, WriteConflict
 from .events import EventRecord
-from .ids import SequentialIds, unique_id
+from .ids import SequentialIds, UniqueIds
 from .memos import Memo, Memos
 from .model import Channel, ChannelAccount, Message, Thread, Ticket
 from .positional import by_position
@@ -68,8 +68,9 @@ class Engine(CommandMethods):
     """Decides threads for messages and keeps them in a :class:`Repository`.
 
     ``clock`` gives the engine's time (R4's "now"); ``ids`` makes new ids from a kind (``"thread"``,
-    ``"message"``, ...); ``policy`` holds the reopen window. All three are injected so tests and replays are
-    reproducible. The engine is safe to share between the threads of a process if its repository is.
+    ``"message"``, ...; by default a :class:`UniqueIds` of its own); ``policy`` holds the reopen window. All
+    three are injected so tests and replays are reproducible. The engine is safe to share between the threads
+    of a process if its repository is.
 
     The engine remembers what it may between commands (identifier spellings it checked, each account's routing
     facts, ...; see ``memos``) and takes shortcuts for inputs already in canonical form. ``fast_paths=False``
@@ -81,7 +82,7 @@ class Engine(CommandMethods):
         repository: Repository | None = None,
         *,
         clock: Clock = utc_now,
-        ids: IdFactory = unique_id,
+        ids: IdFactory | None = None,
         policy: Policy | None = None,
         max_attempts: int = 10,
         fast_paths: bool = True,
@@ -102,7 +103,8 @@ class Engine(CommandMethods):
             repository = MemoryRepository()
         self.repository = repository
         self.clock = clock
-        self.ids = ids
+        # Each engine draws its own ids (see UniqueIds: randomness once a millisecond, not once an id).
+        self.ids = UniqueIds() if ids is None else ids
         self.policy = policy or Policy()
         self.max_attempts = max_attempts
         self.fast_paths = fast_paths
@@ -232,7 +234,7 @@ class Engine(CommandMethods):
         if not (fast and now.__class__ is datetime and now.tzinfo is UTC and 1 < now.year < 9999):
             now = check_clock(now)
         new_id = self.ids
-        if not fast or (new_id is not unique_id and type(new_id) is not SequentialIds):
+        if not fast or (type(new_id) is not UniqueIds and type(new_id) is not SequentialIds):
             new_id = checked_ids(new_id)
         decision = rules.decide(view, command, now, self.policy, new_id, query if fast else None, self._memos)
         events = []
