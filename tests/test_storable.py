@@ -28,8 +28,8 @@ from threading_engine import (
 from threading_engine.backends.rows import from_micros, micros
 from threading_engine.codec import message_from_primitive, message_json
 from threading_engine.hubspot import format_timestamp
-from threading_engine.memos import Memos
 from threading_engine.rules import normalizing
+from threading_engine.rules.remembered import Memos
 from threading_engine.storable import (
     EARLIEST,
     LATEST,

@@ -8,6 +8,7 @@ Importing this package loads no database driver and no test library.
 """
 
 from .clock import utc_now
+from .command_methods import Result
 from .commands import (
     UNSET,
     ArchiveThread,
@@ -26,7 +27,7 @@ from .commands import (
     UpdateChannelAccount,
 )
 from .decisions import Outcome, Policy, ReopenClock
-from .engine import Engine, Result
+from .engine import Engine
 from .errors import (
     IdempotencyConflictError,
     KeyConflictError,

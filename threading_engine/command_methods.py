@@ -1,14 +1,16 @@
 """The engine's methods named for its commands: each builds its command and hands it to ``execute``.
 
 Kept apart from ``engine`` so that the engine's module holds what it does with a command, and this one the
-vocabulary a caller writes in.
+vocabulary a caller writes in and the :class:`Result` each command returns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import cast
+
+import attrs
 
 from .commands import (
     UNSET,
@@ -27,13 +29,25 @@ from .commands import (
     UpdateChannel,
     UpdateChannelAccount,
 )
+from .decisions import Outcome
+from .events import EventRecord
 from .identifiers import DeliveryIdentifier
 from .model import Capabilities, Direction, Participant
 
-if TYPE_CHECKING:
-    from .engine import Result
-
 ParticipantLike = Participant | DeliveryIdentifier
+
+
+@attrs.frozen(slots=False)  # made for every command: see the note above ``decisions.ViewQuery``
+class Result:
+    """What a command did: its outcome, the ids it touched (``None`` where they do not apply), its events."""
+
+    outcome: Outcome
+    channel_id: str | None = None
+    channel_account_id: str | None = None
+    thread_id: str | None = None
+    ticket_id: str | None = None
+    message_id: str | None = None
+    events: tuple[EventRecord, ...] = ()
 
 
 class CommandMethods:

@@ -13,25 +13,24 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
-import attrs
-
 from . import rules
 from .clock import utc_now
-from .command_methods import CommandMethods
+from .command_methods import CommandMethods, Result
 from .commands import (
     Command,
     PublishMessage,
     StartConversation,
 )
-from .decisions import Decision, Outcome, Policy, ViewQuery
+from .decisions import Decision, Policy, ViewQuery
 from .errors import StorageError, ThreadingError, ValidationError, WriteConflict
 from .events import EventRecord
 from .ids import SequentialIds, UniqueIds
-from .memos import Memo, Memos
+from .memos import Memo
 from .model import Channel, ChannelAccount, Message, Thread, Ticket
 from .positional import by_position
 from .repository import PendingEvent, Repository, UnitOfWork
 from .rules import IdFactory
+from .rules.remembered import Memos
 from .storable import MAX_COUNT, is_id, shown
 from .validation import check_clock, check_list, check_moment, check_reference, checked_ids, not_found
 
@@ -42,19 +41,6 @@ _ROUTED_BY_ACCOUNT = (PublishMessage, StartConversation)
 # once: a bound for an engine that serves accounts without end, at the price of one read per account.
 MAX_ROUTES_REMEMBERED = 10_000
 _T = TypeVar("_T")
-
-
-@attrs.frozen(slots=False)  # made for every command: see the note above ``decisions.ViewQuery``
-class Result:
-    """What a command did: its outcome, the ids it touched (``None`` where they do not apply), its events."""
-
-    outcome: Outcome
-    channel_id: str | None = None
-    channel_account_id: str | None = None
-    thread_id: str | None = None
-    ticket_id: str | None = None
-    message_id: str | None = None
-    events: tuple[EventRecord, ...] = ()
 
 
 # Built for every command: by position (see ``positional``).

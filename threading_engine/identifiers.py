@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import attrs
 
 from .errors import ValidationError
-from .memos import KnownSpellings
+from .memos import Memo
 from .storable import has_surrogate, is_invisible, shown
 
 
@@ -26,6 +26,9 @@ class IdentifierType(enum.StrEnum):
     HS_SHORT_CODE = "HS_SHORT_CODE"
     CHANNEL_SPECIFIC_OPAQUE_ID = "CHANNEL_SPECIFIC_OPAQUE_ID"
 
+
+# Canonical forms (V4) of identifier spellings already checked: the same counterparties write again and again.
+KnownSpellings = Memo[tuple[IdentifierType, str], str]
 
 _PHONE_PUNCTUATION = re.compile(r"[\s\-.()]")
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
@@ -195,7 +198,7 @@ def key_part(identifier: DeliveryIdentifier) -> str:
 
 def key_identifiers(key: str) -> tuple[DeliveryIdentifier, ...]:
     """The identifiers a key (from :func:`thread_key`) was made of, in the key's order (an engine remembers the
-    participants of the keys its agents reply on: ``memos.Memos.key_participants``)."""
+    participants of the keys its agents reply on: ``rules.remembered.Memos.key_participants``)."""
     if not key:
         return ()
     return tuple(

@@ -7,11 +7,7 @@ the same (``tests/test_fast_paths.py``).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Generic, TypeVar
-
-if TYPE_CHECKING:
-    from .identifiers import DeliveryIdentifier, IdentifierType
-    from .model import Participant
+from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -46,24 +42,3 @@ class Memo(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-# Canonical forms (V4) of identifier spellings already checked: the same counterparties write again and again.
-KnownSpellings = Memo[tuple["IdentifierType", str], str]
-
-
-class Memos:
-    """The memos of one engine that the rules use: identifier spellings (``normalize``), each account's own
-    recipients tuple and each key's participants (``decide``). An engine without fast paths passes ``None``
-    instead, which also turns the rules' shortcuts off."""
-
-    __slots__ = ("key_participants", "own_recipients", "spellings")
-
-    def __init__(self) -> None:
-        self.spellings: KnownSpellings = Memo(MAX_KNOWN_SPELLINGS)
-        # account id -> (its identifier, the one-participant tuple an incoming message is addressed to)
-        self.own_recipients: Memo[str, tuple[DeliveryIdentifier, tuple[Participant, ...]]] = Memo(
-            MAX_ACCOUNTS_REMEMBERED
-        )
-        # key -> the participants it stands for: the recipients of every reply on its threads
-        self.key_participants: Memo[str, tuple[Participant, ...]] = Memo(MAX_KEYS_REMEMBERED)

@@ -22,8 +22,9 @@ import attrs
 
 from . import hubspot
 from .backends.memory import MemoryRepository
+from .command_methods import Result
 from .commands import ArchiveThread, CloseThread, CloseTicket, Command, ReopenThread, RestoreThread, ThreadCommand
-from .engine import Engine, Result
+from .engine import Engine
 from .errors import NotFoundError, StorageError, ThreadingError, ValidationError
 from .resume import CommittedEvents, ResumePoint
 from .tracefile import TRACE_RULE, Json, decode_line, numbered_lines, quoted, trace_error

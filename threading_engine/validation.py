@@ -14,8 +14,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from .errors import NotAllowedError, NotFoundError, ValidationError
-from .identifiers import DeliveryIdentifier, IdentifierType, is_known_canonical
-from .memos import KnownSpellings
+from .identifiers import DeliveryIdentifier, IdentifierType, KnownSpellings, is_known_canonical
 from .model import Capabilities, Channel, ChannelAccount, Participant, ThreadingModel
 from .storable import (
     MAX_CAPABILITY_ENTRY_LENGTH,

@@ -9,7 +9,6 @@ from ..decisions import APPENDED, Decision, View, ViewQuery
 from ..errors import NotAllowedError, ThreadNotOpenError
 from ..events import OutgoingMessageCreated
 from ..identifiers import key_identifiers
-from ..memos import Memos
 from ..model import (
     BY_INTEGRATION_THREAD_ID,
     FROM_AGENT,
@@ -24,6 +23,7 @@ from ..validation import check_authorized, check_types_allowed, fail, not_found
 from .channels import IdFactory
 from .placing import Placement, account_and_channel, append, create, message_decision, planned_key
 from .planning import message_key
+from .remembered import Memos
 
 # Built for every agent's message: by position (see ``positional``).
 _OutgoingMessageCreated = by_position(OutgoingMessageCreated, "channel_id", "message", "channel_integration_thread_id")

@@ -13,7 +13,7 @@ import attrs
 from ..commands import UNSET, CreateChannel, CreateChannelAccount, UpdateChannel, UpdateChannelAccount
 from ..decisions import Changes, Decision, Outcome, View
 from ..events import ChannelAccountCreated, ChannelAccountUpdated, ChannelCreated, ChannelUpdated
-from ..memos import KnownSpellings
+from ..identifiers import KnownSpellings
 from ..model import Channel, ChannelAccount
 from ..storable import MAX_NAME_LENGTH
 from ..validation import (

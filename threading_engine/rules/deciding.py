@@ -17,7 +17,6 @@ from ..commands import (
 )
 from ..decisions import Decision, Policy, View, ViewQuery
 from ..lifecycle import decide_thread_command
-from ..memos import Memos
 from .agents import decide_reply, decide_start
 from .channels import (
     IdFactory,
@@ -28,6 +27,7 @@ from .channels import (
 )
 from .normalizing import not_a_command
 from .publishing import decide_publish
+from .remembered import Memos
 
 
 def decide(

@@ -23,8 +23,8 @@ from ..commands import (
     UpdateChannelAccount,
 )
 from ..errors import ValidationError
+from ..identifiers import KnownSpellings
 from ..lifecycle import THREAD_COMMAND_RULES
-from ..memos import KnownSpellings
 from ..model import Direction
 from ..storable import MAX_EXTERNAL_ID_LENGTH, MAX_ID_LENGTH, MAX_TEXT_LENGTH, has_surrogate, is_plain_id, shown
 from ..validation import (

@@ -10,7 +10,6 @@ from ..commands import PublishMessage
 from ..decisions import APPENDED, REOPENED, Decision, Outcome, Policy, View, ViewQuery
 from ..errors import IdempotencyConflictError, ThreadNotOpenError
 from ..identifiers import key_part
-from ..memos import Memos
 from ..model import (
     BY_INTEGRATION_THREAD_ID,
     FROM_INTEGRATION,
@@ -26,6 +25,7 @@ from ..validation import check_authorized, check_types_allowed, fail
 from .channels import IdFactory
 from .placing import Placement, append, create, message_decision, no_account, planned_key, reopen_elapsed
 from .planning import message_key
+from .remembered import Memos
 
 
 def _recipients(command: PublishMessage, account: ChannelAccount, memos: Memos | None) -> tuple[Participant, ...]:

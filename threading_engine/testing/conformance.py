@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from ..backends.memory import MemoryRepository
+from ..command_methods import Result
 from ..commands import (
     ArchiveThread,
     CloseThread,
@@ -39,7 +40,7 @@ from ..commands import (
     StartConversation,
     UpdateChannelAccount,
 )
-from ..engine import Engine, Result
+from ..engine import Engine
 from ..errors import ThreadingError
 from ..identifiers import DeliveryIdentifier, IdentifierType
 from ..ids import SequentialIds

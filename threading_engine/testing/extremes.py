@@ -21,6 +21,7 @@ from ..storable import (
     MAX_TEXT_LENGTH,
     MAX_URL_LENGTH,
 )
+from .spellings import identifier_spellings
 
 # Characters that have broken text handling somewhere: controls and NUL, lone surrogates (no UTF-8 form),
 # zero-width and other invisible characters, combining marks, astral characters, noncharacters, separators,
@@ -149,8 +150,6 @@ def hostile(valid: st.SearchStrategy[Any], *, lengths: Sequence[int] = ()) -> st
 def identifier_bodies(*, types: Sequence[IdentifierType] = tuple(IdentifierType)) -> st.SearchStrategy[Any]:
     """HubSpot ``{type, value}`` bodies: a valid spelling, a value over the whole of Unicode, or one at the
     length limits; now and then not an object at all."""
-    from .strategies import identifier_spellings
-
     valid = identifier_spellings(types=tuple(types)).map(lambda pair: {"type": pair[0].value, "value": pair[1]})
     awkward = st.builds(
         lambda kind, value: {"type": kind.value, "value": value},
