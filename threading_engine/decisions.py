@@ -19,6 +19,7 @@ from .errors import ValidationError
 from .events import Event
 from .identifiers import DeliveryIdentifier
 from .model import Channel, ChannelAccount, Message, Thread, Ticket
+from .positional import by_position
 from .storable import shown
 
 
@@ -148,3 +149,20 @@ class Decision:
     thread_id: str | None = None
     ticket_id: str | None = None
     message_id: str | None = None
+
+
+# A view is made for every command (by the memory store, by a SQL store's rows, by a remembered view brought up
+# to date): by position, checked at import (see ``positional``).
+ViewByPosition = by_position(
+    View,
+    "channel",
+    "account",
+    "thread",
+    "open_thread",
+    "latest_closed_thread",
+    "integration_thread",
+    "duplicate",
+    "duplicate_thread",
+    "account_with_identifier",
+    "tickets",
+)

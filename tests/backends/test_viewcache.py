@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from threading_engine.backends.memory import MemoryRepository
-from threading_engine.backends.readahead import _updated, updated_view
+from threading_engine.backends.view import updated_view
+from threading_engine.backends.view.updating import apply_changes
 from threading_engine.backends.viewcache import UnitViews, ViewCache, cache_key
 from threading_engine.decisions import Changes, View, ViewQuery
 from threading_engine.model import Ticket, TicketStatus
@@ -111,7 +112,7 @@ def test_the_shortcut_for_a_message_on_the_open_thread_answers_as_the_general_ru
             (*changes.tickets, *other.tickets),
             changes.message,
         )
-    assert updated_view(query, view, changes) == _updated(query, view, changes)
+    assert updated_view(query, view, changes) == apply_changes(query, view, changes)
 
 
 def _committed_unit(cache: ViewCache, *loaded: tuple[ViewQuery, View]) -> None:
@@ -188,7 +189,7 @@ def test_the_shortcut_leaves_to_the_general_rules_every_save_beyond_a_message_on
         Changes(threads=(touched, closed("thread-2", T0))),  # a closed thread of the key the view never read
     ):
         assert updated_view(BY_KEY, view, changes) is None
-        assert _updated(BY_KEY, view, changes) is None
+        assert apply_changes(BY_KEY, view, changes) is None
 
 
 def test_a_ticket_saved_beside_another_thread_makes_every_remembered_view_stale() -> None:

@@ -17,6 +17,7 @@ from ..events import EventRecord
 from ..identifiers import DeliveryIdentifier
 from ..model import THREAD_OPEN, Channel, ChannelAccount, Message, Thread, Ticket
 from ..repository import PendingEvent, id_taken
+from .view import assemble_view
 
 _Pair = tuple[str, str]
 # (kind, id, the value before the change): how to take one saved change back.
@@ -43,6 +44,7 @@ class MemoryRepository:
         self._events: list[EventRecord] = []
         self._event_ids: set[str] = set()  # U0 for events
         self._pending: dict[str, EventRecord] = {}
+        self._lookups = _Lookups(self)
 
     # -- transactions -------------------------------------------------------------------------------------
 
@@ -50,64 +52,7 @@ class MemoryRepository:
         return _MemoryUnitOfWork(self)
 
     def _load(self, query: ViewQuery) -> View:
-        threads = self._threads
-        thread = threads.get(query.thread_id) if query.thread_id is not None else None
-        account_id = thread.channel_account_id if thread is not None else query.channel_account_id
-        account = self._accounts.get(account_id) if account_id is not None else None
-        channel_id = account.channel_id if account is not None else query.channel_id
-        channel = self._channels.get(channel_id) if channel_id is not None else None
-        key = query.key
-        integration_thread_id = query.integration_thread_id
-        if thread is not None:
-            if thread.integration_thread_id is None:
-                key = thread.key
-            else:
-                integration_thread_id = thread.integration_thread_id
-        open_thread = latest_closed = integration_thread = duplicate = duplicate_thread = None
-        if account_id is not None and key is not None:
-            open_id = self._open_by_key.get((account_id, key))
-            open_thread = threads[open_id] if open_id is not None else None
-            # R4b's candidate matters only without an open thread (the contract leaves it out otherwise).
-            latest_closed = self._latest_closed(account_id, key) if open_thread is None else None
-        if account_id is not None and integration_thread_id is not None:
-            live_id = self._live_by_integration_id.get((account_id, integration_thread_id))
-            integration_thread = threads[live_id] if live_id is not None else None
-        if account_id is not None and query.idempotency_id is not None:
-            message_id = self._message_by_idempotency_id.get((account_id, query.idempotency_id))
-            if message_id is not None:
-                duplicate = self._messages[message_id]
-                duplicate_thread = threads[duplicate.thread_id]
-        other_account = None
-        if query.account_identifier is not None and channel_id is not None:
-            other_id = self._account_by_identifier.get((channel_id, query.account_identifier))
-            other_account = self._accounts[other_id] if other_id is not None else None
-        tickets: dict[str, Ticket] = {}
-        for candidate in (thread, open_thread, latest_closed, integration_thread, duplicate_thread):
-            if candidate is not None and candidate.ticket_id is not None:
-                tickets[candidate.ticket_id] = self._tickets[candidate.ticket_id]
-        return View(
-            channel,
-            account,
-            thread,
-            open_thread,
-            latest_closed,
-            integration_thread,
-            duplicate,
-            duplicate_thread,
-            other_account,
-            tickets,
-        )
-
-    def _latest_closed(self, account_id: str, key: str) -> Thread | None:
-        best: Thread | None = None
-        # Creation order, so ">=" makes the one created last win a tie on closed_at (R4b).
-        for thread_id in self._threads_by_key.get((account_id, key), ()):
-            thread = self._threads[thread_id]
-            if thread.integration_thread_id is not None or thread.archived or thread.closed_at is None:
-                continue
-            if best is None or best.closed_at is None or thread.closed_at >= best.closed_at:
-                best = thread
-        return best
+        return assemble_view(query, self._lookups)
 
     def _save(self, changes: Changes, events: Sequence[PendingEvent], undo: list[_Undo]) -> list[EventRecord]:
         """Apply ``changes`` at once (the lock keeps them private), noting how to take each back."""
@@ -318,6 +263,47 @@ class MemoryRepository:
 
     def close(self) -> None:
         """Nothing to release; the data stays readable."""
+
+
+class _Lookups:
+    """The view's lookups (``view.ViewLookups``) over a memory store's dictionaries and indexes."""
+
+    __slots__ = ("_repository", "account", "channel", "thread", "ticket")
+
+    def __init__(self, repository: MemoryRepository) -> None:
+        self._repository = repository
+        # The dictionaries' own ``get``: a view is assembled for every command.
+        self.thread = repository._threads.get
+        self.account = repository._accounts.get
+        self.channel = repository._channels.get
+        self.ticket = repository._tickets.get
+
+    def open_thread(self, channel_account_id: str, key: str) -> Thread | None:
+        open_id = self._repository._open_by_key.get((channel_account_id, key))
+        return None if open_id is None else self._repository._threads[open_id]
+
+    def latest_closed_thread(self, channel_account_id: str, key: str) -> Thread | None:
+        repository, best = self._repository, None
+        # Creation order, so ">=" makes the one created last win a tie on closed_at (R4b).
+        for thread_id in repository._threads_by_key.get((channel_account_id, key), ()):
+            thread = repository._threads[thread_id]
+            if thread.integration_thread_id is not None or thread.archived or thread.closed_at is None:
+                continue
+            if best is None or best.closed_at is None or thread.closed_at >= best.closed_at:
+                best = thread
+        return best
+
+    def live_integration_thread(self, channel_account_id: str, integration_thread_id: str) -> Thread | None:
+        live_id = self._repository._live_by_integration_id.get((channel_account_id, integration_thread_id))
+        return None if live_id is None else self._repository._threads[live_id]
+
+    def message_by_idempotency_id(self, channel_account_id: str, idempotency_id: str) -> Message | None:
+        message_id = self._repository._message_by_idempotency_id.get((channel_account_id, idempotency_id))
+        return None if message_id is None else self._repository._messages[message_id]
+
+    def account_by_identifier(self, channel_id: str, identifier: DeliveryIdentifier) -> ChannelAccount | None:
+        account_id = self._repository._account_by_identifier.get((channel_id, identifier))
+        return None if account_id is None else self._repository._accounts[account_id]
 
 
 class _MemoryUnitOfWork:

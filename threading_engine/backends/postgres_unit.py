@@ -18,11 +18,12 @@ from psycopg_pool import PoolTimeout
 from ..decisions import Changes, View, ViewQuery
 from ..errors import StorageError, WriteConflict
 from ..events import EventRecord
-from ..model import Message, Thread, Ticket
+from ..model import Message
 from ..repository import PendingEvent, id_taken
 from . import rows
 from .postgres_schema import CONFLICTS, INSERTED_IDS
 from .readahead import ReadAhead
+from .view import ViewRows
 
 if TYPE_CHECKING:
     from .postgres import PostgresRepository
@@ -376,38 +377,12 @@ def in_one_round_trip(connection: Connection, send: Callable[[], None]) -> None:
 
 def view_from_rows(found: list[tuple[Any, ...]]) -> View:
     """The :class:`View` from ``VIEW``'s rows: (role, ten thread columns or a ticket's three, document)."""
-    threads: dict[str, Thread] = {}
-    open_thread = latest_closed = None
-    documents: dict[str, str] = {}
-    tickets: dict[str, Ticket] = {}
+    collected = ViewRows()
     for role, *columns, data in found:
         if role == "ticket":
-            ticket = rows.ticket_from_row(columns[:3])
-            tickets[ticket.id] = ticket
+            collected.ticket(rows.ticket_from_row(columns[:3]))
         elif data is not None:
-            documents[role] = data
-        elif role == "key":
-            # The open thread, else the latest closed (R4b): VIEW returns one row of the key's, the first of that order.
-            thread = rows.thread_from_row(columns)
-            if thread.is_open and open_thread is None:
-                open_thread = thread
-            elif not thread.is_open and latest_closed is None:
-                latest_closed = thread
-        else:
-            threads[role] = rows.thread_from_row(columns)
-    account = documents.get("account")
-    channel = documents.get("channel")
-    duplicate = documents.get("duplicate")
-    holder = documents.get("identifier_holder")
-    return View(
-        channel=None if channel is None else rows.channel_from_json(channel),
-        account=None if account is None else rows.account_from_json(account),
-        thread=threads.get("thread"),
-        open_thread=open_thread,
-        latest_closed_thread=latest_closed,
-        integration_thread=threads.get("integration"),
-        duplicate=None if duplicate is None else rows.message_from_json(duplicate),
-        duplicate_thread=threads.get("duplicate_thread") if duplicate is not None else None,
-        account_with_identifier=None if holder is None else rows.account_from_json(holder),
-        tickets=tickets,
-    )
+            collected.document(role, data)
+        else:  # for "key", VIEW returns the open thread, else the latest closed one (R4b)
+            collected.thread(role, rows.thread_from_row(columns))
+    return collected.view()

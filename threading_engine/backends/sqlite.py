@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal, TypeVar
 
 from ..decisions import Changes, View, ViewQuery
@@ -28,6 +28,7 @@ from ..model import Channel, ChannelAccount, Message, Thread, Ticket
 from ..repository import PendingEvent, id_taken
 from . import rows
 from .sqlite_schema import CONFLICTS, INSERTED_IDS, migrate
+from .view import ViewRows
 from .viewcache import DEFAULT_VIEW_CACHE_SIZE, UnitViews, ViewCache, cache_key
 
 Synchronous = Literal["FULL", "NORMAL"]
@@ -272,11 +273,11 @@ class _SQLiteUnitOfWork:
 
     def _read(self, query: ViewQuery) -> View:
         """At most two statements in the common case: the thread a query names, then everything else at once."""
-        found = _ViewRows()
+        found = ViewRows()
         account_id, key, integration_thread_id = query.channel_account_id, query.key, query.integration_thread_id
         thread = None
         if query.thread_id is not None:
-            found.add(self._connection.execute(_THREAD_BY_ID, (query.thread_id,)).fetchall())
+            _add_rows(found, self._connection.execute(_THREAD_BY_ID, (query.thread_id,)).fetchall())
             thread = found.threads.get("thread")
             if thread is not None:
                 account_id = thread.channel_account_id
@@ -306,10 +307,10 @@ class _SQLiteUnitOfWork:
             identifier is not None and (has_account or query.channel_id is not None),  # identifier_holder
         )
         if sql:
-            found.add(self._connection.execute(sql, parameters[:used]).fetchall())
-        duplicate = found.document("duplicate", rows.message_from_json)
+            _add_rows(found, self._connection.execute(sql, parameters[:used]).fetchall())
+        duplicate = found.duplicate()
         if duplicate is not None:
-            found.add(self._connection.execute(_DUPLICATE_THREAD, (duplicate.thread_id,)).fetchall())
+            _add_rows(found, self._connection.execute(_DUPLICATE_THREAD, (duplicate.thread_id,)).fetchall())
         stored = self._stored
         for found_thread in (*found.threads.values(), *found.key_threads):
             stored[found_thread.id] = found_thread
@@ -496,55 +497,14 @@ def _view_sql(*wanted: bool) -> tuple[str, int]:
     return sql, used
 
 
-class _ViewRows:
-    """Collects the rows of the view statements and makes the :class:`View` of them."""
-
-    def __init__(self) -> None:
-        self.threads: dict[str, Thread] = {}
-        self.key_threads: list[Thread] = []
-        self.tickets: dict[str, Ticket] = {}
-        self.documents: dict[str, str] = {}
-
-    def add(self, found: Iterable[Sequence[Any]]) -> None:
-        for row in found:
-            role = row[0]
-            if row[1] is None:
-                self.documents[role] = row[13]
-                continue
-            thread = rows.thread_from_row(row, 1)
-            if role == "key":
-                self.key_threads.append(thread)
-            else:
-                self.threads[role] = thread
-            if thread.ticket_id is not None and row[12] is not None:
-                self.tickets[thread.ticket_id] = rows.ticket_from_row((thread.ticket_id, row[11], row[12]))
-
-    def document(self, role: str, decode: Callable[[str], _Value]) -> _Value | None:
-        data = self.documents.get(role)
-        return None if data is None else decode(data)
-
-    def view(self, duplicate: Message | None) -> View:
-        open_thread = latest_closed = None
-        for candidate in self.key_threads:  # open first, then the latest closed, as the statement orders them
-            if candidate.is_open and open_thread is None:
-                open_thread = candidate
-            elif not candidate.is_open and latest_closed is None:
-                latest_closed = candidate
-        thread, integration = self.threads.get("thread"), self.threads.get("integration")
-        duplicate_thread = self.threads.get("duplicate_thread") if duplicate is not None else None
-        shown = (thread, open_thread, latest_closed, integration, duplicate_thread)
-        ticket_ids = {t.ticket_id for t in shown if t is not None and t.ticket_id is not None}
-        # Positional, in the field order of View (channel, account, thread, open, latest closed, integration,
-        # duplicate, its thread, the identifier's holder, tickets): one is made for every command.
-        return View(
-            self.document("channel", rows.channel_from_json),
-            self.document("account", rows.account_from_json),
-            thread,
-            open_thread,
-            latest_closed,
-            integration,
-            duplicate,
-            duplicate_thread,
-            self.document("identifier_holder", rows.account_from_json),
-            {i: ticket for i, ticket in self.tickets.items() if i in ticket_ids} if self.tickets else {},
-        )
+def _add_rows(found: ViewRows, statement_rows: Iterable[Sequence[Any]]) -> None:
+    """Hand ``found`` what each row of a view statement holds (the shape described above)."""
+    for row in statement_rows:
+        role = row[0]
+        if row[1] is None:
+            found.document(role, row[13])
+            continue
+        thread = rows.thread_from_row(row, 1)
+        found.thread(role, thread)
+        if thread.ticket_id is not None and row[12] is not None:
+            found.ticket(rows.ticket_from_row((thread.ticket_id, row[11], row[12])))

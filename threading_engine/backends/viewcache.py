@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..decisions import Changes, View, ViewQuery
-from .readahead import updated_view
+from .view import updated_view
 
 # Views remembered by default: a few megabytes, and every key of a busy inbox's day.
 DEFAULT_VIEW_CACHE_SIZE = 10_000

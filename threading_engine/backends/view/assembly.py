@@ -1,0 +1,102 @@
+"""Assembling a view from the lookups a store answers (see the package's docstring)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ...decisions import View, ViewByPosition, ViewQuery
+from ...identifiers import DeliveryIdentifier
+from ...model import Channel, ChannelAccount, Message, Thread, Ticket
+
+
+class ViewLookups(Protocol):
+    """What a store must be able to find for :func:`assemble_view`, each by the index the contract names.
+
+    Every lookup answers ``None`` for nothing found. Archived threads are never candidates (R2).
+    """
+
+    def thread(self, thread_id: str, /) -> Thread | None: ...
+
+    def account(self, channel_account_id: str, /) -> ChannelAccount | None: ...
+
+    def channel(self, channel_id: str, /) -> Channel | None: ...
+
+    def ticket(self, ticket_id: str, /) -> Ticket | None: ...
+
+    def open_thread(self, channel_account_id: str, key: str, /) -> Thread | None:
+        """The key's OPEN, non-archived thread without an integration thread id (U1)."""
+        ...
+
+    def latest_closed_thread(self, channel_account_id: str, key: str, /) -> Thread | None:
+        """The key's non-archived CLOSED thread without an integration thread id with the latest ``closed_at``;
+        on a tie, the one created last (R4b)."""
+        ...
+
+    def live_integration_thread(self, channel_account_id: str, integration_thread_id: str, /) -> Thread | None:
+        """The non-archived thread of the account's integration thread id (U3, I1)."""
+        ...
+
+    def message_by_idempotency_id(self, channel_account_id: str, idempotency_id: str, /) -> Message | None:
+        """The message the account already published with that integration idempotency id (U2, D1)."""
+        ...
+
+    def account_by_identifier(self, channel_id: str, identifier: DeliveryIdentifier, /) -> ChannelAccount | None:
+        """The channel's account with that delivery identifier (U4, V2)."""
+        ...
+
+
+def open_or_latest_closed(
+    open_thread: Thread | None, latest_closed: Thread | None
+) -> tuple[Thread | None, Thread | None]:
+    """A key's two candidates as a view shows them: R4 puts a message on the open thread first, so a view with
+    an open thread leaves the latest closed one out (the contract; a store need not even look for it)."""
+    return (open_thread, None) if open_thread is not None else (None, latest_closed)
+
+
+def assemble_view(query: ViewQuery, lookups: ViewLookups) -> View:
+    """The view of ``query`` (see :class:`ViewQuery` for what each field asks for), from ``lookups``."""
+    thread = lookups.thread(query.thread_id) if query.thread_id is not None else None
+    account_id = thread.channel_account_id if thread is not None else query.channel_account_id
+    account = lookups.account(account_id) if account_id is not None else None
+    channel_id = account.channel_id if account is not None else query.channel_id
+    channel = lookups.channel(channel_id) if channel_id is not None else None
+    key = query.key
+    integration_thread_id = query.integration_thread_id
+    if thread is not None:  # a thread's own key or integration thread id, for R8's and I1's conflicts
+        if thread.integration_thread_id is None:
+            key = thread.key
+        else:
+            integration_thread_id = thread.integration_thread_id
+    open_thread = latest_closed = integration_thread = duplicate = duplicate_thread = holder = None
+    if account_id is not None:
+        if key is not None:
+            open_thread = lookups.open_thread(account_id, key)
+            if open_thread is None:  # only then is the latest closed thread shown: see open_or_latest_closed
+                latest_closed = lookups.latest_closed_thread(account_id, key)
+        if integration_thread_id is not None:
+            integration_thread = lookups.live_integration_thread(account_id, integration_thread_id)
+        if query.idempotency_id is not None:
+            duplicate = lookups.message_by_idempotency_id(account_id, query.idempotency_id)
+            if duplicate is not None:
+                duplicate_thread = lookups.thread(duplicate.thread_id)
+    if query.account_identifier is not None and channel_id is not None:
+        holder = lookups.account_by_identifier(channel_id, query.account_identifier)
+    tickets: dict[str, Ticket] = {}
+    for shown in (thread, open_thread, latest_closed, integration_thread, duplicate_thread):
+        if shown is not None and shown.ticket_id is not None:
+            ticket = lookups.ticket(shown.ticket_id)
+            if ticket is not None:
+                tickets[ticket.id] = ticket
+    # By position, in View's field order: one is made for every command.
+    return ViewByPosition(
+        channel,
+        account,
+        thread,
+        open_thread,
+        latest_closed,
+        integration_thread,
+        duplicate,
+        duplicate_thread,
+        holder,
+        tickets,
+    )
