@@ -7,6 +7,7 @@ raises :class:`WriteConflict` rather than store a state the contract forbids.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -37,9 +38,10 @@ class MemoryRepository:
         self._thread_messages: dict[str, list[str]] = {}
         # Indexes that make each uniqueness rule and each view lookup a dictionary access.
         self._threads_by_key: dict[_Pair, list[str]] = {}  # (account, key) -> thread ids, creation order
-        self._open_by_key: dict[_Pair, str] = {}  # U1
-        self._live_by_integration_id: dict[_Pair, str] = {}  # U3
-        self._message_by_idempotency_id: dict[_Pair, str] = {}  # U2
+        # The values themselves, not their ids: each is a view's lookup as it stands (a bound ``dict.get``).
+        self._open_by_key: dict[_Pair, Thread] = {}  # U1
+        self._live_by_integration_id: dict[_Pair, Thread] = {}  # U3
+        self._message_by_idempotency_id: dict[_Pair, Message] = {}  # U2
         self._account_by_identifier: dict[tuple[str, DeliveryIdentifier], str] = {}  # U4
         self._events: list[EventRecord] = []
         self._event_ids: set[str] = set()  # U0 for events
@@ -50,9 +52,6 @@ class MemoryRepository:
 
     def unit_of_work(self) -> _MemoryUnitOfWork:
         return _MemoryUnitOfWork(self)
-
-    def _load(self, query: ViewQuery) -> View:
-        return assemble_view(query, self._lookups)
 
     def _save(self, changes: Changes, events: Sequence[PendingEvent], undo: list[_Undo]) -> list[EventRecord]:
         """Apply ``changes`` at once (the lock keeps them private), noting how to take each back."""
@@ -127,10 +126,10 @@ class MemoryRepository:
         pair = (thread.channel_account_id, thread.key)
         self._threads_by_key[pair].remove(thread_id)
         del self._thread_messages[thread_id]
-        if self._open_by_key.get(pair) == thread_id:
+        if _holds(self._open_by_key, pair, thread_id):
             del self._open_by_key[pair]
         live = (thread.channel_account_id, thread.integration_thread_id or "")
-        if self._live_by_integration_id.get(live) == thread_id:
+        if _holds(self._live_by_integration_id, live, thread_id):
             del self._live_by_integration_id[live]
 
     def _check_unique(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
@@ -142,13 +141,13 @@ class MemoryRepository:
         for thread in changes.threads:
             pair = (thread.channel_account_id, thread.key)
             if thread.integration_thread_id is None and thread.status is THREAD_OPEN and not thread.archived:
-                holder = self._open_by_key.get(pair)
-                if holder is not None and holder != thread.id:
-                    raise WriteConflict(f"U1: thread {holder} is already open for key {thread.key}", rule="U1")
+                open_thread = self._open_by_key.get(pair)
+                if open_thread is not None and open_thread.id != thread.id:
+                    raise WriteConflict(f"U1: thread {open_thread.id} is already open for key {thread.key}", rule="U1")
             if thread.integration_thread_id is not None and not thread.archived:
-                holder = self._live_by_integration_id.get((thread.channel_account_id, thread.integration_thread_id))
-                if holder is not None and holder != thread.id:
-                    raise WriteConflict(f"U3: thread {holder} is live for {thread.integration_thread_id}", rule="U3")
+                live = self._live_by_integration_id.get((thread.channel_account_id, thread.integration_thread_id))
+                if live is not None and live.id != thread.id:
+                    raise WriteConflict(f"U3: thread {live.id} is live for {thread.integration_thread_id}", rule="U3")
         message = changes.message
         if message is not None:
             if message.id in self._messages:
@@ -182,14 +181,14 @@ class MemoryRepository:
         if thread.integration_thread_id is None:
             # ``Thread.is_open`` written out: a property call costs as much as the rest of this test.
             if thread.status is THREAD_OPEN and not thread.archived:
-                self._open_by_key[pair] = thread.id
-            elif self._open_by_key.get(pair) == thread.id:
+                self._open_by_key[pair] = thread
+            elif _holds(self._open_by_key, pair, thread.id):
                 del self._open_by_key[pair]
         else:
             live = (thread.channel_account_id, thread.integration_thread_id)
             if not thread.archived:
-                self._live_by_integration_id[live] = thread.id
-            elif self._live_by_integration_id.get(live) == thread.id:
+                self._live_by_integration_id[live] = thread
+            elif _holds(self._live_by_integration_id, live, thread.id):
                 del self._live_by_integration_id[live]
 
     def _put_message(self, message: Message) -> None:
@@ -197,7 +196,7 @@ class MemoryRepository:
         self._thread_messages[message.thread_id].append(message.id)
         if message.integration_idempotency_id is not None:
             pair = (message.channel_account_id, message.integration_idempotency_id)
-            self._message_by_idempotency_id[pair] = message.id
+            self._message_by_idempotency_id[pair] = message
 
     # -- reads ---------------------------------------------------------------------------------------------
 
@@ -268,7 +267,16 @@ class MemoryRepository:
 class _Lookups:
     """The view's lookups (``view.ViewLookups``) over a memory store's dictionaries and indexes."""
 
-    __slots__ = ("_repository", "account", "channel", "thread", "ticket")
+    __slots__ = (
+        "_repository",
+        "account",
+        "channel",
+        "live_integration_thread",
+        "message_by_idempotency_id",
+        "open_thread",
+        "thread",
+        "ticket",
+    )
 
     def __init__(self, repository: MemoryRepository) -> None:
         self._repository = repository
@@ -277,15 +285,14 @@ class _Lookups:
         self.account = repository._accounts.get
         self.channel = repository._channels.get
         self.ticket = repository._tickets.get
+        self.open_thread = repository._open_by_key.get
+        self.live_integration_thread = repository._live_by_integration_id.get
+        self.message_by_idempotency_id = repository._message_by_idempotency_id.get
 
-    def open_thread(self, channel_account_id: str, key: str) -> Thread | None:
-        open_id = self._repository._open_by_key.get((channel_account_id, key))
-        return None if open_id is None else self._repository._threads[open_id]
-
-    def latest_closed_thread(self, channel_account_id: str, key: str) -> Thread | None:
+    def latest_closed_thread(self, key: tuple[str, str]) -> Thread | None:
         repository, best = self._repository, None
         # Creation order, so ">=" makes the one created last win a tie on closed_at (R4b).
-        for thread_id in repository._threads_by_key.get((channel_account_id, key), ()):
+        for thread_id in repository._threads_by_key.get(key, ()):
             thread = repository._threads[thread_id]
             if thread.integration_thread_id is not None or thread.archived or thread.closed_at is None:
                 continue
@@ -293,16 +300,8 @@ class _Lookups:
                 best = thread
         return best
 
-    def live_integration_thread(self, channel_account_id: str, integration_thread_id: str) -> Thread | None:
-        live_id = self._repository._live_by_integration_id.get((channel_account_id, integration_thread_id))
-        return None if live_id is None else self._repository._threads[live_id]
-
-    def message_by_idempotency_id(self, channel_account_id: str, idempotency_id: str) -> Message | None:
-        message_id = self._repository._message_by_idempotency_id.get((channel_account_id, idempotency_id))
-        return None if message_id is None else self._repository._messages[message_id]
-
-    def account_by_identifier(self, channel_id: str, identifier: DeliveryIdentifier) -> ChannelAccount | None:
-        account_id = self._repository._account_by_identifier.get((channel_id, identifier))
+    def account_by_identifier(self, key: tuple[str, DeliveryIdentifier]) -> ChannelAccount | None:
+        account_id = self._repository._account_by_identifier.get(key)
         return None if account_id is None else self._repository._accounts[account_id]
 
 
@@ -319,8 +318,9 @@ class _MemoryUnitOfWork:
         self.committed = False
         self.undo: list[_Undo] = []
         self._records: list[EventRecord] = []
-        # The repository's reader itself rather than a method that calls it: one call less per command.
-        self.load: Callable[[ViewQuery], View] = repository._load
+        # The view's assembly bound to the store's lookups, rather than a method that calls it: one call less
+        # per command.
+        self.load: Callable[[ViewQuery], View] = functools.partial(assemble_view, repository._lookups)
 
     def __enter__(self) -> _MemoryUnitOfWork:
         self._repository._lock.acquire()
@@ -343,3 +343,9 @@ class _MemoryUnitOfWork:
             raise RuntimeError("a unit of work commits at most once")
         self.committed = True
         return tuple(self._records)
+
+
+def _holds(index: dict[_Pair, Thread], pair: _Pair, thread_id: str) -> bool:
+    """Whether ``index`` holds the thread ``thread_id`` under ``pair``."""
+    held = index.get(pair)
+    return held is not None and held.id == thread_id

@@ -12,7 +12,9 @@ from ...model import Channel, ChannelAccount, Message, Thread, Ticket
 class ViewLookups(Protocol):
     """What a store must be able to find for :func:`assemble_view`, each by the index the contract names.
 
-    Every lookup answers ``None`` for nothing found. Archived threads are never candidates (R2).
+    Every lookup answers ``None`` for nothing found, and archived threads are never candidates (R2). A lookup
+    through a composite index takes that index's key as one tuple, so that a store keeping the index as a
+    dictionary can answer with the dictionary's own ``get``.
     """
 
     def thread(self, thread_id: str, /) -> Thread | None: ...
@@ -23,24 +25,24 @@ class ViewLookups(Protocol):
 
     def ticket(self, ticket_id: str, /) -> Ticket | None: ...
 
-    def open_thread(self, channel_account_id: str, key: str, /) -> Thread | None:
+    def open_thread(self, account_and_key: tuple[str, str], /) -> Thread | None:
         """The key's OPEN, non-archived thread without an integration thread id (U1)."""
         ...
 
-    def latest_closed_thread(self, channel_account_id: str, key: str, /) -> Thread | None:
+    def latest_closed_thread(self, account_and_key: tuple[str, str], /) -> Thread | None:
         """The key's non-archived CLOSED thread without an integration thread id with the latest ``closed_at``;
         on a tie, the one created last (R4b)."""
         ...
 
-    def live_integration_thread(self, channel_account_id: str, integration_thread_id: str, /) -> Thread | None:
+    def live_integration_thread(self, account_and_integration_thread_id: tuple[str, str], /) -> Thread | None:
         """The non-archived thread of the account's integration thread id (U3, I1)."""
         ...
 
-    def message_by_idempotency_id(self, channel_account_id: str, idempotency_id: str, /) -> Message | None:
+    def message_by_idempotency_id(self, account_and_idempotency_id: tuple[str, str], /) -> Message | None:
         """The message the account already published with that integration idempotency id (U2, D1)."""
         ...
 
-    def account_by_identifier(self, channel_id: str, identifier: DeliveryIdentifier, /) -> ChannelAccount | None:
+    def account_by_identifier(self, channel_and_identifier: tuple[str, DeliveryIdentifier], /) -> ChannelAccount | None:
         """The channel's account with that delivery identifier (U4, V2)."""
         ...
 
@@ -53,8 +55,12 @@ def open_or_latest_closed(
     return (open_thread, None) if open_thread is not None else (None, latest_closed)
 
 
-def assemble_view(query: ViewQuery, lookups: ViewLookups) -> View:
-    """The view of ``query`` (see :class:`ViewQuery` for what each field asks for), from ``lookups``."""
+def assemble_view(lookups: ViewLookups, query: ViewQuery) -> View:
+    """The view of ``query`` (see :class:`ViewQuery` for what each field asks for), from ``lookups``.
+
+    ``lookups`` comes first so that a store can bind it once (``functools.partial(assemble_view, lookups)``)
+    and call the result as its ``load``.
+    """
     thread = lookups.thread(query.thread_id) if query.thread_id is not None else None
     account_id = thread.channel_account_id if thread is not None else query.channel_account_id
     account = lookups.account(account_id) if account_id is not None else None
@@ -70,17 +76,17 @@ def assemble_view(query: ViewQuery, lookups: ViewLookups) -> View:
     open_thread = latest_closed = integration_thread = duplicate = duplicate_thread = holder = None
     if account_id is not None:
         if key is not None:
-            open_thread = lookups.open_thread(account_id, key)
+            open_thread = lookups.open_thread((account_id, key))
             if open_thread is None:  # only then is the latest closed thread shown: see open_or_latest_closed
-                latest_closed = lookups.latest_closed_thread(account_id, key)
+                latest_closed = lookups.latest_closed_thread((account_id, key))
         if integration_thread_id is not None:
-            integration_thread = lookups.live_integration_thread(account_id, integration_thread_id)
+            integration_thread = lookups.live_integration_thread((account_id, integration_thread_id))
         if query.idempotency_id is not None:
-            duplicate = lookups.message_by_idempotency_id(account_id, query.idempotency_id)
+            duplicate = lookups.message_by_idempotency_id((account_id, query.idempotency_id))
             if duplicate is not None:
                 duplicate_thread = lookups.thread(duplicate.thread_id)
     if query.account_identifier is not None and channel_id is not None:
-        holder = lookups.account_by_identifier(channel_id, query.account_identifier)
+        holder = lookups.account_by_identifier((channel_id, query.account_identifier))
     tickets: dict[str, Ticket] = {}
     for shown in (thread, open_thread, latest_closed, integration_thread, duplicate_thread):
         if shown is not None and shown.ticket_id is not None:
