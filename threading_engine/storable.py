@@ -232,3 +232,11 @@ def shown(value: object) -> str:
     if len(text) <= _MAX_SHOWN:
         return text
     return f"{text[:500]}... ({len(text) - 500:,} characters more)"
+
+
+def masked(text: str) -> str:
+    """``text`` with the password of any URL in it shown as ``***``."""
+    return _PASSWORD.sub(r"\1***@", text)
+
+
+_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")

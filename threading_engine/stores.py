@@ -19,7 +19,6 @@ every scheme, built in or installed.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -27,7 +26,7 @@ from urllib.parse import SplitResult, parse_qs, quote, urlencode, urlsplit
 
 from .errors import ValidationError
 from .repository import Repository
-from .storable import MAX_URL_LENGTH, shown, text_problem
+from .storable import MAX_URL_LENGTH, masked, shown, text_problem
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -170,11 +169,3 @@ _BUILT_IN: Mapping[str, Callable[[str, SplitResult], Repository]] = MappingProxy
 def _bad_url(url: object, problem: str) -> ValidationError:
     text = masked(url) if isinstance(url, str) else url
     return ValidationError(f"store {shown(text)} is not a store URL: {problem}", field="store", value=text)
-
-
-def masked(text: str) -> str:
-    """``text`` with the password of any URL in it shown as ``***``."""
-    return _PASSWORD.sub(r"\1***@", text)
-
-
-_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")

@@ -38,7 +38,7 @@ from typing import Any
 
 import psycopg
 
-from threading_engine.backends.postgres_schema import Statements
+from threading_engine.backends.postgres.schema import Statements
 
 from .failover_check import Figures, check_store, stored_messages, timings, verdicts
 from .failover_workload import Accounts, Entry, WriterPlan, read_logs, redeliver, set_up, write

@@ -140,7 +140,7 @@ def test_postgresql_recognises_each_uniqueness_rule_by_its_constraint_name(
     import psycopg
 
     from threading_engine.backends.postgres import PostgresRepository
-    from threading_engine.backends.postgres_unit import translate
+    from threading_engine.backends.postgres.connections import translate
 
     PostgresRepository(postgres_url, schema=postgres_schema).close()
     s = f'"{postgres_schema}"'

@@ -128,8 +128,8 @@ def test_several_hosts_mean_the_writable_one_unless_the_url_says_otherwise(
     }
     for url, attributes in urls.items():
         repository = open_repository(url)
-        assert isinstance(repository, PostgresRepository) and repository._pool is not None
-        assert conninfo_to_dict(str(repository._pool.conninfo))["target_session_attrs"] == attributes
+        assert isinstance(repository, PostgresRepository) and repository._connections._pool is not None
+        assert conninfo_to_dict(str(repository._connections._pool.conninfo))["target_session_attrs"] == attributes
         repository.close()
 
 
@@ -143,7 +143,7 @@ def test_a_lost_commit_cannot_be_settled_on_a_standby_still_in_recovery(cluster:
         repository = PostgresRepository(pool, schema="settled")
         target[0] = cluster.standby.url  # as if the primary's address now led to its standby
         with pytest.raises(StorageError, match="outcome is unknown") as raised:
-            repository._settle_lost_commit(1, [], None, psycopg.OperationalError("lost"))
+            repository._connections.settle_lost_commit(1, [], None, psycopg.OperationalError("lost"))
         assert "cannot tell whether a commit will arrive" in str(raised.value.__cause__)
     finally:
         pool.close()

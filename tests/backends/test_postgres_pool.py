@@ -54,7 +54,7 @@ class PooledStore:
 
     @property
     def stats(self) -> dict[str, int]:
-        pool = self.repository._pool
+        pool = self.repository._connections._pool
         assert pool is not None
         return pool.get_stats()
 

@@ -97,19 +97,21 @@ def test_a_lost_commit_whose_events_never_landed_is_a_write_conflict(
     """Not committed: the engine may retry the whole unit on fresh state."""
     event = PendingEvent("event-never-stored", T0, MessageAppended("thread-1", "R4", "message-1", Direction.INCOMING))
     with pytest.raises(WriteConflict, match="did not take effect"):
-        repository._settle_lost_commit(a_finished_session(postgres_url), [event], None, LOST)
+        repository._connections.settle_lost_commit(a_finished_session(postgres_url), [event], None, LOST)
 
 
 def test_a_lost_commit_of_a_message_alone_is_settled_by_looking_for_the_message(
     repository: PostgresRepository, postgres_url: str
 ) -> None:
     with pytest.raises(WriteConflict):
-        repository._settle_lost_commit(a_finished_session(postgres_url), [], unsaved_message("message-9"), LOST)
+        repository._connections.settle_lost_commit(
+            a_finished_session(postgres_url), [], unsaved_message("message-9"), LOST
+        )
     engine = Engine(repository)
     landed = engine.publish_message(ACCOUNT.id, direction=Direction.INCOMING, senders=[CUSTOMER], text="hi")
     stored = repository.get_message(landed.message_id or "")
     assert stored is not None
-    assert repository._settle_lost_commit(a_finished_session(postgres_url), [], stored, LOST) == ()
+    assert repository._connections.settle_lost_commit(a_finished_session(postgres_url), [], stored, LOST) == ()
 
 
 def test_a_lost_commit_is_unknown_while_the_old_session_is_still_in_its_transaction(
@@ -119,7 +121,7 @@ def test_a_lost_commit_is_unknown_while_the_old_session_is_still_in_its_transact
     with psycopg.connect(postgres_url) as still_busy:
         still_busy.execute("SELECT 1")  # now idle in transaction
         with pytest.raises(StorageError, match="outcome is unknown"):
-            repository._settle_lost_commit(still_busy.info.backend_pid, [], None, LOST)
+            repository._connections.settle_lost_commit(still_busy.info.backend_pid, [], None, LOST)
 
 
 def test_a_repository_on_one_connection_settles_on_a_connection_of_its_own(
@@ -128,7 +130,9 @@ def test_a_repository_on_one_connection_settles_on_a_connection_of_its_own(
     with psycopg.connect(postgres_url) as given:
         repository = PostgresRepository(given, schema=postgres_schema)
         with pytest.raises(WriteConflict):
-            repository._settle_lost_commit(a_finished_session(postgres_url), [], unsaved_message("message-1"), LOST)
+            repository._connections.settle_lost_commit(
+                a_finished_session(postgres_url), [], unsaved_message("message-1"), LOST
+            )
         repository.close()
         assert not given.closed
 

@@ -1,100 +1,38 @@
-"""One unit of work on PostgreSQL, and the one place where driver errors become the library's errors.
+"""One unit of work on PostgreSQL.
 
-See ``postgres.py`` for the theory: a unit of work is one READ COMMITTED transaction sent as two pipelines,
+See the package's docstring for the theory: a unit of work is one READ COMMITTED transaction sent as two pipelines,
 one that locks the command's subject and loads its view (or, for a batch, every command's), one that writes,
 appends the events and commits.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
-from psycopg_pool import PoolTimeout
 
-from ..decisions import Changes, View, ViewQuery
-from ..errors import StorageError, WriteConflict
-from ..events import EventRecord
-from ..model import Message
-from ..repository import PendingEvent, id_taken
-from . import rows
-from .postgres_schema import CONFLICTS, INSERTED_IDS
-from .readahead import ReadAhead
-from .view import ViewRows
+from ...decisions import Changes, View, ViewQuery
+from ...errors import WriteConflict
+from ...events import EventRecord
+from ...model import Message
+from ...repository import PendingEvent
+from .. import rows
+from ..readahead import ReadAhead
+from ..view import ViewRows
+from .connections import SET_LOCK_TIMEOUT, Connection, Connections, connection_lost, in_one_round_trip, translate
 
-if TYPE_CHECKING:
-    from .postgres import PostgresRepository
-
-Connection = psycopg.Connection[tuple[Any, ...]]
 _Row = tuple[Any, ...]
-
-_LOST_RACES = {
-    "40001": "a serialization failure",
-    "40P01": "a deadlock",
-    "55P03": "a lock was not granted within lock_timeout",
-}
-# A row refused by a unique index (23505) or an exclusion constraint (23P01): see ``_refused``.
-_REFUSED = {"23505", "23P01"}
-_TAKEN_VALUE = re.compile(r"\)=\((.*)\) already exists", re.DOTALL)
-# ``lock_timeout`` for this transaction only (true) or for the session (false).
-SET_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', %s, %s)"
-# The server ended the session (pg_terminate_backend, shutdown, crash) or the network dropped it.
-_SESSION_ENDED = {"57P01", "57P02", "57P03"}
-
-
-def connection_lost(error: BaseException, connection: Connection | None = None) -> bool:
-    """Whether ``error`` means the session is gone (so nothing more can happen on it)."""
-    if connection is not None and connection.closed:
-        return True
-    if isinstance(error, psycopg.InterfaceError):
-        return True
-    if not isinstance(error, psycopg.OperationalError):
-        return False
-    state = error.sqlstate
-    return state is None or state.startswith("08") or state in _SESSION_ENDED
-
-
-def translate(error: BaseException, *, nothing_sent: bool = False) -> StorageError:
-    """The library's error for a driver error. ``nothing_sent``: no COMMIT can have reached the server."""
-    if isinstance(error, StorageError):
-        return error
-    if isinstance(error, PoolTimeout):
-        return StorageError(f"no PostgreSQL connection became free in time (raise max_size?): {error}")
-    state = getattr(error, "sqlstate", None)
-    if state in _REFUSED and isinstance(error, psycopg.Error):
-        return _refused(error)
-    if state in _LOST_RACES:
-        return WriteConflict(f"lost a race to a concurrent writer, {_LOST_RACES[state]}: {error}")
-    if connection_lost(error):
-        if nothing_sent:
-            return WriteConflict(f"the connection was lost before COMMIT; nothing was written: {error}")
-        return StorageError(f"the connection to PostgreSQL was lost: {error}")
-    return StorageError(f"PostgreSQL failed ({state or type(error).__name__}): {error}")
-
-
-def _refused(error: psycopg.Error) -> StorageError:
-    """A refused row, recognised by the constraint's name: a lost race if it enforces U1-U4, else a StorageError
-    at once (an id taken, U0, names the id)."""
-    name = error.diag.constraint_name or ""
-    rule = CONFLICTS.get(name)
-    if rule is not None:
-        return WriteConflict(f"{name} ({rule}) refused the commit: a concurrent writer won ({error})", rule=rule)
-    field = INSERTED_IDS.get(name)
-    if field is not None:
-        found = _TAKEN_VALUE.search(error.diag.message_detail or "")
-        return id_taken(field, None if found is None else found[1])
-    return StorageError(f"PostgreSQL refused a row ({name or error.sqlstate}): {error}")
 
 
 class PostgresUnitOfWork:
-    """One transaction on one pooled connection: one pipeline to load, one to commit (see ``postgres.py``)."""
+    """One transaction on one connection of ``connections``: one pipeline to load, one to commit."""
 
-    def __init__(self, repository: PostgresRepository, connection: Connection) -> None:
-        self._repository = repository
-        self._statements = repository._statements
+    def __init__(self, connections: Connections, connection: Connection) -> None:
+        self._connections = connections
+        self._statements = connections.statements
+        self._outbox_lock = f"{connections.statements.lock_prefix}outbox"
         self._connection = connection
         self._backend_pid = connection.info.backend_pid
         self._committed = False
@@ -114,8 +52,8 @@ class PostgresUnitOfWork:
         if connection.info.transaction_status == TransactionStatus.IDLE:
             # Explicit, whatever the server's default: the lock-then-read argument needs READ COMMITTED.
             connection.execute("BEGIN ISOLATION LEVEL READ COMMITTED", prepare=False)
-            if not self._repository._session_lock_timeout:  # a connection the caller lent: set for this transaction
-                connection.execute(SET_LOCK_TIMEOUT, (self._repository.lock_timeout_text, True), prepare=True)
+            if not self._connections.session_lock_timeout:  # a connection the caller lent: set for this transaction
+                connection.execute(SET_LOCK_TIMEOUT, (self._connections.lock_timeout_text, True), prepare=True)
 
     def load(self, query: ViewQuery) -> View:
         ahead = self._ahead.take(query)
@@ -149,13 +87,13 @@ class PostgresUnitOfWork:
     def _load_views(self, queries: Sequence[ViewQuery]) -> tuple[list[View], set[str]]:
         """One pipeline: the queued writes, one LOCK for every query's subjects, then the views: those of a
         batch's publishes in one ``BATCH_VIEW``, any other with its own ``VIEW``."""
-        repository, statements = self._repository, self._statements
+        statements = self._statements
         names = sorted({name for query in queries for name in statements.lock_names(query)})
         thread_ids = [query.thread_id for query in queries if query.thread_id is not None]
         lock_parameters = {"names": names, "prefix": statements.lock_prefix, "thread_ids": thread_ids}
         batched = [query for query in queries if _batchable(query)] if len(queries) > 1 else []
         alone = [query for query in queries if not (batched and _batchable(query))]
-        with repository._translated(nothing_sent=True):
+        with self._connections.translated(nothing_sent=True):
             connection = self._connection
             lock, batch = connection.cursor(), connection.cursor()
             views = [connection.cursor() for _ in alone]
@@ -217,7 +155,7 @@ class PostgresUnitOfWork:
             self._write_rows(statements.INSERT_MESSAGE, statements.INSERT_MESSAGES, messages)
         if events:
             inserted = connection.cursor()
-            outbox = self._repository._outbox_lock
+            outbox = self._outbox_lock
             if len(events) == 1:
                 pending = events[0]
                 one = {"outbox": outbox, "event_ids": pending.event_id, "data": rows.event_json(pending)}
@@ -254,11 +192,11 @@ class PostgresUnitOfWork:
             in_one_round_trip(connection, send)
         except psycopg.Error as error:
             if commit_sent and connection_lost(error, connection):
-                return self._repository._settle_lost_commit(
+                return self._connections.settle_lost_commit(
                     self._backend_pid, self._saved_events, self._last_message, error
                 )
             if connection_lost(error, connection):
-                self._repository._recover()
+                self._connections.recover()
             raise translate(error, nothing_sent=True) from error
         records: list[EventRecord] = []
         for cursor, events in self._inserted:
@@ -354,25 +292,6 @@ def _view_parameters(query: ViewQuery) -> dict[str, Any]:
         "identifier_type": None if identifier is None else identifier.type.value,
         "identifier_value": None if identifier is None else identifier.value,
     }
-
-
-def in_one_round_trip(connection: Connection, send: Callable[[], None]) -> None:
-    """Run the statements ``send`` queues as one pipeline, synced once; raise the first error the server reported.
-
-    The first error is caught inside the pipeline block so that leaving it does not log the "pipeline
-    aborted" of the statements the server then skipped: a lost race is routine here, not a warning.
-    """
-    first: psycopg.Error | None = None
-    try:
-        with connection.pipeline():
-            try:
-                send()
-            except psycopg.Error as error:
-                first = error
-    except psycopg.Error as error:
-        first = first or error
-    if first is not None:
-        raise first
 
 
 def view_from_rows(found: list[tuple[Any, ...]]) -> View:

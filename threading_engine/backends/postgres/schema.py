@@ -11,7 +11,7 @@ every process and host that writes to one database:
 - U4 (V2): the unique (channel, identifier) constraint on ``accounts``.
 
 Times compared in SQL are integer microseconds since the epoch (UTC), as in SQLite. The event sequence keeps
-``CACHE 1``: the outbox's ordering argument (see ``postgres.py``) needs every ``nextval`` to come from the one
+``CACHE 1``: the outbox's ordering argument (see the package docstring) needs every ``nextval`` to come from the one
 shared counter at the moment it is called, which a per-session cache would break.
 
 Long keys. A key (R0) is as long as its participants make it: a group of 20 opaque ids of 256 characters
@@ -34,11 +34,11 @@ from typing import Any
 
 import psycopg
 
-from ..decisions import ViewQuery
-from ..errors import StorageError, ValidationError
-from ..model import Thread
-from ..storable import shown
-from . import rows
+from ...decisions import ViewQuery
+from ...errors import StorageError, ValidationError
+from ...model import Thread
+from ...storable import shown
+from .. import rows
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the initial schema.
@@ -115,7 +115,7 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # The uniqueness rules a concurrent writer can break (U1-U4 of ``repository.py``), by the name PostgreSQL
-# reports for the index or constraint that refused a row; ``postgres_unit.translate`` makes these (and only
+# reports for the index or constraint that refused a row; ``connections.translate`` makes these (and only
 # these) a WriteConflict.
 CONFLICTS: dict[str, str] = {
     "threads_one_open_per_key": "U1",
@@ -184,7 +184,7 @@ def migrate(connection: psycopg.Connection[Any], schema: str) -> int:
 class Statements:
     """Every SQL statement the backend runs, written once for one schema.
 
-    ``LOCK`` and ``VIEW`` are a unit of work's load (see ``postgres.py`` for why they are two statements); the
+    ``LOCK`` and ``VIEW`` are a unit of work's load (see the package docstring for why they are two statements); the
     others are its commit and the repository's plain reads. Parameters are named after the view query's
     fields; every one is cast so that ``None`` needs no type guessing and plans can be prepared once.
     """
@@ -339,7 +339,7 @@ class Statements:
             f"INSERT INTO {s}.messages (id, thread_id, account_id, idempotency_id, data) VALUES (%s, %s, %s, %s, %s)"
         )
         # Writers share the outbox lock from drawing sequence numbers until their commit; a reader takes it
-        # alone, so while it reads no number is drawn and uncommitted (see "Outbox order" in postgres.py). The
+        # alone, so while it reads no number is drawn and uncommitted (see "Outbox order" in the package docstring). The
         # event inserts take it themselves, which spares a statement: every row they insert comes out of a join
         # with the lock's one-row subquery, so no row (and no ``nextval`` for it) exists before the lock is held.
         self.LOCK_OUTBOX_ALONE = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
