@@ -166,3 +166,7 @@ ViewByPosition = by_position(
     "account_with_identifier",
     "tickets",
 )
+# A store remembering views makes the query of each key it remembers.
+ViewQueryByPosition = by_position(
+    ViewQuery, "channel_id", "channel_account_id", "thread_id", "key", "integration_thread_id"
+)

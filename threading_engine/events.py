@@ -13,6 +13,7 @@ from typing import ClassVar
 import attrs
 
 from .model import Channel, ChannelAccount, Direction, Message
+from .positional import by_position
 
 
 @attrs.frozen
@@ -156,3 +157,7 @@ class EventRecord:
     event_id: str
     timestamp: datetime
     event: Event
+
+
+# Made for every event a store records: by position, checked at import (see ``positional``).
+EventRecordByPosition = by_position(EventRecord, "sequence", "event_id", "timestamp", "event")

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from threading_engine import Direction, Engine, Participant, PublishMessage, SequentialIds, StorageError, WriteConflict
-from threading_engine.backends.sqlite import SQLiteRepository, _translate
-from threading_engine.backends.sqlite_schema import CONFLICTS, INSERTED_IDS
+from threading_engine.backends.sqlite import SQLiteRepository
+from threading_engine.backends.sqlite.schema import CONFLICTS, INSERTED_IDS
+from threading_engine.backends.sqlite.translation import translate as sqlite_translate
 from threading_engine.repository import Repository
 
 from .three_stores import CUSTOMER, TrioFactory, set_up
@@ -118,7 +119,7 @@ def test_sqlite_recognises_each_uniqueness_rule_by_the_index_that_refused_the_ro
             with pytest.raises(sqlite3.IntegrityError) as raised:
                 breaks()
             assert str(raised.value) == f"UNIQUE constraint failed: {columns}"
-            translated = _translate(raised.value, "the-id")
+            translated = sqlite_translate(raised.value, "the-id")
             if columns in CONFLICTS:
                 rule, index = CONFLICTS[columns]
                 assert type(translated) is WriteConflict and translated.rule == rule and index in str(translated)
@@ -130,7 +131,7 @@ def test_sqlite_recognises_each_uniqueness_rule_by_the_index_that_refused_the_ro
                 assert (translated.field, translated.value, translated.rule) == (INSERTED_IDS[columns], "the-id", "U0")
         with pytest.raises(sqlite3.IntegrityError) as refused:
             connection.execute("UPDATE threads SET status = 'LOST' WHERE id = 't1'")
-        translated = _translate(refused.value)
+        translated = sqlite_translate(refused.value)
         assert type(translated) is StorageError and translated.rule is None  # a CHECK: no race, no id
 
 

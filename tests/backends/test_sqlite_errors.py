@@ -10,7 +10,7 @@ import pytest
 
 from threading_engine import StorageError, WriteConflict
 from threading_engine.backends.sqlite import SQLiteRepository
-from threading_engine.backends.sqlite_schema import SCHEMA_VERSION
+from threading_engine.backends.sqlite.schema import SCHEMA_VERSION
 from threading_engine.decisions import Changes
 from threading_engine.testing.contract_checks import ACCOUNT, CHANNEL, commit, thread
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..decisions import Changes, View, ViewQuery
 from ..errors import WriteConflict
-from ..events import EventRecord
+from ..events import EventRecord, EventRecordByPosition
 from ..identifiers import DeliveryIdentifier
 from ..model import THREAD_OPEN, Channel, ChannelAccount, Message, Thread, Ticket
 from ..repository import PendingEvent, id_taken
@@ -76,7 +76,7 @@ class MemoryRepository:
         undo.append(("events", "", len(stored)))
         records = []
         for pending in events:
-            record = EventRecord(len(stored) + 1, pending.event_id, pending.timestamp, pending.event)
+            record = EventRecordByPosition(len(stored) + 1, pending.event_id, pending.timestamp, pending.event)
             stored.append(record)
             self._event_ids.add(record.event_id)
             self._pending[record.event_id] = record

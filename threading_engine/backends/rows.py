@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -17,8 +16,9 @@ from ..codec import (
     message_from_primitive,
     to_primitive,
 )
-from ..events import EventRecord
-from ..model import Channel, ChannelAccount, Message, Thread, ThreadStatus, Ticket, TicketStatus
+from ..events import EventRecord, EventRecordByPosition
+from ..memos import Memo
+from ..model import Channel, ChannelAccount, Message, Thread, ThreadByPosition, ThreadStatus, Ticket, TicketStatus
 from ..repository import PendingEvent
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -72,8 +72,8 @@ def thread_from_row(row: Sequence[Any], start: int = 0) -> Thread:
         ticket_id,
         latest_message_at,
     ) = row[start : start + 10]
-    # Positional, in the class's field order, and the times converted inline: this runs for every thread read.
-    return Thread(
+    # By position (checked at import), and the times converted inline: this runs for every thread read.
+    return ThreadByPosition(
         thread_id,
         account_id,
         key,
@@ -95,13 +95,6 @@ def channel_json(channel: Channel) -> str:
     return dumps(to_primitive(channel))
 
 
-# Every view loads its account and channel, whose documents rarely change: decoding them is cached by their
-# exact text, so a changed document is simply a different key (nothing to invalidate). The values are frozen,
-# so sharing one between views is safe; the bound keeps the memory small however many accounts there are.
-_DOCUMENT_CACHE_SIZE = 4096
-
-
-@functools.lru_cache(maxsize=_DOCUMENT_CACHE_SIZE)
 def channel_from_json(data: str) -> Channel:
     return channel_from_primitive(json.loads(data))
 
@@ -110,7 +103,6 @@ def account_json(account: ChannelAccount) -> str:
     return dumps(to_primitive(account))
 
 
-@functools.lru_cache(maxsize=_DOCUMENT_CACHE_SIZE)
 def account_from_json(data: str) -> ChannelAccount:
     return account_from_primitive(json.loads(data))
 
@@ -130,6 +122,29 @@ def event_json(pending: PendingEvent) -> str:
 
 def event_from_row(sequence: int, data: str) -> EventRecord:
     stored = json.loads(data)
-    return EventRecord(
+    return EventRecordByPosition(
         sequence, stored["event_id"], datetime.fromisoformat(stored["timestamp"]), event_from_primitive(stored["event"])
     )
+
+
+class Documents:
+    """The channel and account documents one store has decoded, remembered by their exact text.
+
+    Every view loads its account and channel, whose documents rarely change: a changed document is simply
+    different text (nothing to invalidate), and the values are frozen, so sharing one between views is safe.
+    Each store owns one; at most ``limit`` of each kind are kept (see ``memos.Memo``).
+    """
+
+    __slots__ = ("_accounts", "_channels")
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._channels: Memo[str, Channel] = Memo(limit)
+        self._accounts: Memo[str, ChannelAccount] = Memo(limit)
+
+    def channel(self, data: str) -> Channel:
+        found = self._channels.get(data)
+        return found if found is not None else self._channels.remember(data, channel_from_json(data))
+
+    def account(self, data: str) -> ChannelAccount:
+        found = self._accounts.get(data)
+        return found if found is not None else self._accounts.remember(data, account_from_json(data))

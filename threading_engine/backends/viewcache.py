@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from ..decisions import Changes, View, ViewQuery
+from ..decisions import Changes, View, ViewQuery, ViewQueryByPosition
 from .view import updated_view
 
 # Views remembered by default: a few megabytes, and every key of a busy inbox's day.
@@ -160,5 +160,5 @@ class UnitViews:
 
 def _query_of(key: CacheKey) -> ViewQuery:
     account_id, thread_key, integration_thread_id = key
-    # Positional (channel, account, thread, key, integration thread id): one is made for every message saved.
-    return ViewQuery(None, account_id, None, thread_key, integration_thread_id)
+    # By position (channel, account, thread, key, integration thread id): one is made for every message saved.
+    return ViewQueryByPosition(None, account_id, None, thread_key, integration_thread_id)

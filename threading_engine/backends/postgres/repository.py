@@ -62,6 +62,7 @@ class PostgresRepository:
         self.lock_timeout = lock_timeout
         self._statements = Statements(schema)
         self._outbox_lock = f"{self._statements.lock_prefix}outbox"
+        self._decoded = rows.Documents()
         self._connections = Connections(
             target,
             schema=schema,
@@ -79,7 +80,7 @@ class PostgresRepository:
     def unit_of_work(self) -> Iterator[PostgresUnitOfWork]:
         connections = self._connections
         with connections.translated(), connections.connection() as connection:
-            unit = PostgresUnitOfWork(connections, connection)
+            unit = PostgresUnitOfWork(connections, connection, self._decoded)
             try:
                 yield unit
             finally:

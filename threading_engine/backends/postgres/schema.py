@@ -1,6 +1,6 @@
 """The PostgreSQL schema and its versioned forward migrations.
 
-Tables, row shapes and uniqueness rules mirror ``sqlite_schema.py`` so both SQL backends share ``rows.py``.
+Tables, row shapes and uniqueness rules mirror the SQLite store's ``schema.py`` so both SQL backends share ``rows.py``.
 The uniqueness rules of the repository contract are enforced by the database itself, so they hold between
 every process and host that writes to one database:
 

@@ -15,7 +15,7 @@ from psycopg.pq import TransactionStatus
 
 from ...decisions import Changes, View, ViewQuery
 from ...errors import WriteConflict
-from ...events import EventRecord
+from ...events import EventRecord, EventRecordByPosition
 from ...model import Message
 from ...repository import PendingEvent
 from .. import rows
@@ -29,8 +29,9 @@ _Row = tuple[Any, ...]
 class PostgresUnitOfWork:
     """One transaction on one connection of ``connections``: one pipeline to load, one to commit."""
 
-    def __init__(self, connections: Connections, connection: Connection) -> None:
+    def __init__(self, connections: Connections, connection: Connection, decoded: rows.Documents) -> None:
         self._connections = connections
+        self._decoded = decoded
         self._statements = connections.statements
         self._outbox_lock = f"{connections.statements.lock_prefix}outbox"
         self._connection = connection
@@ -112,9 +113,9 @@ class PostgresUnitOfWork:
 
             in_one_round_trip(connection, send)
             locked = {row[0] for row in lock.fetchall()}
-            found = dict(zip(alone, (view_from_rows(view.fetchall()) for view in views), strict=True))
+            found = dict(zip(alone, (view_from_rows(view.fetchall(), self._decoded) for view in views), strict=True))
             if batched:
-                found.update(zip(batched, _batch_views(batched, batch.fetchall()), strict=True))
+                found.update(zip(batched, _batch_views(batched, batch.fetchall(), self._decoded), strict=True))
             return [found[query] for query in queries], locked
 
     def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
@@ -201,7 +202,9 @@ class PostgresUnitOfWork:
         records: list[EventRecord] = []
         for cursor, events in self._inserted:
             sequences = {event_id: sequence for sequence, event_id in cursor.fetchall()}
-            records.extend(EventRecord(sequences[p.event_id], p.event_id, p.timestamp, p.event) for p in events)
+            records.extend(
+                EventRecordByPosition(sequences[p.event_id], p.event_id, p.timestamp, p.event) for p in events
+            )
         return tuple(records)
 
     def end(self) -> None:
@@ -265,7 +268,7 @@ def _batch_parameters(queries: Sequence[ViewQuery]) -> dict[str, list[str | None
     }
 
 
-def _batch_views(queries: Sequence[ViewQuery], found: list[_Row]) -> list[View]:
+def _batch_views(queries: Sequence[ViewQuery], found: list[_Row], decoded: rows.Documents) -> list[View]:
     """The view of each query from ``BATCH_VIEW``'s rows: its own, and its account's account and channel."""
     own: list[list[_Row]] = [[] for _ in queries]
     by_account: dict[str, list[_Row]] = {}
@@ -275,7 +278,7 @@ def _batch_views(queries: Sequence[ViewQuery], found: list[_Row]) -> list[View]:
         else:
             own[position - 1].append(tuple(row))
     return [
-        view_from_rows(rows_ + by_account.get(query.channel_account_id or "", []))
+        view_from_rows(rows_ + by_account.get(query.channel_account_id or "", []), decoded)
         for query, rows_ in zip(queries, own, strict=True)
     ]
 
@@ -294,9 +297,9 @@ def _view_parameters(query: ViewQuery) -> dict[str, Any]:
     }
 
 
-def view_from_rows(found: list[tuple[Any, ...]]) -> View:
+def view_from_rows(found: list[tuple[Any, ...]], decoded: rows.Documents) -> View:
     """The :class:`View` from ``VIEW``'s rows: (role, ten thread columns or a ticket's three, document)."""
-    collected = ViewRows()
+    collected = ViewRows(decoded)
     for role, *columns, data in found:
         if role == "ticket":
             collected.ticket(rows.ticket_from_row(columns[:3]))

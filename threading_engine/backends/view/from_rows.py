@@ -18,9 +18,11 @@ from .assembly import open_or_latest_closed
 class ViewRows:
     """Collects what a store's view statements returned, and makes the :class:`View` of it."""
 
-    __slots__ = ("documents", "key_threads", "threads", "tickets")
+    __slots__ = ("decoded", "documents", "key_threads", "threads", "tickets")
 
-    def __init__(self) -> None:
+    def __init__(self, decoded: rows.Documents) -> None:
+        """``decoded``: the store's decoded documents, which the view's channel and accounts are taken from."""
+        self.decoded = decoded
         self.threads: dict[str, Thread] = {}
         self.key_threads: list[Thread] = []
         self.tickets: dict[str, Ticket] = {}
@@ -67,14 +69,14 @@ class ViewRows:
         holder = documents.get("identifier_holder")
         # By position, in View's field order: one is made for every view a statement reads.
         return ViewByPosition(
-            None if channel is None else rows.channel_from_json(channel),
-            None if account is None else rows.account_from_json(account),
+            None if channel is None else self.decoded.channel(channel),
+            None if account is None else self.decoded.account(account),
             thread,
             open_thread,
             latest_closed,
             integration,
             duplicate,
             duplicate_thread,
-            None if holder is None else rows.account_from_json(holder),
+            None if holder is None else self.decoded.account(holder),
             tickets,
         )

@@ -13,14 +13,14 @@ Times that are compared in SQL are stored as integer microseconds since the epoc
 
 When one of these refuses a row, SQLite's error names the index by its columns ("UNIQUE constraint failed:
 threads.account_id, threads.key"): :data:`CONFLICTS` maps them back to the index and its rule, and
-``sqlite.py`` turns exactly those into a WriteConflict. Any other refused row is a StorageError at once.
+``translation.py`` turns exactly those into a WriteConflict. Any other refused row is a StorageError at once.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-from ..errors import StorageError
+from ...errors import StorageError
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the initial schema.

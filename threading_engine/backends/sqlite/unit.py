@@ -1,0 +1,229 @@
+"""One unit of work on SQLite: a ``BEGIN IMMEDIATE`` transaction, its view loads and its writes."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+
+from ...decisions import Changes, View, ViewQuery
+from ...events import EventRecord, EventRecordByPosition
+from ...model import Thread
+from ...repository import PendingEvent
+from .. import rows
+from ..view import ViewRows
+from ..viewcache import UnitViews, ViewCache, cache_key
+from .statements import (
+    DUPLICATE_THREAD,
+    MUTABLE_THREAD_FIELDS,
+    TAKEN,
+    THREAD_BY_ID,
+    UPSERT_THREAD,
+    add_rows,
+    thread_update_sql,
+    view_sql,
+)
+from .translation import translate, translated
+
+
+class SQLiteUnitOfWork:
+    """One ``BEGIN IMMEDIATE`` transaction, holding the repository's lock from entry to exit; rolled back on
+    exit unless it committed. A plain class rather than ``@contextmanager``: one is entered per command."""
+
+    def __init__(
+        self, connection: sqlite3.Connection, lock: threading.RLock, cache: ViewCache, decoded: rows.Documents
+    ) -> None:
+        self._connection = connection
+        self._decoded = decoded
+        self._lock = lock
+        self._cache = cache
+        self._views: UnitViews | None = None
+        self._committed = False
+        self._records: list[EventRecord] = []
+        # The stored version of every thread this unit has read or written, by id: a change to one of them is
+        # written as an UPDATE of the columns that differ, so SQLite maintains only the indexes it must.
+        self._stored: dict[str, Thread] = {}
+
+    def __enter__(self) -> SQLiteUnitOfWork:
+        self._lock.acquire()
+        try:
+            with translated:
+                self._connection.execute("BEGIN IMMEDIATE")
+                if self._cache.size:
+                    # Under the write lock, before any read: a commit by another connection shows here.
+                    self._cache.check_version(self._connection.execute("PRAGMA data_version").fetchone()[0])
+                    self._views = UnitViews(self._cache)
+        except BaseException:
+            try:
+                if self._connection.in_transaction:  # BEGIN went through and what followed failed
+                    self._connection.execute("ROLLBACK")
+            finally:
+                self._lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if self._connection.in_transaction:
+                self._connection.execute("ROLLBACK")
+        finally:
+            self._lock.release()
+
+    def load(self, query: ViewQuery) -> View:
+        with translated:
+            return self._load(query)
+
+    def _load(self, query: ViewQuery) -> View:
+        views = self._views
+        key = None if views is None else cache_key(query)
+        if views is None or key is None:
+            return self._read(query)
+        view = views.get(key)
+        if view is not None and (
+            query.idempotency_id is None
+            or self._connection.execute(TAKEN, (query.channel_account_id, query.idempotency_id)).fetchone() is None
+        ):
+            stored = self._stored
+            for thread in (view.open_thread, view.latest_closed_thread, view.integration_thread):
+                if thread is not None:
+                    stored[thread.id] = thread
+            return view
+        view = self._read(query)
+        if view.duplicate is None:
+            views.loaded(key, view)
+        return view
+
+    def _read(self, query: ViewQuery) -> View:
+        """At most two statements in the common case: the thread a query names, then everything else at once."""
+        found = ViewRows(self._decoded)
+        account_id, key, integration_thread_id = query.channel_account_id, query.key, query.integration_thread_id
+        thread = None
+        if query.thread_id is not None:
+            add_rows(found, self._connection.execute(THREAD_BY_ID, (query.thread_id,)).fetchall())
+            thread = found.threads.get("thread")
+            if thread is not None:
+                account_id = thread.channel_account_id
+                if thread.integration_thread_id is None:
+                    key = thread.key
+                else:
+                    integration_thread_id = thread.integration_thread_id
+        identifier = query.account_identifier
+        # In the order of _VIEW_PARAMETERS (numbered, as a tuple: cheaper to bind than names from a dict).
+        parameters = (
+            account_id,
+            query.channel_id,
+            key,
+            integration_thread_id,
+            query.idempotency_id,
+            None if identifier is None else identifier.type.value,
+            None if identifier is None else identifier.value,
+        )
+        has_account = account_id is not None
+        # Positional: the cache looks up a tuple of flags, where keywords would cost it a dictionary each time.
+        sql, used = view_sql(
+            has_account,  # account
+            has_account or query.channel_id is not None,  # channel
+            has_account and key is not None,  # key
+            has_account and integration_thread_id is not None,  # integration
+            has_account and query.idempotency_id is not None,  # duplicate
+            identifier is not None and (has_account or query.channel_id is not None),  # identifier_holder
+        )
+        if sql:
+            add_rows(found, self._connection.execute(sql, parameters[:used]).fetchall())
+        duplicate = found.duplicate()
+        if duplicate is not None:
+            add_rows(found, self._connection.execute(DUPLICATE_THREAD, (duplicate.thread_id,)).fetchall())
+        stored = self._stored
+        for found_thread in (*found.threads.values(), *found.key_threads):
+            stored[found_thread.id] = found_thread
+        return found.view(duplicate)
+
+    def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
+        if self._committed:
+            raise RuntimeError("this unit of work has committed")
+        with translated:
+            self._records.extend(self._write(changes, events))
+        if self._views is not None:
+            self._views.saved(changes)
+
+    def commit(self) -> tuple[EventRecord, ...]:
+        if self._committed:
+            raise RuntimeError("a unit of work commits at most once")
+        self._committed = True
+        try:
+            with translated:
+                self._connection.execute("COMMIT")
+        except BaseException:
+            self._cache.clear()  # whether anything was written is not known: remember nothing
+            raise
+        if self._views is not None:
+            self._views.committed()
+        return tuple(self._records)
+
+    def _write(self, changes: Changes, events: Sequence[PendingEvent]) -> list[EventRecord]:
+        execute = self._connection.execute
+        if changes.channel is not None:
+            execute(
+                "INSERT INTO channels (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                (changes.channel.id, rows.channel_json(changes.channel)),
+            )
+        if changes.account is not None:
+            account = changes.account
+            execute(
+                "INSERT INTO accounts (id, channel_id, identifier_type, identifier_value, data) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET identifier_type = excluded.identifier_type, "
+                "identifier_value = excluded.identifier_value, data = excluded.data",
+                (
+                    account.id,
+                    account.channel_id,
+                    account.delivery_identifier.type.value,
+                    account.delivery_identifier.value,
+                    rows.account_json(account),
+                ),
+            )
+        for thread in changes.threads:
+            self._write_thread(thread)
+        for ticket in changes.tickets:
+            execute(
+                "INSERT INTO tickets (id, thread_id, status) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET status = excluded.status",
+                (ticket.id, ticket.thread_id, ticket.status.value),
+            )
+        if changes.message is not None:
+            message = changes.message
+            try:
+                execute(
+                    "INSERT INTO messages (id, thread_id, account_id, idempotency_id, data) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        message.id,
+                        message.thread_id,
+                        message.channel_account_id,
+                        message.integration_idempotency_id,
+                        rows.message_json(message),
+                    ),
+                )
+            except sqlite3.IntegrityError as error:
+                raise translate(error, message.id) from error
+        records = []
+        for pending in events:
+            try:
+                cursor = execute(
+                    "INSERT INTO events (event_id, data) VALUES (?, ?)", (pending.event_id, rows.event_json(pending))
+                )
+            except sqlite3.IntegrityError as error:
+                raise translate(error, pending.event_id) from error
+            assert cursor.lastrowid is not None
+            records.append(EventRecordByPosition(cursor.lastrowid, pending.event_id, pending.timestamp, pending.event))
+        return records
+
+    def _write_thread(self, thread: Thread) -> None:
+        stored = self._stored.get(thread.id)
+        if stored is None:
+            self._connection.execute(UPSERT_THREAD, rows.thread_row(thread))
+        else:
+            # The write lock is held since BEGIN IMMEDIATE, so the row is still as this unit last saw it.
+            changed = tuple(i for i, name in MUTABLE_THREAD_FIELDS if getattr(thread, name) != getattr(stored, name))
+            if changed:
+                row = rows.thread_row(thread)
+                self._connection.execute(thread_update_sql(changed), (*(row[i] for i in changed), thread.id))
+        self._stored[thread.id] = thread
