@@ -20,6 +20,7 @@ from threading_engine import (
     ValidationError,
 )
 from threading_engine import hubspot as hs
+from threading_engine.events import EVENT_TYPES
 from threading_engine.replay import TraceClock
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
@@ -125,7 +126,7 @@ def test_capabilities_render_and_parse_back_equal() -> None:
     )
     rendered = hs.capabilities_to_json(capabilities)
     assert rendered["threadingModel"] == "DELIVERY_IDENTIFIER"
-    assert rendered["maxTotalFileAttachmentSizeBytes"] is None
+    assert "maxTotalFileAttachmentSizeBytes" not in rendered  # a limit not set is left out, never null
     assert hs.parse_capabilities(rendered) == capabilities
 
 
@@ -360,10 +361,11 @@ def test_account_and_channel_render_as_hubspot_shows_them() -> None:
         "inboxId": "417",
         "name": "Help desk",
         "authorized": True,
-        "deliveryIdentifier": {"type": "HS_PHONE_NUMBER", "value": "+12065550100"},
-        "createsTickets": True,
+        "active": True,
         "archived": False,
         "createdAt": "2026-01-01T09:00:00Z",
+        "deliveryIdentifier": {"type": "HS_PHONE_NUMBER", "value": "+12065550100"},
+        "threadingEngine": {"createsTickets": True},
     }
     channel = hs.channel_to_json(engine.channel("channel-1"))
     assert channel["capabilities"]["threadingModel"] == "DELIVERY_IDENTIFIER"
@@ -375,21 +377,30 @@ def test_message_thread_and_ticket_render() -> None:
     clock.now = T0 + timedelta(minutes=1, microseconds=5)
     result = engine.execute(hs.parse_publish_message({**MESSAGE, "channelAccountId": account_id}))
     assert result.message_id is not None and result.thread_id is not None and result.ticket_id is not None
-    message = hs.message_to_json(engine.message(result.message_id))
+    message = hs.message_to_json(engine.message(result.message_id), channel_id="channel-1")
     assert message["type"] == "MESSAGE"
     assert message["conversationsThreadId"] == result.thread_id
     assert message["senders"] == [
         {"deliveryIdentifier": {"type": "HS_PHONE_NUMBER", "value": "+12065550142"}, "name": "Alice"}
     ]
     assert message["createdAt"] == "2026-01-01T09:01:00.000005Z"  # received, by the engine's clock
-    assert message["timestamp"] == "2026-01-01T09:00:00Z"  # the provider's time
     assert message["client"] == {"clientType": "INTEGRATION"}
-    assert (message["integrationThreadId"], message["integrationIdempotencyId"]) == ("t-1", "m-1")
-    thread = hs.thread_to_json(engine.thread(result.thread_id))
+    assert (message["channelId"], message["createdBy"], message["archived"]) == ("channel-1", "I-channel-1", False)
+    assert message["threadingEngine"] == {
+        "timestamp": "2026-01-01T09:00:00Z",  # the provider's time
+        "integrationThreadId": "t-1",
+        "integrationIdempotencyId": "m-1",
+    }
+    thread = hs.thread_to_json(engine.thread(result.thread_id), account=engine.channel_account(account_id))
     assert thread["status"] == "OPEN"
-    assert thread["closedAt"] is None
-    assert thread["ticketId"] == result.ticket_id
-    assert thread["deliveryIdentifiers"] == [{"type": "HS_PHONE_NUMBER", "value": "+12065550142"}]
+    assert "closedAt" not in thread  # present only while closed
+    assert thread["threadAssociations"] == {"associatedTicketId": result.ticket_id}
+    assert (thread["inboxId"], thread["originalChannelId"], thread["originalChannelAccountId"]) == (
+        "417",
+        "channel-1",
+        account_id,
+    )
+    assert thread["threadingEngine"]["deliveryIdentifiers"] == [{"type": "HS_PHONE_NUMBER", "value": "+12065550142"}]
     assert hs.ticket_to_json(engine.ticket(result.ticket_id)) == {
         "id": result.ticket_id,
         "threadId": result.thread_id,
@@ -405,9 +416,11 @@ def test_e1_account_events_carry_the_account() -> None:
     assert created["type"] == "CHANNEL_ACCOUNT_CREATED"
     assert updated["type"] == "CHANNEL_ACCOUNT_UPDATED"
     for event in (created, updated):
-        assert list(event)[:4] == ["type", "eventId", "sequence", "eventTimestamp"]
-        assert (event["channelId"], event["channelAccountId"]) == ("channel-1", account_id)
+        # P1: HubSpot's envelope, with the portal; no outbox sequence and no engine facts in a webhook body
+        assert list(event)[:5] == ["type", "portalId", "channelId", "eventId", "eventTimestamp"]
+        assert (event["portalId"], event["channelId"], event["channelAccountId"]) == ("0", "channel-1", account_id)
         assert event["channelAccount"]["id"] == account_id
+        assert "threadingEngine" not in event["channelAccount"] and "sequence" not in event
     assert updated["channelAccount"]["authorized"] is False
     assert updated["eventTimestamp"] == "2026-01-01T10:00:00Z"
 
@@ -460,6 +473,7 @@ def test_e2_domain_events_name_their_rule_with_camel_case_fields() -> None:
     created, ticket, appended = events
     assert created == {
         "type": "THREAD_CREATED",
+        "domainEvent": True,
         "eventId": "event-3",
         "sequence": 3,
         "eventTimestamp": "2026-01-01T09:00:00Z",
@@ -471,6 +485,7 @@ def test_e2_domain_events_name_their_rule_with_camel_case_fields() -> None:
     }
     assert ticket == {
         "type": "TICKET_CREATED",
+        "domainEvent": True,
         "eventId": "event-4",
         "sequence": 4,
         "eventTimestamp": "2026-01-01T09:00:00Z",
@@ -481,15 +496,23 @@ def test_e2_domain_events_name_their_rule_with_camel_case_fields() -> None:
     assert (appended["messageId"], appended["direction"]) == ("message-1", "INCOMING")
 
 
-def test_every_event_has_type_id_sequence_and_time() -> None:
+WEBHOOK_TYPES = {"OUTGOING_CHANNEL_MESSAGE_CREATED", "CHANNEL_ACCOUNT_CREATED", "CHANNEL_ACCOUNT_UPDATED"}
+DOMAIN_TYPES = set(EVENT_TYPES) - WEBHOOK_TYPES
+
+
+def test_every_event_has_type_id_and_time_and_domain_events_their_sequence() -> None:
     engine, _, account_id = sms_engine()
     result = engine.execute(hs.parse_publish_message({**MESSAGE, "channelAccountId": account_id}))
     assert result.thread_id is not None
     engine.execute(hs.parse_reply(result.thread_id, {"text": "Hi"}))
     engine.close_thread(result.thread_id)
     engine.update_channel("channel-1", name="Texts")
-    rendered = [hs.event_to_json(record) for record in engine.repository.read_events()]
-    assert [event["sequence"] for event in rendered] == list(range(1, len(rendered) + 1))
+    records = engine.repository.read_events()
+    rendered = [hs.event_to_json(record) for record in records]
+    domain = [event for event in rendered if event.get("domainEvent")]
+    assert [event["sequence"] for event in domain] == [r.sequence for r in records if r.event.type in DOMAIN_TYPES]
     for event in rendered:
-        assert {"type", "eventId", "sequence", "eventTimestamp"} <= set(event)
+        assert {"type", "eventId", "eventTimestamp"} <= set(event)
+        # E1's webhooks are HubSpot's envelopes; every other event is the engine's own, marked as such
+        assert ("portalId" in event) is (event["type"] in WEBHOOK_TYPES) is not event.get("domainEvent", False)
     assert {event["type"] for event in rendered} >= {"CHANNEL_CREATED", "CHANNEL_UPDATED", "THREAD_CLOSED"}

@@ -24,9 +24,10 @@ from typing import BinaryIO
 
 import attrs
 
+from . import hubspot
 from .decisions import Policy, ReopenClock
 from .engine import Engine
-from .errors import StorageError, ThreadingError
+from .errors import StorageError, ThreadingError, ValidationError
 from .ids import SequentialIds, UniqueIds
 from .replay import Replay, StoreStop, dumps_line
 from .resume import ResumeError, ResumePoint
@@ -62,6 +63,13 @@ def parse_duration(text: str) -> timedelta:
     except OverflowError:
         longest = timedelta.max.days
         raise argparse.ArgumentTypeError(f"{text!r} is longer than the longest duration, {longest}d") from None
+
+
+def _portal_id(text: str) -> str:
+    try:
+        return hubspot.check_portal_id(text)
+    except ValidationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue a replay that stopped midway onto the same store (needs --ids sequential); "
         "--out is rewritten whole",
     )
+    run.add_argument(
+        "--portal-id",
+        type=_portal_id,
+        default=hubspot.DEFAULT_PORTAL_ID,
+        metavar="ID",
+        help=f"the HubSpot portal (account id, digits) the webhooks carry (P1); default {hubspot.DEFAULT_PORTAL_ID}",
+    )
     run.add_argument("--quiet", action="store_true", help="no summary and no progress bar on stderr")
     run.set_defaults(command_parser=run)
     return parser
@@ -142,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _opened_trace(args.trace) as source,
             _Output.opened(args.out, args.resume) as output,
         ):
-            replay = Replay(engine)
+            replay = Replay(engine, portal_id=args.portal_id)
             _replay_stream(replay, source, output, summary, args)
     except OSError as error:
         status, problem = EXIT_IO, str(error)

@@ -111,8 +111,9 @@ class Replay:
     took over from what the store already held (see :mod:`.resume`).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, portal_id: str = hubspot.DEFAULT_PORTAL_ID) -> None:
         self.engine = engine
+        self.portal_id = hubspot.check_portal_id(portal_id)
         self.clock = TraceClock()
         engine.clock = self.clock
         self._refs: dict[str, _Ref] = {}
@@ -247,7 +248,7 @@ class Replay:
             "threadId": result.thread_id,
             "ticketId": result.ticket_id,
             "messageId": result.message_id,
-            "events": [hubspot.event_to_json(record) for record in result.events],
+            "events": [hubspot.event_to_json(record, portal_id=self.portal_id) for record in result.events],
         }
 
     def _plan(self, number: int, data: Json) -> _Planned:
@@ -345,13 +346,21 @@ def _refs_named(data: Json) -> set[str]:
     return {ref for ref in used if isinstance(ref, str)}
 
 
-def replay(lines: Iterable[str], engine: Engine, *, batch_size: int = 1, resume: bool = False) -> Iterator[Json]:
+def replay(
+    lines: Iterable[str],
+    engine: Engine,
+    *,
+    batch_size: int = 1,
+    resume: bool = False,
+    portal_id: str = hubspot.DEFAULT_PORTAL_ID,
+) -> Iterator[Json]:
     """Replay trace ``lines`` through ``engine`` (whose clock it takes over), yielding one result per line.
 
     ``batch_size`` lines at a time share one unit of work (one transaction on SQL backends); the output is
     the same for every batch size. ``resume`` continues a replay that stopped midway (see :meth:`Replay.run`).
+    ``portal_id`` is the portal (P1) the webhooks in the results carry.
     """
-    return Replay(engine).run(lines, batch_size, resume=resume)
+    return Replay(engine, portal_id=portal_id).run(lines, batch_size, resume=resume)
 
 
 def dumps_line(result: Json) -> str:

@@ -61,12 +61,16 @@ class Clock:
 def rendered(repository: Repository) -> bytes:
     """Everything the store holds as HubSpot's JSON, encoded to UTF-8 (which every accepted string has)."""
     state = snapshot(repository)
+    accounts = {account.id: account for account in state["accounts"]}
     document = {
         "channels": [channel_to_json(channel) for channel in state["channels"]],
         "accounts": [account_to_json(account) for account in state["accounts"]],
-        "threads": [thread_to_json(thread) for thread in state["threads"]],
+        "threads": [thread_to_json(thread, account=accounts[thread.channel_account_id]) for thread in state["threads"]],
         "tickets": [ticket_to_json(ticket) for ticket in state["tickets"]],
-        "messages": [message_to_json(message) for message in state["messages"]],
+        "messages": [
+            message_to_json(message, channel_id=accounts[message.channel_account_id].channel_id)
+            for message in state["messages"]
+        ],
         "events": [event_to_json(record) for record in state["events"]],
         "pending": state["pending"],
     }

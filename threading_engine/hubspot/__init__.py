@@ -21,11 +21,14 @@ from .parsing import (
     parse_update_channel,
 )
 from .rendering import (
+    DEFAULT_PORTAL_ID,
     Json,
     account_to_json,
     camel_case,
     capabilities_to_json,
     channel_to_json,
+    check_portal_id,
+    collection_to_json,
     event_to_json,
     format_timestamp,
     identifier_to_json,
@@ -36,6 +39,9 @@ from .rendering import (
 )
 
 __all__ = [
+    "DEFAULT_PORTAL_ID",
+    "check_portal_id",
+    "collection_to_json",
     "Json",
     "account_to_json",
     "camel_case",

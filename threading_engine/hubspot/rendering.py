@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from ..errors import ValidationError
 from ..events import (
     ChannelAccountCreated,
     ChannelAccountUpdated,
@@ -29,6 +30,7 @@ from ..model import (
     Thread,
     Ticket,
 )
+from ..storable import shown
 
 Json = dict[str, Any]
 
@@ -50,8 +52,33 @@ def format_timestamp(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
-def _optional_time(value: datetime | None) -> str | None:
-    return None if value is None else format_timestamp(value)
+DEFAULT_PORTAL_ID = "0"
+"""The portal (HubSpot account id) webhooks carry when none is given: the engine does not yet keep portals."""
+
+_MAX_PORTAL_ID_DIGITS = 20
+
+
+def check_portal_id(portal_id: object) -> str:
+    """``portal_id`` if it is a HubSpot portal (account) id: a string of ASCII digits (P1), else a
+    :class:`ValidationError` naming ``portalId``."""
+    if not (
+        isinstance(portal_id, str)
+        and 0 < len(portal_id) <= _MAX_PORTAL_ID_DIGITS
+        and portal_id.isascii()
+        and portal_id.isdigit()
+    ):
+        raise ValidationError(
+            f"portalId {shown(portal_id)} is not a HubSpot portal id: 1 to {_MAX_PORTAL_ID_DIGITS} digits (P1)",
+            field="portalId",
+            value=portal_id,
+            rule="P1",
+        )
+    return portal_id
+
+
+# HubSpot's ``createdBy`` is an actor id. The engine knows no agents yet, so every agent's message is created by
+# one unnamed agent; a message the integration published is created by the integration, named by its channel.
+UNNAMED_AGENT = "A-0"
 
 
 def identifier_to_json(identifier: DeliveryIdentifier) -> Json:
@@ -60,77 +87,119 @@ def identifier_to_json(identifier: DeliveryIdentifier) -> Json:
 
 
 def participant_to_json(participant: Participant) -> Json:
-    """A sender or recipient as HubSpot's messages list them: ``{deliveryIdentifier, name}``."""
-    return {"deliveryIdentifier": identifier_to_json(participant.delivery_identifier), "name": participant.name}
+    """A sender or recipient as HubSpot's messages list them: ``{deliveryIdentifier, name?}`` (N1: a name is a
+    string or absent, never ``null``)."""
+    rendered: Json = {"deliveryIdentifier": identifier_to_json(participant.delivery_identifier)}
+    if participant.name is not None:
+        rendered["name"] = participant.name
+    return rendered
 
 
 def capabilities_to_json(capabilities: Capabilities) -> Json:
-    """Every capability key, camelCased; :func:`parse_capabilities` reads it back to an equal value."""
-    return {key: _plain(getattr(capabilities, name)) for key, name in CAPABILITY_FIELDS.items()}
+    """Every capability key, camelCased; :func:`parse_capabilities` reads it back to an equal value. A size
+    limit that is not set is left out."""
+    rendered = {key: _plain(getattr(capabilities, name)) for key, name in CAPABILITY_FIELDS.items()}
+    return {key: value for key, value in rendered.items() if value is not None}
 
 
 def channel_to_json(channel: Channel) -> Json:
-    """A channel as HubSpot's channel endpoints return it (V3's logo and description included)."""
-    return {
-        "id": channel.id,
-        "name": channel.name,
-        "capabilities": capabilities_to_json(channel.capabilities),
-        "webhookUrl": channel.webhook_url,
-        "channelLogoUrl": channel.channel_logo_url,
-        "channelDescription": channel.channel_description,
-        "createdAt": format_timestamp(channel.created_at),
-    }
+    """HubSpot's ``PublicChannelIntegrationChannel`` (V3's logo and description included, when set)."""
+    return _without_none(
+        {
+            "id": channel.id,
+            "name": channel.name,
+            "capabilities": capabilities_to_json(channel.capabilities),
+            "webhookUrl": channel.webhook_url,
+            "channelLogoUrl": channel.channel_logo_url,
+            "channelDescription": channel.channel_description,
+            "createdAt": format_timestamp(channel.created_at),
+        }
+    )
 
 
-def account_to_json(account: ChannelAccount) -> Json:
-    """HubSpot's ``PublicChannelAccount``, plus the engine's own ``createsTickets``."""
-    return {
+def account_to_json(account: ChannelAccount, *, portal_id: str | None = None, engine_facts: bool = True) -> Json:
+    """HubSpot's ``PublicChannelAccount``; the engine's own facts (its portal, ``createsTickets``) go under
+    ``threadingEngine`` unless ``engine_facts`` is false (a webhook body carries HubSpot's document alone)."""
+    rendered: Json = {
         "id": account.id,
         "channelId": account.channel_id,
         "inboxId": account.inbox_id,
         "name": account.name,
         "authorized": account.authorized,
-        "deliveryIdentifier": identifier_to_json(account.delivery_identifier),
-        "createsTickets": account.creates_tickets,
+        "active": True,
         "archived": False,
         "createdAt": format_timestamp(account.created_at),
+        "deliveryIdentifier": identifier_to_json(account.delivery_identifier),
     }
+    if engine_facts:
+        rendered["threadingEngine"] = _without_none({"portalId": portal_id, "createsTickets": account.creates_tickets})
+    return rendered
 
 
-def message_to_json(message: Message) -> Json:
-    """HubSpot's ``PublicConversationsMessage``: ``createdAt`` is when the engine received it (R4)."""
-    return {
+def message_to_json(message: Message, *, channel_id: str, engine_facts: bool = True) -> Json:
+    """HubSpot's ``PublicConversationsMessage``: ``createdAt`` is when the engine received it (R4); the
+    provider's ``timestamp`` and the ids it was published with go under ``threadingEngine`` unless
+    ``engine_facts`` is false (a webhook body carries HubSpot's document alone)."""
+    agent = message.origin is MessageOrigin.AGENT
+    rendered: Json = {
         "id": message.id,
         "type": "MESSAGE",
         "conversationsThreadId": message.thread_id,
+        "channelId": channel_id,
         "channelAccountId": message.channel_account_id,
         "direction": message.direction.value,
         "senders": [participant_to_json(p) for p in message.senders],
         "recipients": [participant_to_json(p) for p in message.recipients],
         "text": message.text,
+        "attachments": [],
+        "truncationStatus": "NOT_TRUNCATED",
         # HubSpot's clientType tells an agent's message (HUBSPOT) from one the integration published.
-        "client": {"clientType": "HUBSPOT" if message.origin is MessageOrigin.AGENT else "INTEGRATION"},
+        "client": {"clientType": "HUBSPOT" if agent else "INTEGRATION"},
         "createdAt": format_timestamp(message.received_at),
-        "timestamp": format_timestamp(message.timestamp),
-        "integrationThreadId": message.integration_thread_id,
-        "integrationIdempotencyId": message.integration_idempotency_id,
+        "createdBy": UNNAMED_AGENT if agent else f"I-{channel_id}",
+        "archived": False,
     }
+    if engine_facts:
+        rendered["threadingEngine"] = _without_none(
+            {
+                "timestamp": format_timestamp(message.timestamp),
+                "integrationThreadId": message.integration_thread_id,
+                "integrationIdempotencyId": message.integration_idempotency_id,
+            }
+        )
+    return rendered
 
 
-def thread_to_json(thread: Thread) -> Json:
-    """A thread; ``deliveryIdentifiers`` is its key (R0), ``closedAt`` is set only while it is closed."""
-    return {
+def thread_to_json(thread: Thread, *, account: ChannelAccount, portal_id: str | None = None) -> Json:
+    """HubSpot's ``PublicThread`` (Conversations v3). ``closedAt`` is present only while it is closed; its ticket
+    is its ``threadAssociations``; ``associatedContactId`` is its key (R0), the engine's name for the visitor
+    until it knows contacts. The key's identifiers, the integration thread id and the portal go under
+    ``threadingEngine``."""
+    rendered: Json = {
         "id": thread.id,
-        "channelAccountId": thread.channel_account_id,
+        "inboxId": account.inbox_id,
         "status": thread.status.value,
         "archived": thread.archived,
-        "deliveryIdentifiers": [identifier_to_json(i) for i in key_identifiers(thread.key)],
-        "integrationThreadId": thread.integration_thread_id,
-        "ticketId": thread.ticket_id,
+        "spam": False,
+        "associatedContactId": thread.key,
+        "originalChannelId": account.channel_id,
+        "originalChannelAccountId": thread.channel_account_id,
         "createdAt": format_timestamp(thread.created_at),
-        "closedAt": _optional_time(thread.closed_at),
-        "latestMessageTimestamp": _optional_time(thread.latest_message_at),
     }
+    if thread.closed_at is not None:
+        rendered["closedAt"] = format_timestamp(thread.closed_at)
+    if thread.latest_message_at is not None:
+        rendered["latestMessageTimestamp"] = format_timestamp(thread.latest_message_at)
+    if thread.ticket_id is not None:
+        rendered["threadAssociations"] = {"associatedTicketId": thread.ticket_id}
+    rendered["threadingEngine"] = _without_none(
+        {
+            "portalId": portal_id,
+            "deliveryIdentifiers": [identifier_to_json(i) for i in key_identifiers(thread.key)],
+            "integrationThreadId": thread.integration_thread_id,
+        }
+    )
+    return rendered
 
 
 def ticket_to_json(ticket: Ticket) -> Json:
@@ -138,31 +207,52 @@ def ticket_to_json(ticket: Ticket) -> Json:
     return {"id": ticket.id, "threadId": ticket.thread_id, "status": ticket.status.value}
 
 
-def event_to_json(record: EventRecord) -> Json:
-    """An event from the outbox: E1's webhooks as HubSpot sends them, E2's domain events with their rule."""
+def collection_to_json(results: list[Json], *, total: int | None = None, after: str | None = None) -> Json:
+    """A page of HubSpot's collections: ``{results, total?, paging: {next: {after}}?}`` (the next page's cursor,
+    when there is one)."""
+    page: Json = {"results": results}
+    if total is not None:
+        page["total"] = total
+    if after is not None:
+        page["paging"] = {"next": {"after": after}}
+    return page
+
+
+def event_to_json(record: EventRecord, *, portal_id: str = DEFAULT_PORTAL_ID) -> Json:
+    """An event from the outbox: E1's webhooks as HubSpot posts them (with ``portalId``, HubSpot's documents
+    alone), E2's domain events marked ``domainEvent: true``, with their sequence and rule."""
     event = record.event
-    head: Json = {
-        "type": event.type,
-        "eventId": record.event_id,
-        "sequence": record.sequence,
-        "eventTimestamp": format_timestamp(record.timestamp),
-    }
     if isinstance(event, ChannelAccountCreated | ChannelAccountUpdated):
         account = event.account
-        return head | {
+        return {
+            "type": event.type,
+            "portalId": portal_id,
             "channelId": account.channel_id,
+            "eventId": record.event_id,
+            "eventTimestamp": format_timestamp(record.timestamp),
             "channelAccountId": account.id,
-            "channelAccount": account_to_json(account),
+            "channelAccount": account_to_json(account, engine_facts=False),
         }
     if isinstance(event, OutgoingMessageCreated):
         # R5: deployed integrations read the list form, so both carry the same thread id.
         thread_ref = event.channel_integration_thread_id
-        return head | {
+        return {
+            "type": event.type,
+            "portalId": portal_id,
             "channelId": event.channel_id,
+            "eventId": record.event_id,
+            "eventTimestamp": format_timestamp(record.timestamp),
             "channelIntegrationThreadId": thread_ref,
             "channelIntegrationThreadIds": [thread_ref],
-            "message": message_to_json(event.message),
+            "message": message_to_json(event.message, channel_id=event.channel_id, engine_facts=False),
         }
+    head: Json = {
+        "type": event.type,
+        "domainEvent": True,
+        "eventId": record.event_id,
+        "sequence": record.sequence,
+        "eventTimestamp": format_timestamp(record.timestamp),
+    }
     if isinstance(event, ChannelCreated | ChannelUpdated):
         return head | {"channelId": event.channel.id, "channel": channel_to_json(event.channel)}
     if isinstance(event, ThreadEvent):
@@ -174,6 +264,11 @@ def event_to_json(record: EventRecord) -> Json:
             fields["key"] = [identifier_to_json(i) for i in key_identifiers(event.key)]
         return head | fields
     raise TypeError(f"no JSON form for event {event!r}")
+
+
+def _without_none(document: Json) -> Json:
+    """``document`` without its keys whose value is ``None``: HubSpot leaves an unset field out."""
+    return {key: value for key, value in document.items() if value is not None}
 
 
 def _plain(value: object) -> object:
