@@ -62,24 +62,32 @@ class MemoryRepository:
         if changes.account is not None:
             undo.append(("account", changes.account.id, self._accounts.get(changes.account.id)))
             self._put_account(changes.account)
+        threads = self._threads
         for thread in changes.threads:
-            old_thread = self._threads.get(thread.id)
+            old_thread = threads.get(thread.id)
             undo.append(("thread", thread.id, old_thread))
             self._put_thread(thread, old_thread)
         for ticket in changes.tickets:
             undo.append(("ticket", ticket.id, self._tickets.get(ticket.id)))
             self._tickets[ticket.id] = ticket
-        if changes.message is not None:
-            undo.append(("message", changes.message.id, None))
-            self._put_message(changes.message)
+        message = changes.message
+        if message is not None:  # stored here, without a call: a message is saved for nearly every command
+            undo.append(("message", message.id, None))
+            self._messages[message.id] = message
+            self._thread_messages[message.thread_id].append(message.id)
+            if message.integration_idempotency_id is not None:
+                self._message_by_idempotency_id[(message.channel_account_id, message.integration_idempotency_id)] = (
+                    message
+                )
         stored = self._events
         undo.append(("events", "", len(stored)))
         records = []
+        event_ids, pending_by_id = self._event_ids, self._pending
         for pending in events:
             record = EventRecordByPosition(len(stored) + 1, pending.event_id, pending.timestamp, pending.event)
             stored.append(record)
-            self._event_ids.add(record.event_id)
-            self._pending[record.event_id] = record
+            event_ids.add(record.event_id)
+            pending_by_id[record.event_id] = record
             records.append(record)
         return records
 
@@ -190,13 +198,6 @@ class MemoryRepository:
                 self._live_by_integration_id[live] = thread
             elif _holds(self._live_by_integration_id, live, thread.id):
                 del self._live_by_integration_id[live]
-
-    def _put_message(self, message: Message) -> None:
-        self._messages[message.id] = message
-        self._thread_messages[message.thread_id].append(message.id)
-        if message.integration_idempotency_id is not None:
-            pair = (message.channel_account_id, message.integration_idempotency_id)
-            self._message_by_idempotency_id[pair] = message
 
     # -- reads ---------------------------------------------------------------------------------------------
 
