@@ -7,6 +7,7 @@ shows the same objects. Parsers check the JSON shape (unknown keys, required fie
 converted) and leave the rest of the V rules to :func:`rules.normalize`, which they call last.
 """
 
+from .error_body import error_to_json, http_status
 from .parsing import (
     parse_capabilities,
     parse_create_account,
@@ -39,6 +40,8 @@ from .rendering import (
 )
 
 __all__ = [
+    "error_to_json",
+    "http_status",
     "DEFAULT_PORTAL_ID",
     "check_portal_id",
     "collection_to_json",
