@@ -73,3 +73,26 @@ def test_tiny_run_writes_every_section(tmp_path: Path) -> None:
         assert target["met"] in (True, False, None)
     if drawing:
         assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_instruction_counts_run_end_to_end_and_write_their_json(tmp_path: Path) -> None:
+    """``python -m benchmarks.instructions`` on a tiny size: each figure is the difference of two callgrind
+    runs, positive, with its floor and ratio. CI installs valgrind, so this runs there."""
+    from benchmarks.instructions import valgrind
+
+    if valgrind() is None:
+        import pytest
+
+        pytest.skip("valgrind is not installed")
+    results = tmp_path / "instructions.json"
+    command = [sys.executable, "-m", "benchmarks.instructions", "--scenarios", "append,duplicate"]
+    command += ["--stores", "memory", "--commands", "20", "--seeds", "1", "--json", str(results)]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(results.read_text())
+    assert [(f["scenario"], f["store"]) for f in document["figures"]] == [("append", "memory"), ("duplicate", "memory")]
+    append, duplicate = document["figures"]
+    floor = document["floor"]["per_command"]
+    # An append does more than the dictionary router, and a duplicate (D1, no write) less than an append.
+    assert 0 < floor < append["per_command"] and 0 < duplicate["per_command"] < append["per_command"]
+    assert "| append | memory |" in completed.stdout
