@@ -68,7 +68,7 @@ def test_the_value_is_shown_shortened_in_the_context() -> None:
     assert len(shown) < 1_000
 
 
-@pytest.mark.parametrize("correlation_id", ["", "not-a-uuid", str(uuid.uuid4())[:-1], 42])
+@pytest.mark.parametrize("correlation_id", ["", "not-a-uuid", CORRELATION[:-1], CORRELATION + "0", 42])
 def test_a_correlation_id_must_be_a_uuid(correlation_id: object) -> None:
     with pytest.raises(ValidationError) as raised:
         hs.error_to_json(ValidationError("x"), correlation_id=correlation_id)  # type: ignore[arg-type]
