@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
-from threading_engine import UniqueIds, unique_id
+from threading_engine import HubSpotIds, UniqueIds, cli, unique_id
 
 
 def _uuid(made: str, kind: str) -> uuid.UUID:
@@ -86,3 +88,30 @@ def test_a_forked_child_does_not_count_on_from_its_parents_start() -> None:
     os.close(read)
     assert status == 0
     assert from_child != ids("message")
+
+
+def test_hubspot_ids_are_numeric_for_objects_and_hex_for_messages_and_ordered_by_time() -> None:
+    """Issue: HubSpot-shaped ids. HubSpot's channel, account, thread and ticket ids are integers; its message
+    ids are 32 hex digits."""
+    now = [1_767_225_600_000 * 1_000_000]
+    ids = HubSpotIds(now_ns=lambda: now[0])
+    threads = [ids("thread") for _ in range(1_000)]
+    assert all(made.isdigit() and int(made) < 2**63 for made in threads)
+    assert [int(made) for made in threads] == sorted({int(made) for made in threads})  # distinct, increasing
+    assert {int(made) >> 22 for made in threads} == {now[0] // 10**6}  # the millisecond it was made in
+    message = ids("message")
+    assert len(message) == 32 and int(message, 16) >> 80 == now[0] // 10**6
+    now[0] += 1_000_000
+    assert int(ids("channel")) > int(threads[-1])
+
+
+def test_a_replay_with_hubspot_ids_stores_and_answers_them(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "support-line.jsonl"
+    out = tmp_path / "out.jsonl"
+    assert cli.main(["replay", str(example), "--ids", "hubspot", "--quiet", "--out", str(out)]) == 0
+    results = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert all(result["ok"] for result in results if result["line"] <= 3)
+    thread_ids = {result["threadId"] for result in results if result.get("threadId")}
+    message_ids = {result["messageId"] for result in results if result.get("messageId")}
+    assert thread_ids and all(thread_id.isdigit() for thread_id in thread_ids)
+    assert message_ids and all(len(message_id) == 32 for message_id in message_ids)

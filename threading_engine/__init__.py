@@ -41,7 +41,7 @@ from .errors import (
 )
 from .events import EventRecord
 from .identifiers import DeliveryIdentifier, IdentifierType
-from .ids import SequentialIds, UniqueIds, unique_id
+from .ids import HubSpotIds, SequentialIds, UniqueIds, unique_id
 from .model import (
     Capabilities,
     Channel,
@@ -75,6 +75,7 @@ __all__ = [
     "Direction",
     "Engine",
     "EventRecord",
+    "HubSpotIds",
     "IdempotencyConflictError",
     "IdentifierType",
     "KeyConflictError",

@@ -1,7 +1,7 @@
 """The ``threading-engine`` command line. Its one command replays a trace file (SPEC section 8).
 
     threading-engine replay TRACE.jsonl [--out PATH] [--reopen-window 24h] [--reopen-clock arrival]
-                                        [--ids sequential|unique] [--store URL] [--batch N] [--resume] [--quiet]
+                                        [--ids sequential|unique|hubspot] [--store URL] [--batch N] [--resume] [--quiet]
 
 Results go to stdout (or ``--out``) as JSON Lines, each flushed as it is written. A summary goes to stderr, and
 so does a progress bar when stderr is a terminal not also showing the results and ``rich`` is installed (the
@@ -28,7 +28,7 @@ from . import hubspot
 from .decisions import Policy, ReopenClock
 from .engine import Engine
 from .errors import StorageError, ThreadingError, ValidationError
-from .ids import SequentialIds, UniqueIds
+from .ids import HubSpotIds, SequentialIds, UniqueIds
 from .replay import Replay, StoreStop, dumps_line
 from .resume import ResumeError, ResumePoint
 from .stores import open_repository
@@ -103,9 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--ids",
-        choices=("sequential", "unique"),
+        choices=("sequential", "unique", "hubspot"),
         default="unique",
-        help="sequential ids (thread-1, ...) make the output reproducible byte for byte",
+        help="sequential ids (thread-1, ...) make the output reproducible byte for byte; hubspot makes numeric "
+        "ids (32 hex digits for messages), shaped as HubSpot's",
     )
     run.add_argument("--store", default="memory", metavar="URL", help="the store to write to; default memory")
     run.add_argument(
@@ -146,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ThreadingError as error:
         parser.error(f"--store: {error.message}")
     policy = Policy(reopen_window=args.reopen_window, reopen_clock=args.reopen_clock)
-    ids = SequentialIds() if args.ids == "sequential" else UniqueIds()
+    ids = {"sequential": SequentialIds, "unique": UniqueIds, "hubspot": HubSpotIds}[args.ids]()
     summary = Summary()
     replay: Replay | None = None
     status, problem = EXIT_DONE, ""
