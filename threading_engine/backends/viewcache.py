@@ -9,7 +9,7 @@ cache only once the unit has committed. Three facts make a remembered view exact
 - every write goes through a unit of work of this store, which tells the cache what it changed; a write by
   another connection (another process on the same file) moves SQLite's ``PRAGMA data_version``, and the store
   forgets every view when it sees that move, under the write lock, before it reads anything;
-- a view is brought up to date from a save only when that is certain (the rules of ``readahead.py``); any
+- a view is brought up to date from a save only when that is certain (the rules of ``view/updating.py``); any
   other save that concerns it drops it, as does a change to any channel or account;
 - nothing of a unit that does not commit reaches the cache.
 

@@ -40,14 +40,18 @@ _STATUS_AND_CATEGORY: Final[tuple[tuple[type[ThreadingError], int, str], ...]] =
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
+def _status_and_category(error: ThreadingError) -> tuple[int, str]:
+    for kind, status, category in _STATUS_AND_CATEGORY:
+        if isinstance(error, kind):
+            return status, category
+    return 500, "INTERNAL_ERROR"
+
+
 def http_status(error: ThreadingError) -> int:
     """The HTTP status a HubSpot-compatible edge answers ``error`` with: 400 for invalid input, 403 for what a
     channel's capabilities forbid, 404 for an unknown id, 409 for a conflict with the stored state, 503 when
     the store failed (a client may retry, with its idempotency id)."""
-    for kind, status, _ in _STATUS_AND_CATEGORY:
-        if isinstance(error, kind):
-            return status
-    return 500
+    return _status_and_category(error)[0]
 
 
 def error_to_json(error: ThreadingError, *, correlation_id: str) -> Json:
@@ -57,7 +61,7 @@ def error_to_json(error: ThreadingError, *, correlation_id: str) -> Json:
         raise ValidationError(
             f"correlationId {shown(correlation_id)} is not a UUID", field="correlationId", value=correlation_id
         )
-    category = next((name for kind, _, name in _STATUS_AND_CATEGORY if isinstance(error, kind)), "INTERNAL_ERROR")
+    category = _status_and_category(error)[1]
     detail: Json = {"message": error.message, "code": error.code}
     if error.field is not None:
         detail["in"] = error.field

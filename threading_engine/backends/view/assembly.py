@@ -13,8 +13,7 @@ class ViewLookups(Protocol):
     """What a store must be able to find for :func:`assemble_view`, each by the index the contract names.
 
     Every lookup answers ``None`` for nothing found, and archived threads are never candidates (R2). A lookup
-    through a composite index takes that index's key as one tuple, so that a store keeping the index as a
-    dictionary can answer with the dictionary's own ``get``.
+    through a composite index takes that index's key as one tuple, as the index is keyed.
     """
 
     def thread(self, thread_id: str, /) -> Thread | None: ...
