@@ -86,7 +86,7 @@ def test_instruction_counts_run_end_to_end_and_write_their_json(tmp_path: Path) 
         pytest.skip("valgrind is not installed")
     results = tmp_path / "instructions.json"
     command = [sys.executable, "-m", "benchmarks.instructions", "--scenarios", "append,duplicate"]
-    command += ["--stores", "memory", "--commands", "20", "--seeds", "1", "--json", str(results)]
+    command += ["--stores", "memory", "--commands", "100", "--seeds", "1", "--json", str(results)]
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert completed.returncode == 0, completed.stderr
     document = json.loads(results.read_text())
