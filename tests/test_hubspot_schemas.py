@@ -201,8 +201,12 @@ def test_the_engines_own_facts_go_under_threading_engine_on_accounts_messages_an
     assert problems("PublicChannelAccount", {**ACCOUNT, "threadingEngine": {"portal": "42"}}) == [
         "threadingEngine: Additional properties are not allowed ('portal' was unexpected)"
     ]
+    # A channel has engine facts only once archived (A1): then both, and nothing else.
+    archived = {"archived": True, "archivedAt": "2026-03-02T09:00:00Z"}
+    assert problems("PublicChannelIntegrationChannel", {**CHANNEL, "threadingEngine": archived}) == []
     assert problems("PublicChannelIntegrationChannel", {**CHANNEL, "threadingEngine": {}}) == [
-        ": Additional properties are not allowed ('threadingEngine' was unexpected)"
+        "threadingEngine: 'archived' is a required property",
+        "threadingEngine: 'archivedAt' is a required property",
     ]
 
 

@@ -133,6 +133,29 @@ def test_publish_reply_and_conversation_start() -> None:
     assert start["events"][-1]["type"] == "OUTGOING_CHANNEL_MESSAGE_CREATED"
 
 
+def test_archive_ops_a1() -> None:
+    """``archiveChannelAccount`` and ``archiveChannel`` take only their target; an archived account or channel
+    takes no more messages (A1)."""
+    results = run(
+        SMS,
+        DESK,
+        incoming("m1", "2026-03-02T09:00:00Z"),
+        {"op": "archiveChannelAccount", "at": "2026-03-02T09:01:00Z", "account": "desk"},
+        incoming("m2", "2026-03-02T09:02:00Z"),
+        {"op": "archiveChannel", "at": "2026-03-02T09:03:00Z", "channel": "sms"},
+        {"op": "archiveChannel", "at": "2026-03-02T09:04:00Z", "channel": "sms", "name": "SMS"},
+    )[3:]
+    archived, refused, channel, with_body = results
+    account = archived["events"][0]["channelAccount"]
+    assert (account["archived"], account["archivedAt"], account["active"]) == (True, "2026-03-02T09:01:00Z", False)
+    assert (refused["error"]["code"], refused["error"]["rule"]) == ("NOT_ALLOWED", "A1")
+    assert channel["events"][0]["channel"]["threadingEngine"] == {
+        "archived": True,
+        "archivedAt": "2026-03-02T09:03:00Z",
+    }
+    assert (with_body["error"]["field"], with_body["error"]["rule"]) == ("name", "SPEC section 8")
+
+
 def test_incoming_recipients_default_to_the_account() -> None:
     engine = Engine(ids=SequentialIds())
     result = run(SMS, DESK, incoming("m1", "2026-03-02T09:00:00Z"), engine=engine)[-1]
@@ -165,8 +188,8 @@ def test_thread_ops() -> None:
     assert all(r["threadId"] == "thread-1" and r["ticketId"] == "ticket-1" for r in results)
 
 
-def test_every_op_in_spec_section_8_is_known() -> None:
-    assert set(OPS) == {
+def test_every_op_in_spec_section_8_is_known_and_section_9_adds_its_own() -> None:
+    assert set(OPS) - {"archiveChannel", "archiveChannelAccount"} == {
         "createChannel",
         "updateChannel",
         "createChannelAccount",

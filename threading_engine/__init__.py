@@ -11,6 +11,8 @@ from .clock import utc_now
 from .command_methods import Result
 from .commands import (
     UNSET,
+    ArchiveChannel,
+    ArchiveChannelAccount,
     ArchiveThread,
     CloseThread,
     CloseTicket,
@@ -105,6 +107,8 @@ __all__ = [
     "TicketStatus",
     "UniqueIds",
     "UnitOfWork",
+    "ArchiveChannel",
+    "ArchiveChannelAccount",
     "UpdateChannel",
     "UpdateChannelAccount",
     "ValidationError",

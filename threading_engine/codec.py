@@ -288,14 +288,23 @@ def channel_from_primitive(data: Primitive) -> Channel:
         caps[name] = tuple(caps[name])
     created_at = _time(data["created_at"])
     assert created_at is not None
-    return Channel(**{**data, "capabilities": Capabilities(**caps), "created_at": created_at})
+    # ``archived_at`` is absent from documents stored before A1: the field's default then applies.
+    archived_at = _time(data.get("archived_at"))
+    return Channel(
+        **{**data, "capabilities": Capabilities(**caps), "created_at": created_at, "archived_at": archived_at}
+    )
 
 
 def account_from_primitive(data: Primitive) -> ChannelAccount:
     created_at = _time(data["created_at"])
     assert created_at is not None
     return ChannelAccount(
-        **{**data, "delivery_identifier": _identifier(data["delivery_identifier"]), "created_at": created_at}
+        **{
+            **data,
+            "delivery_identifier": _identifier(data["delivery_identifier"]),
+            "created_at": created_at,
+            "archived_at": _time(data.get("archived_at")),  # absent from documents stored before A1
+        }
     )
 
 

@@ -14,6 +14,8 @@ import attrs
 
 from .commands import (
     UNSET,
+    ArchiveChannel,
+    ArchiveChannelAccount,
     ArchiveThread,
     CloseThread,
     CloseTicket,
@@ -123,6 +125,14 @@ class CommandMethods:
         return self.execute(
             UpdateChannelAccount(channel_account_id=channel_account_id, name=name, authorized=authorized)
         )
+
+    def archive_channel(self, channel_id: str) -> Result:
+        """Archive a channel (HubSpot's DELETE): its accounts take no more messages (A1)."""
+        return self.execute(ArchiveChannel(channel_id))
+
+    def archive_channel_account(self, channel_account_id: str) -> Result:
+        """Archive one account: it takes no more messages; its threads stay readable (A1)."""
+        return self.execute(ArchiveChannelAccount(channel_account_id))
 
     # -- messages ------------------------------------------------------------------------------------------
 

@@ -51,6 +51,13 @@ class UpdateChannel(Command):
 
 
 @attrs.frozen
+class ArchiveChannel(Command):
+    """Archive a channel (HubSpot's DELETE): its accounts take no more messages; its threads stay readable (A1)."""
+
+    channel_id: str
+
+
+@attrs.frozen
 class CreateChannelAccount(Command):
     channel_id: str
     name: str
@@ -65,6 +72,17 @@ class UpdateChannelAccount(Command):
     channel_account_id: str
     name: str | Unset = UNSET
     authorized: bool | Unset = UNSET
+
+
+@attrs.frozen
+class ArchiveChannelAccount(Command):
+    """Archive one channel account: it takes no more messages; its threads stay readable (A1).
+
+    HubSpot publishes no operation for this (its accounts are archived when a user disconnects them); the
+    engine offers it so that the state HubSpot renders as ``archived`` can be reached and tested.
+    """
+
+    channel_account_id: str
 
 
 @attrs.frozen

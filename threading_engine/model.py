@@ -84,11 +84,16 @@ class Channel:
     webhook_url: str | None = None
     channel_logo_url: str | None = None
     channel_description: str | None = None
+    archived: bool = False
+    archived_at: datetime | None = None
 
 
 @attrs.frozen
 class ChannelAccount:
-    """One connected instance of a channel: an inbox's phone number, mailbox or bot (SPEC section 1)."""
+    """One connected instance of a channel: an inbox's phone number, mailbox or bot (SPEC section 1).
+
+    It takes messages while it is ``authorized`` (V5) and not ``archived`` (A1), and its channel is not archived.
+    """
 
     id: str
     channel_id: str
@@ -98,6 +103,13 @@ class ChannelAccount:
     created_at: datetime
     authorized: bool = True
     creates_tickets: bool = False
+    archived: bool = False
+    archived_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        """HubSpot's ``active``: the account takes messages as far as its own state goes (V5, A1)."""
+        return self.authorized and not self.archived
 
 
 @attrs.frozen

@@ -23,7 +23,16 @@ import attrs
 from . import hubspot
 from .backends.memory import MemoryRepository
 from .command_methods import Result
-from .commands import ArchiveThread, CloseThread, CloseTicket, Command, ReopenThread, RestoreThread, ThreadCommand
+from .commands import (
+    ArchiveChannel,
+    ArchiveChannelAccount,
+    ArchiveThread,
+    CloseThread,
+    CloseTicket,
+    Command,
+    ReopenThread,
+    RestoreThread,
+)
 from .engine import Engine
 from .errors import NotFoundError, StorageError, ThreadingError, ValidationError
 from .resume import CommittedEvents, ResumePoint
@@ -69,14 +78,16 @@ def _publish(account_id: str, body: Json) -> Command:
     return hubspot.parse_publish_message({**body, "channelAccountId": account_id})
 
 
-def _thread_command(kind: type[ThreadCommand]) -> _Op:
-    def build(thread_id: str, body: Json) -> Command:
+def _without_body(kind: Callable[[str], Command], target: str = "thread") -> _Op:
+    """The op of a command that takes only its target's id (a thread command, an archive)."""
+
+    def build(target_id: str, body: Json) -> Command:
         if body:
             key, value = next(iter(body.items()))
             raise trace_error(key, value, "is not a field of this op")
-        return kind(thread_id)
+        return kind(target_id)
 
-    return _Op(target="thread", creates=None, build=build)
+    return _Op(target=target, creates=None, build=build)
 
 
 OPS: Mapping[str, _Op] = {
@@ -84,14 +95,16 @@ OPS: Mapping[str, _Op] = {
     "updateChannel": _Op(target="channel", creates=None, build=hubspot.parse_update_channel),
     "createChannelAccount": _Op(target="channel", creates="account", build=hubspot.parse_create_account),
     "updateChannelAccount": _Op(target="account", creates=None, build=hubspot.parse_update_account),
+    "archiveChannel": _without_body(ArchiveChannel, "channel"),
+    "archiveChannelAccount": _without_body(ArchiveChannelAccount, "account"),
     "publishMessage": _Op(target="account", creates="message", build=_publish),
     "reply": _Op(target="thread", creates="message", build=hubspot.parse_reply),
     "startConversation": _Op(target="account", creates="message", build=hubspot.parse_start_conversation),
-    "closeThread": _thread_command(CloseThread),
-    "archiveThread": _thread_command(ArchiveThread),
-    "restoreThread": _thread_command(RestoreThread),
-    "reopenThread": _thread_command(ReopenThread),
-    "closeTicket": _thread_command(CloseTicket),
+    "closeThread": _without_body(CloseThread),
+    "archiveThread": _without_body(ArchiveThread),
+    "restoreThread": _without_body(RestoreThread),
+    "reopenThread": _without_body(ReopenThread),
+    "closeTicket": _without_body(CloseTicket),
 }
 
 

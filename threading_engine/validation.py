@@ -336,8 +336,19 @@ def check_types_allowed(participants: Iterable[Participant], channel: Channel, f
             )
 
 
-def check_authorized(account: ChannelAccount) -> None:
-    """V5: an account with ``authorized: false`` accepts no messages."""
+def check_takes_messages(account: ChannelAccount, channel: Channel) -> None:
+    """A1: an archived channel or account takes no messages; V5: nor does an account with ``authorized: false``."""
+    if channel.archived:
+        raise NotAllowedError(
+            f"channel {shown(channel.id)} is archived (A1)", field="channelId", value=channel.id, rule="A1"
+        )
+    if account.archived:
+        raise NotAllowedError(
+            f"channelAccountId {shown(account.id)} is archived (A1)",
+            field="channelAccountId",
+            value=account.id,
+            rule="A1",
+        )
     if not account.authorized:
         raise NotAllowedError(
             f"channelAccountId {shown(account.id)} is not authorized (V5)",

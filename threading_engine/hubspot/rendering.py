@@ -103,8 +103,9 @@ def capabilities_to_json(capabilities: Capabilities) -> Json:
 
 
 def channel_to_json(channel: Channel) -> Json:
-    """HubSpot's ``PublicChannelIntegrationChannel`` (V3's logo and description included, when set)."""
-    return _without_none(
+    """HubSpot's ``PublicChannelIntegrationChannel`` (V3's logo and description included, when set). HubSpot's
+    document has no field for an archived channel (A1): it is told under ``threadingEngine``."""
+    rendered = _without_none(
         {
             "id": channel.id,
             "name": channel.name,
@@ -115,6 +116,9 @@ def channel_to_json(channel: Channel) -> Json:
             "createdAt": format_timestamp(channel.created_at),
         }
     )
+    if channel.archived_at is not None:
+        rendered["threadingEngine"] = {"archived": True, "archivedAt": format_timestamp(channel.archived_at)}
+    return rendered
 
 
 def account_to_json(account: ChannelAccount, *, portal_id: str | None = None, engine_facts: bool = True) -> Json:
@@ -126,11 +130,13 @@ def account_to_json(account: ChannelAccount, *, portal_id: str | None = None, en
         "inboxId": account.inbox_id,
         "name": account.name,
         "authorized": account.authorized,
-        "active": True,
-        "archived": False,
+        "active": account.active,
+        "archived": account.archived,
         "createdAt": format_timestamp(account.created_at),
         "deliveryIdentifier": identifier_to_json(account.delivery_identifier),
     }
+    if account.archived_at is not None:
+        rendered["archivedAt"] = format_timestamp(account.archived_at)
     if engine_facts:
         rendered["threadingEngine"] = _without_none({"portalId": portal_id, "createsTickets": account.creates_tickets})
     return rendered

@@ -19,7 +19,7 @@ from ..model import (
     Participant,
 )
 from ..positional import by_position
-from ..validation import check_authorized, check_types_allowed, fail, not_found
+from ..validation import check_takes_messages, check_types_allowed, fail, not_found
 from .channels import IdFactory
 from .placing import Placement, account_and_channel, append, create, message_decision, planned_key
 from .planning import message_key
@@ -61,7 +61,7 @@ def _agent_decision(
 
 
 def _check_outgoing_allowed(account: ChannelAccount, channel: Channel, *, conversation_start: bool) -> None:
-    check_authorized(account)
+    check_takes_messages(account, channel)
     capabilities = channel.capabilities
     missing = "allowOutgoingMessages" if not capabilities.allow_outgoing_messages else None
     if conversation_start and missing is None and not capabilities.allow_conversation_start:

@@ -1,4 +1,4 @@
-"""Rules for channels and channel accounts: V1-V3 and E1's account webhooks.
+"""Rules for channels and channel accounts: V1-V3, A1 (archiving) and E1's account webhooks.
 
 Their normalizers take the engine's spelling memo (or ``None``) as every normalizer does (``normalizing``)."""
 
@@ -10,12 +10,21 @@ from typing import Any
 
 import attrs
 
-from ..commands import UNSET, CreateChannel, CreateChannelAccount, UpdateChannel, UpdateChannelAccount
+from ..commands import (
+    UNSET,
+    ArchiveChannel,
+    ArchiveChannelAccount,
+    CreateChannel,
+    CreateChannelAccount,
+    UpdateChannel,
+    UpdateChannelAccount,
+)
 from ..decisions import Changes, Decision, Outcome, View
+from ..errors import NotAllowedError
 from ..events import ChannelAccountCreated, ChannelAccountUpdated, ChannelCreated, ChannelUpdated
 from ..identifiers import KnownSpellings
 from ..model import Channel, ChannelAccount
-from ..storable import MAX_NAME_LENGTH
+from ..storable import MAX_NAME_LENGTH, shown
 from ..validation import (
     check_capabilities,
     check_description,
@@ -91,6 +100,29 @@ def normalize_update_account(
     return command
 
 
+def normalize_archive_channel(command: ArchiveChannel, spellings: KnownSpellings | None = None) -> ArchiveChannel:
+    check_reference(command.channel_id, "channelId", "channel", "A1")
+    return command
+
+
+def normalize_archive_account(
+    command: ArchiveChannelAccount, spellings: KnownSpellings | None = None
+) -> ArchiveChannelAccount:
+    check_reference(command.channel_account_id, "channelAccountId", "channel account", "A1")
+    return command
+
+
+def _check_not_archived(what: str, value_id: str, archived: bool, field: str) -> None:
+    """A1: an archived channel or account is kept as it was archived (its threads stay readable)."""
+    if archived:
+        raise NotAllowedError(
+            f"{what} {shown(value_id)} is archived and can no longer be changed (A1)",
+            field=field,
+            value=value_id,
+            rule="A1",
+        )
+
+
 def decide_create_channel(command: CreateChannel, now: datetime, new_id: IdFactory) -> Decision:
     channel = Channel(
         id=new_id("channel"),
@@ -113,6 +145,7 @@ def decide_update_channel(view: View, command: UpdateChannel) -> Decision:
     channel = view.channel
     if channel is None:
         raise not_found("channelId", command.channel_id, "channel", "V3")
+    _check_not_archived("channel", channel.id, channel.archived, "channelId")
     updated = attrs.evolve(
         channel, **_mentioned(command, ("name", "webhook_url", "channel_logo_url", "channel_description"))
     )
@@ -130,6 +163,7 @@ def decide_create_account(view: View, command: CreateChannelAccount, now: dateti
     channel = view.channel
     if channel is None:
         raise not_found("channelId", command.channel_id, "channel", "V2")
+    _check_not_archived("channel", channel.id, channel.archived, "channelId")
     identifier = command.delivery_identifier
     allowed = channel.capabilities.delivery_identifier_types
     if identifier.type not in allowed:
@@ -169,12 +203,46 @@ def decide_update_account(view: View, command: UpdateChannelAccount) -> Decision
     account = view.account
     if account is None:
         raise not_found("channelAccountId", command.channel_account_id, "channel account", "V2")
+    _check_not_archived("channel account", account.id, account.archived, "channelAccountId")
     updated = attrs.evolve(account, **_mentioned(command, ("name", "authorized")))
     unchanged = Decision(Outcome.UNCHANGED, channel_id=account.channel_id, channel_account_id=account.id)
     if updated == account:
         return unchanged
     return attrs.evolve(
         unchanged, outcome=Outcome.CHANGED, changes=Changes(account=updated), events=(ChannelAccountUpdated(updated),)
+    )
+
+
+def decide_archive_channel(view: View, command: ArchiveChannel, now: datetime) -> Decision:
+    """A1: the channel archived at ``now``; archiving it again changes nothing."""
+    channel = view.channel
+    if channel is None:
+        raise not_found("channelId", command.channel_id, "channel", "A1")
+    if channel.archived:
+        return Decision(Outcome.UNCHANGED, channel_id=channel.id)
+    archived = attrs.evolve(channel, archived=True, archived_at=now)
+    return Decision(
+        outcome=Outcome.CHANGED,
+        changes=Changes(channel=archived),
+        events=(ChannelUpdated(archived),),
+        channel_id=channel.id,
+    )
+
+
+def decide_archive_account(view: View, command: ArchiveChannelAccount, now: datetime) -> Decision:
+    """A1: the account archived at ``now`` (a CHANNEL_ACCOUNT_UPDATED webhook); archiving it again changes nothing."""
+    account = view.account
+    if account is None:
+        raise not_found("channelAccountId", command.channel_account_id, "channel account", "A1")
+    unchanged = Decision(Outcome.UNCHANGED, channel_id=account.channel_id, channel_account_id=account.id)
+    if account.archived:
+        return unchanged
+    archived = attrs.evolve(account, archived=True, archived_at=now)
+    return attrs.evolve(
+        unchanged,
+        outcome=Outcome.CHANGED,
+        changes=Changes(account=archived),
+        events=(ChannelAccountUpdated(archived),),
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..commands import (
+    ArchiveChannel,
+    ArchiveChannelAccount,
     Command,
     CreateChannel,
     CreateChannelAccount,
@@ -20,6 +22,8 @@ from ..lifecycle import decide_thread_command
 from .agents import decide_reply, decide_start
 from .channels import (
     IdFactory,
+    decide_archive_account,
+    decide_archive_channel,
     decide_create_account,
     decide_create_channel,
     decide_update_account,
@@ -61,4 +65,8 @@ def decide(
         return decide_create_account(view, command, now, new_id)
     if isinstance(command, UpdateChannelAccount):
         return decide_update_account(view, command)
+    if isinstance(command, ArchiveChannel):
+        return decide_archive_channel(view, command, now)
+    if isinstance(command, ArchiveChannelAccount):
+        return decide_archive_account(view, command, now)
     return not_a_command(command)

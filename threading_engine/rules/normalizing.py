@@ -10,6 +10,8 @@ from typing import Any, NoReturn
 import attrs
 
 from ..commands import (
+    ArchiveChannel,
+    ArchiveChannelAccount,
     Command,
     CreateChannel,
     CreateChannelAccount,
@@ -37,6 +39,8 @@ from ..validation import (
     fail,
 )
 from .channels import (
+    normalize_archive_account,
+    normalize_archive_channel,
     normalize_create_account,
     normalize_create_channel,
     normalize_update_account,
@@ -177,6 +181,8 @@ _NORMALIZERS: dict[type, _Normalizer] = {
     UpdateChannel: normalize_update_channel,
     CreateChannelAccount: normalize_create_account,
     UpdateChannelAccount: normalize_update_account,
+    ArchiveChannel: normalize_archive_channel,
+    ArchiveChannelAccount: normalize_archive_account,
     PublishMessage: _normalize_publish,
     StartConversation: _normalize_start,
     Reply: _normalize_reply,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..commands import (
+    ArchiveChannel,
+    ArchiveChannelAccount,
     Command,
     CreateChannelAccount,
     PublishMessage,
@@ -45,11 +47,11 @@ def plan(command: Command, account: ChannelAccount | None = None, channel: Chann
         return _ViewQuery(None, account_id, None, key, None, idempotency_id)
     if isinstance(command, Reply | ThreadCommand):
         return ViewQuery(thread_id=command.thread_id)
-    if isinstance(command, UpdateChannel):
+    if isinstance(command, UpdateChannel | ArchiveChannel):
         return ViewQuery(channel_id=command.channel_id)
     if isinstance(command, CreateChannelAccount):
         return ViewQuery(channel_id=command.channel_id, account_identifier=command.delivery_identifier)
-    if isinstance(command, UpdateChannelAccount):
+    if isinstance(command, UpdateChannelAccount | ArchiveChannelAccount):
         return ViewQuery(channel_account_id=command.channel_account_id)
     return ViewQuery()
 

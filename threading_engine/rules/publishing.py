@@ -21,7 +21,7 @@ from ..model import (
     MessageByPosition,
     Participant,
 )
-from ..validation import check_authorized, check_types_allowed, fail
+from ..validation import check_takes_messages, check_types_allowed, fail
 from .channels import IdFactory
 from .placing import Placement, append, create, message_decision, no_account, planned_key, reopen_elapsed
 from .planning import message_key
@@ -77,7 +77,7 @@ def decide_publish(
     recipients = _recipients(command, account, memos)
     if command.integration_idempotency_id is not None and view.duplicate is not None:
         return _duplicate(view, view.duplicate, command, recipients)
-    check_authorized(account)
+    check_takes_messages(account, channel)
     check_types_allowed(command.senders, channel, "senders", "V5")
     check_types_allowed(recipients, channel, "recipients", "V5")
     by_integration = channel.capabilities.threading_model is BY_INTEGRATION_THREAD_ID

@@ -27,6 +27,8 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, 
 from ..backends.memory import MemoryRepository
 from ..command_methods import Result
 from ..commands import (
+    ArchiveChannel,
+    ArchiveChannelAccount,
     ArchiveThread,
     CloseThread,
     CloseTicket,
@@ -106,6 +108,7 @@ class AgreementMachine(RuleBasedStateMachine):
         self.candidate = Engine(type(self).factory(), clock=self.clock, ids=SequentialIds())
         self.reference = Engine(MemoryRepository(), clock=self.clock, ids=SequentialIds())
         self.accounts: list[str] = []
+        self.channels: list[str] = []
         types = (IdentifierType.HS_PHONE_NUMBER, IdentifierType.HS_EMAIL_ADDRESS)
         for model, tickets in (
             (ThreadingModel.DELIVERY_IDENTIFIER, True),
@@ -115,6 +118,7 @@ class AgreementMachine(RuleBasedStateMachine):
             capabilities = Capabilities(types, model, allow_outgoing_messages=True, allow_conversation_start=True)
             channel = self.run(CreateChannel("Channel", capabilities))
             assert channel.channel_id is not None
+            self.channels.append(channel.channel_id)
             identifier = DeliveryIdentifier.of("HS_PHONE_NUMBER", f"+1555010{len(self.accounts)}")
             account = self.run(
                 CreateChannelAccount(channel.channel_id, "Desk", "1", identifier, creates_tickets=tickets)
@@ -193,6 +197,15 @@ class AgreementMachine(RuleBasedStateMachine):
     @rule(account=st.integers(0, 2), authorized=st.booleans())
     def authorize(self, account: int, authorized: bool) -> None:
         self.run(UpdateChannelAccount(self.accounts[account], authorized=authorized))
+
+    # Account 0 is never archived: an archive is for good, and the other rules need an account to work on.
+    @rule(account=st.sampled_from([1, 2]), whole_channel=st.booleans())
+    def archive(self, account: int, whole_channel: bool) -> None:
+        """A1: archived channels and accounts take no messages; stores must keep and read back the flag."""
+        if whole_channel:
+            self.run(ArchiveChannel(self.channels[account]))
+        else:
+            self.run(ArchiveChannelAccount(self.accounts[account]))
 
     @rule(jump=st.sampled_from(_JUMPS))
     def tick(self, jump: timedelta) -> None:
