@@ -481,8 +481,7 @@ def test_e2_domain_events_name_their_rule_with_camel_case_fields() -> None:
         "threadId": "thread-1",
         "channelAccountId": account_id,
         "key": [{"type": "HS_PHONE_NUMBER", "value": "+12065550142"}],
-        "integrationThreadId": None,  # V6: kept on the message, not on a DELIVERY_IDENTIFIER thread
-    }
+    }  # no integrationThreadId: a DELIVERY_IDENTIFIER thread has none, and an unset field is left out, not null
     assert ticket == {
         "type": "TICKET_CREATED",
         "domainEvent": True,

@@ -27,6 +27,7 @@ from .commands import (
     ThreadCommand,
     UpdateChannel,
     UpdateChannelAccount,
+    UpdateMessageStatus,
 )
 from .decisions import Outcome, Policy, ReopenClock
 from .engine import Engine
@@ -50,6 +51,7 @@ from .model import (
     ChannelAccount,
     Direction,
     Message,
+    MessageStatus,
     Participant,
     Thread,
     ThreadingModel,
@@ -111,6 +113,8 @@ __all__ = [
     "ArchiveChannelAccount",
     "UpdateChannel",
     "UpdateChannelAccount",
+    "UpdateMessageStatus",
+    "MessageStatus",
     "ValidationError",
     "WriteConflict",
     "__version__",

@@ -25,6 +25,7 @@ from .model import (
     Direction,
     Message,
     MessageOrigin,
+    MessageStatus,
     Participant,
     Thread,
     ThreadingModel,
@@ -121,6 +122,8 @@ def _message(value: Message) -> Primitive:
         "origin": value.origin.value,
         "integration_thread_id": value.integration_thread_id,
         "integration_idempotency_id": value.integration_idempotency_id,
+        "status": None if value.status is None else value.status.value,
+        "status_error": value.status_error,
     }
 
 
@@ -137,6 +140,8 @@ _MESSAGE_FIELDS = (
     "origin",
     "integration_thread_id",
     "integration_idempotency_id",
+    "status",
+    "status_error",
 )
 
 
@@ -170,6 +175,7 @@ _MODEL_TYPES: tuple[type, ...] = (
     TicketStatus,
     Direction,
     MessageOrigin,
+    MessageStatus,
     Capabilities,
     Channel,
     ChannelAccount,
@@ -224,7 +230,8 @@ def _message_text(value: Message) -> str:
         f'"text":{encode_basestring(value.text)},"timestamp":"{value.timestamp.isoformat()}",'
         f'"received_at":"{value.received_at.isoformat()}","origin":{encode_basestring(value.origin)},'
         f'"integration_thread_id":{_quoted(value.integration_thread_id)},'
-        f'"integration_idempotency_id":{_quoted(value.integration_idempotency_id)}}}'
+        f'"integration_idempotency_id":{_quoted(value.integration_idempotency_id)},'
+        f'"status":{_quoted(value.status)},"status_error":{_quoted(value.status_error)}}}'
     )
 
 
@@ -324,6 +331,8 @@ def message_from_primitive(data: Primitive) -> Message:
             "recipients": _participants(data["recipients"]),
             "timestamp": timestamp,
             "received_at": received_at,
+            # Absent from documents stored before S1: no status reported.
+            "status": None if data.get("status") is None else MessageStatus(data["status"]),
         }
     )
 
@@ -333,6 +342,7 @@ _FIELD_DECODERS: dict[str, Any] = {
     "account": account_from_primitive,
     "message": message_from_primitive,
     "direction": Direction,
+    "status": MessageStatus,
 }
 
 

@@ -30,11 +30,12 @@ from .commands import (
     Unset,
     UpdateChannel,
     UpdateChannelAccount,
+    UpdateMessageStatus,
 )
 from .decisions import Outcome
 from .events import EventRecord
 from .identifiers import DeliveryIdentifier
-from .model import Capabilities, Direction, Participant
+from .model import Capabilities, Direction, MessageStatus, Participant
 
 ParticipantLike = Participant | DeliveryIdentifier
 
@@ -172,6 +173,17 @@ class CommandMethods:
         """An agent's message addressed by recipients (R3): to the key's open thread, or a new one."""
         return self.execute(
             StartConversation(channel_account_id=channel_account_id, recipients=_participants(recipients), text=text)
+        )
+
+    def update_message_status(
+        self, channel_id: str, message_id: str, status: MessageStatus, *, error_message: str | None = None
+    ) -> Result:
+        """The integration reports a message's delivery status: SENT, FAILED (with ``error_message``) or READ
+        (S1); the message stays where it is."""
+        return self.execute(
+            UpdateMessageStatus(
+                channel_id=channel_id, message_id=message_id, status=status, error_message=error_message
+            )
         )
 
     # -- thread lifecycle ----------------------------------------------------------------------------------

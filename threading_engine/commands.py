@@ -9,7 +9,7 @@ from typing import ClassVar, Final
 import attrs
 
 from .identifiers import DeliveryIdentifier
-from .model import Capabilities, Direction, Participant
+from .model import Capabilities, Direction, MessageStatus, Participant
 from .positional import by_position
 
 
@@ -101,6 +101,19 @@ class PublishMessage(Command):
     timestamp: datetime | None = None
     integration_thread_id: str | None = None
     integration_idempotency_id: str | None = None
+
+
+@attrs.frozen
+class UpdateMessageStatus(Command):
+    """The integration reports a message's delivery status: SENT, FAILED (with ``error_message``) or READ (S1).
+
+    ``channel_id`` is the channel of HubSpot's path: a message of another channel is not found.
+    """
+
+    channel_id: str
+    message_id: str
+    status: MessageStatus
+    error_message: str | None = None
 
 
 @attrs.frozen

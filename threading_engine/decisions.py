@@ -86,6 +86,7 @@ class ViewQuery:
     - ``key``: with the account, the key's open thread and its latest closed non-archived thread (R1, R4).
     - ``integration_thread_id``: with the account, the pair's non-archived thread (I1).
     - ``idempotency_id``: with the account, the message already published with that id, and its thread (D1).
+    - ``message_id``: the message, and (unless the query names them otherwise) its account and channel (S1).
     """
 
     channel_id: str | None = None
@@ -95,6 +96,7 @@ class ViewQuery:
     integration_thread_id: str | None = None
     idempotency_id: str | None = None
     account_identifier: DeliveryIdentifier | None = None
+    message_id: str | None = None
 
 
 @attrs.frozen(slots=False)
@@ -115,6 +117,7 @@ class View:
     duplicate_thread: Thread | None = None
     account_with_identifier: ChannelAccount | None = None
     tickets: Mapping[str, Ticket] = attrs.field(factory=dict)
+    message: Message | None = None
 
     def ticket_of(self, thread: Thread) -> Ticket | None:
         return None if thread.ticket_id is None else self.tickets.get(thread.ticket_id)
@@ -122,16 +125,23 @@ class View:
 
 @attrs.frozen(slots=False)
 class Changes:
-    """The rows a decision writes: new or changed values, each replacing the stored one with its id."""
+    """The rows a decision writes: new or changed values, each replacing the stored one with its id.
+
+    ``message`` is a new message, inserted (its id must be free); ``changed_message`` an existing one rewritten
+    (its status, S1).
+    """
 
     channel: Channel | None = None
     account: ChannelAccount | None = None
     threads: tuple[Thread, ...] = ()
     tickets: tuple[Ticket, ...] = ()
     message: Message | None = None
+    changed_message: Message | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.channel or self.account or self.threads or self.tickets or self.message)
+        return bool(
+            self.channel or self.account or self.threads or self.tickets or self.message or self.changed_message
+        )
 
 
 NO_CHANGES = Changes()
@@ -165,6 +175,7 @@ ViewByPosition = by_position(
     "duplicate_thread",
     "account_with_identifier",
     "tickets",
+    "message",
 )
 # A store remembering views makes the query of each key it remembers.
 ViewQueryByPosition = by_position(

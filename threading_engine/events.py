@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import attrs
 
-from .model import Channel, ChannelAccount, Direction, Message
+from .model import Channel, ChannelAccount, Direction, Message, MessageStatus
 from .positional import by_position
 
 
@@ -109,6 +109,16 @@ class MessageAppended(ThreadEvent):
 
 
 @attrs.frozen
+class MessageStatusUpdated(ThreadEvent):
+    """S1: the integration reported a message's delivery status (``error_message`` with ``FAILED``)."""
+
+    type: ClassVar[str] = "MESSAGE_STATUS_UPDATED"
+    message_id: str
+    status: MessageStatus
+    error_message: str | None = None
+
+
+@attrs.frozen
 class TicketEvent(ThreadEvent):
     ticket_id: str
 
@@ -142,6 +152,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ThreadArchived,
         ThreadRestored,
         MessageAppended,
+        MessageStatusUpdated,
         TicketCreated,
         TicketReopened,
         TicketClosed,

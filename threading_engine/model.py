@@ -46,6 +46,16 @@ class MessageOrigin(enum.StrEnum):
     AGENT = "AGENT"
 
 
+class MessageStatus(enum.StrEnum):
+    """A message's delivery status as the integration reports it (S1). ``RECEIVED`` is never set: it is how an
+    incoming message without a reported status reads back."""
+
+    SENT = "SENT"
+    FAILED = "FAILED"
+    READ = "READ"
+    RECEIVED = "RECEIVED"
+
+
 # CPython 3.11 reads an enum member through its class (``ThreadStatus.OPEN``) by way of the metaclass's
 # ``__getattr__`` hook, about ten times the cost of a global read: code run for every message compares with
 # these module-level names instead.
@@ -203,7 +213,11 @@ class Ticket:
 
 @attrs.frozen
 class Message:
-    """A message as stored: ``timestamp`` is the provider's time, ``received_at`` the engine's."""
+    """A message as stored: ``timestamp`` is the provider's time, ``received_at`` the engine's.
+
+    ``status`` is the last status the integration reported (S1), ``None`` until it reports one;
+    ``status_error`` is the error it gave with ``FAILED``.
+    """
 
     id: str
     thread_id: str
@@ -217,6 +231,8 @@ class Message:
     origin: MessageOrigin = MessageOrigin.INTEGRATION
     integration_thread_id: str | None = None
     integration_idempotency_id: str | None = None
+    status: MessageStatus | None = None
+    status_error: str | None = None
 
 
 # Built for every message: by position (see ``positional``).

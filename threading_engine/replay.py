@@ -69,6 +69,9 @@ class _Op:
     target: str | None
     creates: str | None
     build: Callable[[str, Json], Command]
+    # Whether the line also names a channel by ref (``channel``), handed to ``build`` as ``channelId``: the
+    # message status op names both, as HubSpot's path does.
+    names_channel: bool = False
 
 
 def _publish(account_id: str, body: Json) -> Command:
@@ -76,6 +79,11 @@ def _publish(account_id: str, body: Json) -> Command:
         # The account is named by ref; an id written into a trace would not survive a change of id scheme.
         raise trace_error("channelAccountId", body["channelAccountId"], 'is not a trace field: use "account"')
     return hubspot.parse_publish_message({**body, "channelAccountId": account_id})
+
+
+def _message_status(message_id: str, body: Json) -> Command:
+    channel_id = body.pop("channelId")
+    return hubspot.parse_update_message_status(channel_id, message_id, body)
 
 
 def _without_body(kind: Callable[[str], Command], target: str = "thread") -> _Op:
@@ -97,6 +105,7 @@ OPS: Mapping[str, _Op] = {
     "updateChannelAccount": _Op(target="account", creates=None, build=hubspot.parse_update_account),
     "archiveChannel": _without_body(ArchiveChannel, "channel"),
     "archiveChannelAccount": _without_body(ArchiveChannelAccount, "account"),
+    "updateMessageStatus": _Op(target="message", creates=None, build=_message_status, names_channel=True),
     "publishMessage": _Op(target="account", creates="message", build=_publish),
     "reply": _Op(target="thread", creates="message", build=hubspot.parse_reply),
     "startConversation": _Op(target="account", creates="message", build=hubspot.parse_start_conversation),
@@ -278,6 +287,10 @@ class Replay:
         ref = self._new_ref(data)
         target_id = self._target(op, data)
         body = {key: value for key, value in data.items() if key not in _LINE_KEYS and key != op.target}
+        if op.names_channel:
+            if "channel" not in body:
+                raise _required("channel", " for this op")
+            body["channelId"] = self._lookup(body.pop("channel"), "channel", "channel").id
         return _Planned(number=number, ref=ref, op=op, command=op.build(target_id, body), at=at)
 
     def _new_ref(self, data: Json) -> str | None:

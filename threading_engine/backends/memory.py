@@ -86,6 +86,9 @@ class MemoryRepository:
     def message_by_idempotency_id(self, account_and_idempotency_id: tuple[str, str]) -> Message | None:
         return self._message_by_idempotency_id.get(account_and_idempotency_id)
 
+    def message(self, message_id: str) -> Message | None:
+        return self._messages.get(message_id)
+
     def account_by_identifier(self, channel_and_identifier: tuple[str, DeliveryIdentifier]) -> ChannelAccount | None:
         account_id = self._account_by_identifier.get(channel_and_identifier)
         return None if account_id is None else self._accounts[account_id]
@@ -121,6 +124,9 @@ class MemoryRepository:
                 self._message_by_idempotency_id[(message.channel_account_id, message.integration_idempotency_id)] = (
                     message
                 )
+        if changes.changed_message is not None:
+            undo.append(("changed_message", changes.changed_message.id, self._messages[changes.changed_message.id]))
+            self._replace_message(changes.changed_message)
         stored = self._events
         undo.append(("events", "", len(stored)))
         records = []
@@ -149,6 +155,9 @@ class MemoryRepository:
                     del self._message_by_idempotency_id[
                         (message.channel_account_id, message.integration_idempotency_id)
                     ]
+            elif kind == "changed_message":
+                assert isinstance(old, Message)
+                self._replace_message(old)
             elif kind == "thread":
                 self._undo_thread(value_id, old)
             elif kind == "ticket":
@@ -160,6 +169,12 @@ class MemoryRepository:
                 del self._account_by_identifier[(account.channel_id, account.delivery_identifier)]
                 if isinstance(old, ChannelAccount):
                     self._put_account(old)
+
+    def _replace_message(self, message: Message) -> None:
+        """Store a new version of a stored message (its status, S1): same id, thread and idempotency id."""
+        self._messages[message.id] = message
+        if message.integration_idempotency_id is not None:
+            self._message_by_idempotency_id[(message.channel_account_id, message.integration_idempotency_id)] = message
 
     @staticmethod
     def _restore(values: dict[str, Any], value_id: str, old: object) -> None:

@@ -41,6 +41,7 @@ def cache_key(query: ViewQuery) -> CacheKey | None:
         or query.thread_id is not None
         or query.channel_id is not None
         or query.account_identifier is not None
+        or query.message_id is not None
     ):
         return None
     return (account_id, key, integration_thread_id)

@@ -20,6 +20,7 @@ from .parsing import (
     parse_timestamp,
     parse_update_account,
     parse_update_channel,
+    parse_update_message_status,
 )
 from .rendering import (
     DEFAULT_PORTAL_ID,
@@ -35,6 +36,7 @@ from .rendering import (
     identifier_to_json,
     message_to_json,
     participant_to_json,
+    status_to_json,
     thread_to_json,
     ticket_to_json,
 )
@@ -65,7 +67,9 @@ __all__ = [
     "parse_timestamp",
     "parse_update_account",
     "parse_update_channel",
+    "parse_update_message_status",
     "participant_to_json",
+    "status_to_json",
     "thread_to_json",
     "ticket_to_json",
 ]

@@ -17,15 +17,18 @@ from ..commands import (
     StartConversation,
     UpdateChannel,
     UpdateChannelAccount,
+    UpdateMessageStatus,
 )
 from ..errors import ValidationError
 from ..identifiers import DeliveryIdentifier, IdentifierType
 from ..model import (
     Capabilities,
     Direction,
+    MessageStatus,
     Participant,
     ThreadingModel,
 )
+from ..rules.statuses import SETTABLE_STATUSES
 from ..storable import shown
 from ..validation import check_capabilities, check_moment, fail
 from .rendering import CAPABILITY_FIELDS
@@ -237,6 +240,20 @@ def parse_publish_message(body: object) -> PublishMessage:
         timestamp=parse_timestamp(data["timestamp"]) if _present(data, "timestamp") else None,
         integration_thread_id=data.get("integrationThreadId"),
         integration_idempotency_id=data.get("integrationIdempotencyId"),
+    )
+    return _normalized(command)
+
+
+def parse_update_message_status(channel_id: str, message_id: str, body: object) -> UpdateMessageStatus:
+    """``PATCH /{channelId}/messages/{messageId}``: ``{statusType: SENT|FAILED|READ, errorMessage?}`` (S1)."""
+    data = _fields(body, ("statusType", "errorMessage"), "a message status", "S1")
+    status = _require(data, "statusType", "S1")
+    settable = [status.value for status in SETTABLE_STATUSES]
+    if not isinstance(status, str) or status not in settable:
+        raise fail("statusType", status, f"is not one of {settable}", "S1")
+    error_message = data.get("errorMessage")
+    command = UpdateMessageStatus(
+        channel_id=channel_id, message_id=message_id, status=MessageStatus(status), error_message=error_message
     )
     return _normalized(command)
 

@@ -24,8 +24,10 @@ from ..model import (
     Capabilities,
     Channel,
     ChannelAccount,
+    Direction,
     Message,
     MessageOrigin,
+    MessageStatus,
     Participant,
     Thread,
     Ticket,
@@ -158,6 +160,7 @@ def message_to_json(message: Message, *, channel_id: str, engine_facts: bool = T
         "recipients": [participant_to_json(p) for p in message.recipients],
         "text": message.text,
         "attachments": [],
+        "status": status_to_json(message),
         "truncationStatus": "NOT_TRUNCATED",
         # HubSpot's clientType tells an agent's message (HUBSPOT) from one the integration published.
         "client": {"clientType": "HUBSPOT" if agent else "INTEGRATION"},
@@ -173,6 +176,21 @@ def message_to_json(message: Message, *, channel_id: str, engine_facts: bool = T
                 "integrationIdempotencyId": message.integration_idempotency_id,
             }
         )
+    return rendered
+
+
+def status_to_json(message: Message) -> Json:
+    """HubSpot's ``PublicMessageStatus`` (S1): the status the integration last reported; before it reports one,
+    ``RECEIVED`` for an incoming message and ``SENT`` for an outgoing one. A failure carries its error."""
+    status = message.status
+    if status is None:
+        status = MessageStatus.RECEIVED if message.direction is Direction.INCOMING else MessageStatus.SENT
+    rendered: Json = {"statusType": status.value}
+    if status is MessageStatus.FAILED:
+        details: Json = {"errorMessageTokens": {}}
+        if message.status_error is not None:
+            details["errorMessage"] = message.status_error
+        rendered["failureDetails"] = details
     return rendered
 
 
@@ -264,8 +282,9 @@ def event_to_json(record: EventRecord, *, portal_id: str = DEFAULT_PORTAL_ID) ->
     if isinstance(event, ThreadEvent):
         fields: Json = {"rule": event.rule, "threadId": event.thread_id}
         for attribute in attrs.fields(type(event)):
-            if attribute.name not in ("rule", "thread_id"):
-                fields[camel_case(attribute.name)] = _plain(getattr(event, attribute.name))
+            value = getattr(event, attribute.name)
+            if attribute.name not in ("rule", "thread_id") and value is not None:  # unset: left out, not null
+                fields[camel_case(attribute.name)] = _plain(value)
         if isinstance(event, ThreadCreated):
             fields["key"] = [identifier_to_json(i) for i in key_identifiers(event.key)]
         return head | fields

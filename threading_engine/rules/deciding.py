@@ -16,6 +16,7 @@ from ..commands import (
     ThreadCommand,
     UpdateChannel,
     UpdateChannelAccount,
+    UpdateMessageStatus,
 )
 from ..decisions import Decision, Policy, View, ViewQuery
 from ..lifecycle import decide_thread_command
@@ -32,6 +33,7 @@ from .channels import (
 from .normalizing import not_a_command
 from .publishing import decide_publish
 from .remembered import Memos
+from .statuses import decide_message_status
 
 
 def decide(
@@ -65,6 +67,8 @@ def decide(
         return decide_create_account(view, command, now, new_id)
     if isinstance(command, UpdateChannelAccount):
         return decide_update_account(view, command)
+    if isinstance(command, UpdateMessageStatus):
+        return decide_message_status(view, command)
     if isinstance(command, ArchiveChannel):
         return decide_archive_channel(view, command, now)
     if isinstance(command, ArchiveChannelAccount):

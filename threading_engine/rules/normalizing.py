@@ -23,6 +23,7 @@ from ..commands import (
     ThreadCommand,
     UpdateChannel,
     UpdateChannelAccount,
+    UpdateMessageStatus,
 )
 from ..errors import ValidationError
 from ..identifiers import KnownSpellings
@@ -46,6 +47,7 @@ from .channels import (
     normalize_update_account,
     normalize_update_channel,
 )
+from .statuses import normalize_message_status
 
 
 def normalize(command: Command, spellings: KnownSpellings | None = None) -> Command:
@@ -183,6 +185,7 @@ _NORMALIZERS: dict[type, _Normalizer] = {
     UpdateChannelAccount: normalize_update_account,
     ArchiveChannel: normalize_archive_channel,
     ArchiveChannelAccount: normalize_archive_account,
+    UpdateMessageStatus: normalize_message_status,
     PublishMessage: _normalize_publish,
     StartConversation: _normalize_start,
     Reply: _normalize_reply,

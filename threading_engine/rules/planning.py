@@ -15,6 +15,7 @@ from ..commands import (
     ThreadCommand,
     UpdateChannel,
     UpdateChannelAccount,
+    UpdateMessageStatus,
 )
 from ..decisions import ViewQuery
 from ..identifiers import KEY_SEPARATOR, key_part
@@ -47,6 +48,8 @@ def plan(command: Command, account: ChannelAccount | None = None, channel: Chann
         return _ViewQuery(None, account_id, None, key, None, idempotency_id)
     if isinstance(command, Reply | ThreadCommand):
         return ViewQuery(thread_id=command.thread_id)
+    if isinstance(command, UpdateMessageStatus):
+        return ViewQuery(channel_id=command.channel_id, message_id=command.message_id)
     if isinstance(command, UpdateChannel | ArchiveChannel):
         return ViewQuery(channel_id=command.channel_id)
     if isinstance(command, CreateChannelAccount):

@@ -22,7 +22,14 @@ from typing import Any, ClassVar
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from ..backends.memory import MemoryRepository
 from ..command_methods import Result
@@ -41,12 +48,14 @@ from ..commands import (
     RestoreThread,
     StartConversation,
     UpdateChannelAccount,
+    UpdateMessageStatus,
 )
+from ..decisions import Outcome
 from ..engine import Engine
 from ..errors import ThreadingError
 from ..identifiers import DeliveryIdentifier, IdentifierType
 from ..ids import SequentialIds
-from ..model import Capabilities, Direction, Participant, ThreadingModel
+from ..model import Capabilities, Direction, MessageStatus, Participant, ThreadingModel
 from ..repository import Repository
 from .contract_checks import ContractChecks
 
@@ -109,6 +118,7 @@ class AgreementMachine(RuleBasedStateMachine):
         self.reference = Engine(MemoryRepository(), clock=self.clock, ids=SequentialIds())
         self.accounts: list[str] = []
         self.channels: list[str] = []
+        self.messages: list[tuple[str, str]] = []  # (channel, message) of every message stored
         types = (IdentifierType.HS_PHONE_NUMBER, IdentifierType.HS_EMAIL_ADDRESS)
         for model, tickets in (
             (ThreadingModel.DELIVERY_IDENTIFIER, True),
@@ -179,6 +189,8 @@ class AgreementMachine(RuleBasedStateMachine):
                 idempotency_id,
             )
         )
+        if result.message_id is not None and result.outcome is not Outcome.DUPLICATE:
+            self.messages.append((self.channels[account], result.message_id))
         return result.thread_id or "thread-none"
 
     @rule(target=threads, account=st.integers(0, 2), recipients=st.sets(st.sampled_from(_PEOPLE), min_size=1))
@@ -197,6 +209,20 @@ class AgreementMachine(RuleBasedStateMachine):
     @rule(account=st.integers(0, 2), authorized=st.booleans())
     def authorize(self, account: int, authorized: bool) -> None:
         self.run(UpdateChannelAccount(self.accounts[account], authorized=authorized))
+
+    @precondition(lambda self: bool(self.messages))
+    @rule(
+        which=st.integers(0, 1_000),
+        status=st.sampled_from([MessageStatus.SENT, MessageStatus.FAILED, MessageStatus.READ]),
+        error_message=st.sampled_from([None, "carrier down"]),
+        elsewhere=st.booleans(),
+    )
+    def set_status(self, which: int, status: MessageStatus, error_message: str | None, elsewhere: bool) -> None:
+        """S1: a status rewrites a stored message in place; from another channel's path, it is not found."""
+        channel_id, message_id = self.messages[which % len(self.messages)]
+        if elsewhere:
+            channel_id = next(other for other in self.channels if other != channel_id)
+        self.run(UpdateMessageStatus(channel_id, message_id, status, error_message))
 
     # Account 0 is never archived: an archive is for good, and the other rules need an account to work on.
     @rule(account=st.sampled_from([1, 2]), whole_channel=st.booleans())

@@ -214,7 +214,8 @@ class Statements:
             WITH subject AS (
                 SELECT account_id, key, integration_thread_id FROM {s}.threads WHERE id = %(thread_id)s::text
             ), wanted AS (
-                SELECT coalesce(s.account_id, q.account_id) AS account_id,
+                SELECT coalesce(s.account_id, q.account_id,
+                    (SELECT account_id FROM {s}.messages WHERE id = %(message_id)s::text)) AS account_id,
                     CASE WHEN s.account_id IS NOT NULL AND s.integration_thread_id IS NULL THEN s.key
                         ELSE q.key END AS key,
                     coalesce(s.integration_thread_id, q.integration_thread_id) AS integration_thread_id
@@ -252,6 +253,7 @@ class Statements:
             UNION ALL SELECT 'channel', c.id, {nothing}, c.data FROM {s}.channels AS c
             JOIN channel_wanted AS w USING (id)
             UNION ALL SELECT 'duplicate', id, {nothing}, data FROM duplicate
+            UNION ALL SELECT 'message', id, {nothing}, data FROM {s}.messages WHERE id = %(message_id)s::text
             UNION ALL SELECT 'identifier_holder', a.id, {nothing}, a.data FROM {s}.accounts AS a
             JOIN channel_wanted AS w ON a.channel_id = w.id
             WHERE a.identifier_type = %(identifier_type)s::text AND a.identifier_value = %(identifier_value)s::text"""
@@ -338,6 +340,7 @@ class Statements:
         self.INSERT_MESSAGE = (
             f"INSERT INTO {s}.messages (id, thread_id, account_id, idempotency_id, data) VALUES (%s, %s, %s, %s, %s)"
         )
+        self.CHANGE_MESSAGE = f"UPDATE {s}.messages SET data = %s WHERE id = %s"  # its status (S1)
         # Writers share the outbox lock from drawing sequence numbers until their commit; a reader takes it
         # alone, so while it reads no number is drawn and uncommitted (see "Outbox order" in the package docstring). The
         # event inserts take it themselves, which spares a statement: every row they insert comes out of a join
@@ -396,6 +399,8 @@ class Statements:
             names.append(f"{prefix}{account}\x1fkey\x1f{query.key}")
         if account is not None and query.integration_thread_id is not None:
             names.append(f"{prefix}{account}\x1fintegration\x1f{query.integration_thread_id}")
+        if query.message_id is not None:  # S1: statuses of one message are set one at a time
+            names.append(f"{prefix}{query.message_id}\x1fmessage")
         if query.account_identifier is not None and query.channel_id is not None:
             identifier = query.account_identifier
             names.append(f"{prefix}{query.channel_id}\x1fidentifier\x1f{identifier.type.value}\x1f{identifier.value}")

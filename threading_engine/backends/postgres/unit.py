@@ -154,6 +154,10 @@ class PostgresUnitOfWork:
         messages = [_message_row(changes.message) for changes in saved if changes.message is not None]
         if messages:
             self._write_rows(statements.INSERT_MESSAGE, statements.INSERT_MESSAGES, messages)
+        for changes in saved:  # statuses (S1): rare
+            if changes.changed_message is not None:
+                changed = changes.changed_message
+                connection.execute(statements.CHANGE_MESSAGE, (rows.message_json(changed), changed.id), prepare=True)
         if events:
             inserted = connection.cursor()
             outbox = self._outbox_lock
@@ -256,6 +260,7 @@ def _batchable(query: ViewQuery) -> bool:
         and query.thread_id is None
         and query.channel_id is None
         and query.account_identifier is None
+        and query.message_id is None
     )
 
 
@@ -294,6 +299,7 @@ def _view_parameters(query: ViewQuery) -> dict[str, Any]:
         "channel_id": query.channel_id,
         "identifier_type": None if identifier is None else identifier.type.value,
         "identifier_value": None if identifier is None else identifier.value,
+        "message_id": query.message_id,
     }
 
 

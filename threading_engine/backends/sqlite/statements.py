@@ -53,6 +53,9 @@ _THREADS = "threads AS t LEFT JOIN tickets AS k ON k.id = t.ticket_id"
 THREAD_BY_ID = f"SELECT 'thread', {_THREAD_AND_TICKET} FROM {_THREADS} WHERE t.id = ?"
 # Whether a message already has the idempotency id: all a remembered view leaves to read (D1).
 TAKEN = "SELECT 1 FROM messages WHERE account_id = ? AND idempotency_id = ?"
+# S1: a message by id, as a view document, and its new version written back (its status).
+MESSAGE_BY_ID = f"SELECT 'message', {_NO_THREAD}, data FROM messages WHERE id = ?"
+CHANGE_MESSAGE = "UPDATE messages SET data = ? WHERE id = ?"
 DUPLICATE_THREAD = f"SELECT 'duplicate_thread', {_THREAD_AND_TICKET} FROM {_THREADS} WHERE t.id = ?"
 # The view statement's parameters, bound by number: ``?1`` is the account id wherever it appears, and so on.
 _VIEW_PARAMETERS = (

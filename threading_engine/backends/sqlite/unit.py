@@ -14,7 +14,9 @@ from .. import rows
 from ..view import ViewRows
 from ..viewcache import UnitViews, ViewCache, cache_key
 from .statements import (
+    CHANGE_MESSAGE,
     DUPLICATE_THREAD,
+    MESSAGE_BY_ID,
     MUTABLE_THREAD_FIELDS,
     TAKEN,
     THREAD_BY_ID,
@@ -98,6 +100,11 @@ class SQLiteUnitOfWork:
         found = ViewRows(self._decoded)
         account_id, key, integration_thread_id = query.channel_account_id, query.key, query.integration_thread_id
         thread = None
+        if query.message_id is not None:  # S1: the message, whose account the rest of the view is read for
+            add_rows(found, self._connection.execute(MESSAGE_BY_ID, (query.message_id,)).fetchall())
+            data = found.documents.get("message")
+            if data is not None and account_id is None:
+                account_id = rows.message_from_json(data).channel_account_id
         if query.thread_id is not None:
             add_rows(found, self._connection.execute(THREAD_BY_ID, (query.thread_id,)).fetchall())
             thread = found.threads.get("thread")
@@ -204,6 +211,9 @@ class SQLiteUnitOfWork:
                 )
             except sqlite3.IntegrityError as error:
                 raise translate(error, message.id) from error
+        if changes.changed_message is not None:
+            changed = changes.changed_message
+            execute(CHANGE_MESSAGE, (rows.message_json(changed), changed.id))
         records = []
         for pending in events:
             try:

@@ -45,6 +45,10 @@ class ViewLookups(Protocol):
         """The channel's account with that delivery identifier (U4, V2)."""
         ...
 
+    def message(self, message_id: str, /) -> Message | None:
+        """The message with that id (S1)."""
+        ...
+
 
 def open_or_latest_closed(
     open_thread: Thread | None, latest_closed: Thread | None
@@ -61,7 +65,10 @@ def assemble_view(lookups: ViewLookups, query: ViewQuery) -> View:
     and call the result as its ``load``.
     """
     thread = lookups.thread(query.thread_id) if query.thread_id is not None else None
+    message = lookups.message(query.message_id) if query.message_id is not None else None
     account_id = thread.channel_account_id if thread is not None else query.channel_account_id
+    if account_id is None and message is not None:
+        account_id = message.channel_account_id
     account = lookups.account(account_id) if account_id is not None else None
     channel_id = account.channel_id if account is not None else query.channel_id
     channel = lookups.channel(channel_id) if channel_id is not None else None
@@ -104,4 +111,5 @@ def assemble_view(lookups: ViewLookups, query: ViewQuery) -> View:
         duplicate_thread,
         holder,
         tickets,
+        message,
     )

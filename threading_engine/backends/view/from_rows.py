@@ -3,8 +3,8 @@
 Each store lays its rows out its own way and hands this collector what each row holds: a thread in a role,
 a ticket, or a JSON document in a role. The roles are the :class:`View`'s: ``thread``, ``key`` (the key's
 open thread, and its latest closed one, in the order the statement returns them: open first),
-``integration``, ``duplicate_thread``; documents ``channel``, ``account``, ``duplicate`` and
-``identifier_holder``.
+``integration``, ``duplicate_thread``; documents ``channel``, ``account``, ``duplicate``,
+``identifier_holder`` and ``message``.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class ViewRows:
             tickets = {ticket_id: ticket for ticket_id, ticket in tickets.items() if ticket_id in ticket_ids}
         documents = self.documents
         channel, account = documents.get("channel"), documents.get("account")
-        holder = documents.get("identifier_holder")
+        holder, message = documents.get("identifier_holder"), documents.get("message")
         # By position, in View's field order: one is made for every view a statement reads.
         return ViewByPosition(
             None if channel is None else self.decoded.channel(channel),
@@ -79,4 +79,5 @@ class ViewRows:
             duplicate_thread,
             None if holder is None else self.decoded.account(holder),
             tickets,
+            None if message is None else rows.message_from_json(message),
         )

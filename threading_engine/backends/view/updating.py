@@ -36,6 +36,8 @@ def subjects_read(query: ViewQuery, view: View) -> set[Subject]:
             found.add(("integration", account_id, integration_thread_id))
         if query.idempotency_id is not None:
             found.add(("idempotency", account_id, query.idempotency_id))
+    if query.message_id is not None:
+        found.add(("message", query.message_id))
     channel_id = view.account.channel_id if view.account is not None else query.channel_id
     if channel_id is not None:
         found.add(("channel", channel_id))
@@ -69,9 +71,14 @@ def subjects_written(changes: Changes) -> set[Subject]:
     for ticket in changes.tickets:
         written.add(("ticket", ticket.id))
         written.add(("thread", ticket.thread_id))
-    message = changes.message
+    message = changes.message  # new: its id was free, so no view read it by id
     if message is not None and message.integration_idempotency_id is not None:
         written.add(("idempotency", message.channel_account_id, message.integration_idempotency_id))
+    changed = changes.changed_message
+    if changed is not None:
+        written.add(("message", changed.id))
+        if changed.integration_idempotency_id is not None:
+            written.add(("idempotency", changed.channel_account_id, changed.integration_idempotency_id))
     return written
 
 
@@ -102,7 +109,13 @@ def updated_view(query: ViewQuery, view: View, changes: Changes) -> View | None:
     # The common case without the general machinery: a message appended to the view's open thread, which
     # keeps its place and its ticket, on a query that shows the thread in no other role.
     threads = changes.threads
-    if len(threads) == 1 and not changes.tickets and changes.channel is None and changes.account is None:
+    if (
+        len(threads) == 1
+        and not changes.tickets
+        and changes.channel is None
+        and changes.account is None
+        and changes.changed_message is None
+    ):
         thread, before = threads[0], view.open_thread
         if (
             before is not None
@@ -125,6 +138,7 @@ def updated_view(query: ViewQuery, view: View, changes: Changes) -> View | None:
                 None,
                 view.account_with_identifier,
                 view.tickets,
+                view.message,
             )
     return apply_changes(query, view, changes)
 
@@ -134,8 +148,10 @@ _ROLES = ("thread", "open_thread", "latest_closed_thread", "integration_thread",
 
 def apply_changes(query: ViewQuery, view: View, changes: Changes) -> View | None:
     """``view`` after ``changes`` (which concern it), or ``None`` when they cannot be applied with certainty."""
-    if changes.channel is not None or changes.account is not None:
-        return None  # rare (setup commands); their effect on channels, accounts and holders is not replayed
+    if changes.channel is not None or changes.account is not None or changes.changed_message is not None:
+        # Rare (setup commands, statuses); their effect on channels, accounts, holders and the messages a view
+        # shows is not replayed.
+        return None
     message = changes.message
     if message is not None and query.idempotency_id is not None:
         account_id = _lookups(query, view)[0]
