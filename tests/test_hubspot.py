@@ -184,9 +184,11 @@ def test_v3_update_channel_changes_only_given_keys_and_null_clears() -> None:
     assert command.webhook_url is UNSET
 
 
-def test_update_channel_refuses_capabilities() -> None:
-    error = rejected(hs.parse_update_channel, "channel-1", {"capabilities": PHONE_TYPES})
-    assert error.field == "capabilities"
+def test_v7_update_channel_takes_capabilities_as_a_whole() -> None:
+    command = hs.parse_update_channel("channel-1", {"capabilities": PHONE_TYPES})
+    assert command.capabilities == hs.parse_capabilities(PHONE_TYPES)
+    error = rejected(hs.parse_update_channel, "channel-1", {"capabilities": {"deliveryIdentifierTypes": []}})
+    assert (error.field, error.rule) == ("capabilities.deliveryIdentifierTypes", "V1")
 
 
 def test_v3_description_longer_than_1000_characters_is_rejected() -> None:

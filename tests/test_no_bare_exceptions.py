@@ -217,7 +217,7 @@ def test_v3_a_url_that_does_not_parse_is_a_validation_error(url: str) -> None:
     engine = engine_with_a_thread()
     for field, change in (("webhookUrl", {"webhook_url": url}), ("channelLogoUrl", {"channel_logo_url": url})):
         with pytest.raises(ValidationError) as raised:
-            engine.update_channel("channel-1", **change)
+            engine.update_channel("channel-1", **change)  # type: ignore[arg-type]  # str values only
         assert (raised.value.field, raised.value.rule) == (field, "V3")
         with pytest.raises(ValidationError):
             hubspot.parse_update_channel("channel-1", {field: url})

@@ -88,7 +88,9 @@ class CommandMethods:
         webhook_url: str | Unset | None = UNSET,
         channel_logo_url: str | Unset | None = UNSET,
         channel_description: str | Unset | None = UNSET,
+        capabilities: Capabilities | Unset = UNSET,
     ) -> Result:
+        """Change what is given; new ``capabilities`` replace the old ones within what accounts allow (V7)."""
         return self.execute(
             UpdateChannel(
                 channel_id=channel_id,
@@ -96,6 +98,7 @@ class CommandMethods:
                 webhook_url=webhook_url,
                 channel_logo_url=channel_logo_url,
                 channel_description=channel_description,
+                capabilities=capabilities,
             )
         )
 

@@ -41,13 +41,14 @@ class CreateChannel(Command):
 
 @attrs.frozen
 class UpdateChannel(Command):
-    """Change a channel's presentation. Capabilities are fixed at creation: threads depend on them."""
+    """Change a channel: its presentation, and its capabilities within what its accounts allow (V7)."""
 
     channel_id: str
     name: str | Unset = UNSET
     webhook_url: str | Unset | None = UNSET
     channel_logo_url: str | Unset | None = UNSET
     channel_description: str | Unset | None = UNSET
+    capabilities: Capabilities | Unset = UNSET
 
 
 @attrs.frozen

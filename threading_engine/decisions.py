@@ -17,7 +17,7 @@ import attrs
 
 from .errors import ValidationError
 from .events import Event
-from .identifiers import DeliveryIdentifier
+from .identifiers import DeliveryIdentifier, IdentifierType
 from .model import Channel, ChannelAccount, Message, Thread, Ticket
 from .positional import by_position
 from .storable import shown
@@ -87,6 +87,7 @@ class ViewQuery:
     - ``integration_thread_id``: with the account, the pair's non-archived thread (I1).
     - ``idempotency_id``: with the account, the message already published with that id, and its thread (D1).
     - ``message_id``: the message, and (unless the query names them otherwise) its account and channel (S1).
+    - ``channel_identifier_types``: with the channel, the delivery identifier types its accounts use (V7).
     """
 
     channel_id: str | None = None
@@ -97,6 +98,7 @@ class ViewQuery:
     idempotency_id: str | None = None
     account_identifier: DeliveryIdentifier | None = None
     message_id: str | None = None
+    channel_identifier_types: bool = False
 
 
 @attrs.frozen(slots=False)
@@ -104,7 +106,8 @@ class View:
     """A consistent snapshot of the state one command depends on. Archived threads only appear as ``thread``.
 
     ``latest_closed_thread`` is read only for a key without an open thread (R4b comes after R4a): it is
-    ``None`` whenever ``open_thread`` is set.
+    ``None`` whenever ``open_thread`` is set. ``channel_identifier_types`` is ``None`` unless the query asked
+    for it, and empty for a channel without accounts.
     """
 
     channel: Channel | None = None
@@ -118,6 +121,7 @@ class View:
     account_with_identifier: ChannelAccount | None = None
     tickets: Mapping[str, Ticket] = attrs.field(factory=dict)
     message: Message | None = None
+    channel_identifier_types: frozenset[IdentifierType] | None = None
 
     def ticket_of(self, thread: Thread) -> Ticket | None:
         return None if thread.ticket_id is None else self.tickets.get(thread.ticket_id)
@@ -176,6 +180,7 @@ ViewByPosition = by_position(
     "account_with_identifier",
     "tickets",
     "message",
+    "channel_identifier_types",
 )
 # A store remembering views makes the query of each key it remembers.
 ViewQueryByPosition = by_position(

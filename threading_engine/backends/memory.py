@@ -15,7 +15,7 @@ from typing import Any
 from ..decisions import Changes, View, ViewQuery
 from ..errors import WriteConflict
 from ..events import EventRecord, EventRecordByPosition
-from ..identifiers import DeliveryIdentifier
+from ..identifiers import DeliveryIdentifier, IdentifierType
 from ..model import THREAD_OPEN, Channel, ChannelAccount, Message, Thread, Ticket
 from ..repository import PendingEvent, id_taken
 from .view import assemble_view
@@ -88,6 +88,9 @@ class MemoryRepository:
 
     def message(self, message_id: str) -> Message | None:
         return self._messages.get(message_id)
+
+    def identifier_types_in_use(self, channel_id: str) -> frozenset[IdentifierType]:
+        return frozenset(a.delivery_identifier.type for a in self._accounts.values() if a.channel_id == channel_id)
 
     def account_by_identifier(self, channel_and_identifier: tuple[str, DeliveryIdentifier]) -> ChannelAccount | None:
         account_id = self._account_by_identifier.get(channel_and_identifier)

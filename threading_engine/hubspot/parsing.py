@@ -182,18 +182,16 @@ def parse_create_channel(body: object) -> CreateChannel:
 
 
 def parse_update_channel(channel_id: str, body: object) -> UpdateChannel:
-    """``PATCH /{channelId}``: the keys given change, ``null`` clears an optional one (V3)."""
+    """``PATCH /{channelId}``: the keys given change, ``null`` clears an optional one (V3). ``capabilities``
+    replaces the channel's capabilities as a whole, within what its accounts allow (V7)."""
     data = _fields(body, _CHANNEL_FIELDS | _IGNORED_CHANNEL_FIELDS, "a channel", "V3")
-    if "capabilities" in data:
-        # Threads were keyed under the channel's threading model and identifier types; changing them would
-        # strand every existing thread, so capabilities are fixed at creation (see UpdateChannel).
-        raise fail("capabilities", data["capabilities"], "cannot change after the channel is created", "V1")
     command = UpdateChannel(
         channel_id,
         name=data.get("name", UNSET),
         webhook_url=data.get("webhookUrl", UNSET),
         channel_logo_url=data.get("channelLogoUrl", UNSET),
         channel_description=data.get("channelDescription", UNSET),
+        capabilities=parse_capabilities(data["capabilities"]) if "capabilities" in data else UNSET,
     )
     return _normalized(command)
 

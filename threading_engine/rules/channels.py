@@ -22,8 +22,8 @@ from ..commands import (
 from ..decisions import Changes, Decision, Outcome, View
 from ..errors import NotAllowedError
 from ..events import ChannelAccountCreated, ChannelAccountUpdated, ChannelCreated, ChannelUpdated
-from ..identifiers import KnownSpellings
-from ..model import Channel, ChannelAccount
+from ..identifiers import IdentifierType, KnownSpellings
+from ..model import Capabilities, Channel, ChannelAccount
 from ..storable import MAX_NAME_LENGTH, shown
 from ..validation import (
     check_capabilities,
@@ -67,6 +67,9 @@ def normalize_update_channel(command: UpdateChannel, spellings: KnownSpellings |
         channel_description=command.channel_description
         if command.channel_description is UNSET
         else check_description(command.channel_description),
+        capabilities=command.capabilities
+        if command.capabilities is UNSET
+        else check_capabilities(command.capabilities),
     )
 
 
@@ -146,9 +149,10 @@ def decide_update_channel(view: View, command: UpdateChannel) -> Decision:
     if channel is None:
         raise not_found("channelId", command.channel_id, "channel", "V3")
     _check_not_archived("channel", channel.id, channel.archived, "channelId")
-    updated = attrs.evolve(
-        channel, **_mentioned(command, ("name", "webhook_url", "channel_logo_url", "channel_description"))
-    )
+    if command.capabilities is not UNSET:
+        _check_capabilities_suit_accounts(channel, command.capabilities, view.channel_identifier_types)
+    mentioned = ("name", "webhook_url", "channel_logo_url", "channel_description", "capabilities")
+    updated = attrs.evolve(channel, **_mentioned(command, mentioned))
     if updated == channel:
         return Decision(Outcome.UNCHANGED, channel_id=channel.id)
     return Decision(
@@ -157,6 +161,31 @@ def decide_update_channel(view: View, command: UpdateChannel) -> Decision:
         events=(ChannelUpdated(updated),),
         channel_id=channel.id,
     )
+
+
+def _check_capabilities_suit_accounts(
+    channel: Channel, capabilities: Capabilities, in_use: frozenset[IdentifierType] | None
+) -> None:
+    """V7: new capabilities may not strand existing data. While the channel has accounts, its threading model
+    stays (their threads were placed under it); an identifier type stays while an account uses it. Existing
+    threads are never re-keyed."""
+    assert in_use is not None, "the view of a capability update holds the identifier types in use"
+    old_model, new_model = channel.capabilities.threading_model, capabilities.threading_model
+    if in_use and new_model is not old_model:
+        raise fail(
+            "capabilities.threadingModel",
+            new_model.value,
+            f"cannot change from {old_model.value} while the channel has accounts: their threads were placed under it",
+            "V7",
+        )
+    dropped = sorted(t.value for t in in_use - set(capabilities.delivery_identifier_types))
+    if dropped:
+        raise fail(
+            "capabilities.deliveryIdentifierTypes",
+            [t.value for t in capabilities.delivery_identifier_types],
+            f"drops {dropped}, which accounts of this channel use",
+            "V7",
+        )
 
 
 def decide_create_account(view: View, command: CreateChannelAccount, now: datetime, new_id: IdFactory) -> Decision:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..commands import (
+    UNSET,
     ArchiveChannel,
     ArchiveChannelAccount,
     Command,
@@ -50,7 +51,9 @@ def plan(command: Command, account: ChannelAccount | None = None, channel: Chann
         return ViewQuery(thread_id=command.thread_id)
     if isinstance(command, UpdateMessageStatus):
         return ViewQuery(channel_id=command.channel_id, message_id=command.message_id)
-    if isinstance(command, UpdateChannel | ArchiveChannel):
+    if isinstance(command, UpdateChannel):  # new capabilities must suit the accounts (V7)
+        return ViewQuery(channel_id=command.channel_id, channel_identifier_types=command.capabilities is not UNSET)
+    if isinstance(command, ArchiveChannel):
         return ViewQuery(channel_id=command.channel_id)
     if isinstance(command, CreateChannelAccount):
         return ViewQuery(channel_id=command.channel_id, account_identifier=command.delivery_identifier)

@@ -47,6 +47,7 @@ from ..commands import (
     Reply,
     RestoreThread,
     StartConversation,
+    UpdateChannel,
     UpdateChannelAccount,
     UpdateMessageStatus,
 )
@@ -223,6 +224,26 @@ class AgreementMachine(RuleBasedStateMachine):
         if elsewhere:
             channel_id = next(other for other in self.channels if other != channel_id)
         self.run(UpdateMessageStatus(channel_id, message_id, status, error_message))
+
+    @rule(
+        channel=st.integers(0, 2),
+        types=st.sampled_from(
+            [
+                (IdentifierType.HS_PHONE_NUMBER, IdentifierType.HS_EMAIL_ADDRESS),
+                (IdentifierType.HS_PHONE_NUMBER,),
+                (IdentifierType.HS_EMAIL_ADDRESS,),
+            ]
+        ),
+        model=st.sampled_from(list(ThreadingModel)),
+        outgoing=st.booleans(),
+    )
+    def change_capabilities(
+        self, channel: int, types: tuple[IdentifierType, ...], model: ThreadingModel, outgoing: bool
+    ) -> None:
+        """V7: every account's identifier is a phone number, so dropping that type, or changing the model, is
+        refused on every store alike; the rest changes what later messages may do."""
+        capabilities = Capabilities(types, model, allow_outgoing_messages=outgoing, allow_conversation_start=outgoing)
+        self.run(UpdateChannel(self.channels[channel], capabilities=capabilities))
 
     # Account 0 is never archived: an archive is for good, and the other rules need an account to work on.
     @rule(account=st.sampled_from([1, 2]), whole_channel=st.booleans())

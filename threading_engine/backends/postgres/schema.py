@@ -254,6 +254,10 @@ class Statements:
             JOIN channel_wanted AS w USING (id)
             UNION ALL SELECT 'duplicate', id, {nothing}, data FROM duplicate
             UNION ALL SELECT 'message', id, {nothing}, data FROM {s}.messages WHERE id = %(message_id)s::text
+            UNION ALL SELECT 'identifier_type', NULL, {nothing}, used.identifier_type FROM (
+                SELECT DISTINCT a.identifier_type FROM {s}.accounts AS a
+                JOIN channel_wanted AS w ON a.channel_id = w.id WHERE %(identifier_types)s::boolean
+            ) AS used
             UNION ALL SELECT 'identifier_holder', a.id, {nothing}, a.data FROM {s}.accounts AS a
             JOIN channel_wanted AS w ON a.channel_id = w.id
             WHERE a.identifier_type = %(identifier_type)s::text AND a.identifier_value = %(identifier_value)s::text"""
@@ -404,6 +408,8 @@ class Statements:
         if query.account_identifier is not None and query.channel_id is not None:
             identifier = query.account_identifier
             names.append(f"{prefix}{query.channel_id}\x1fidentifier\x1f{identifier.type.value}\x1f{identifier.value}")
+            # V7: a capability update of the channel waits for the new account, and the account for it.
+            names.append(f"{prefix}{query.channel_id}\x1fchannel")
         if not names and query.thread_id is None:
             if account is not None:
                 names.append(f"{prefix}{account}\x1faccount")

@@ -113,7 +113,11 @@ class PostgresUnitOfWork:
 
             in_one_round_trip(connection, send)
             locked = {row[0] for row in lock.fetchall()}
-            found = dict(zip(alone, (view_from_rows(view.fetchall(), self._decoded) for view in views), strict=True))
+            decoded = self._decoded
+            found = {
+                query: view_from_rows(view.fetchall(), decoded, asked_types=query.channel_identifier_types)
+                for query, view in zip(alone, views, strict=True)
+            }
             if batched:
                 found.update(zip(batched, _batch_views(batched, batch.fetchall(), self._decoded), strict=True))
             return [found[query] for query in queries], locked
@@ -261,6 +265,7 @@ def _batchable(query: ViewQuery) -> bool:
         and query.channel_id is None
         and query.account_identifier is None
         and query.message_id is None
+        and not query.channel_identifier_types
     )
 
 
@@ -300,17 +305,26 @@ def _view_parameters(query: ViewQuery) -> dict[str, Any]:
         "identifier_type": None if identifier is None else identifier.type.value,
         "identifier_value": None if identifier is None else identifier.value,
         "message_id": query.message_id,
+        "identifier_types": query.channel_identifier_types,
     }
 
 
-def view_from_rows(found: list[tuple[Any, ...]], decoded: rows.Documents) -> View:
-    """The :class:`View` from ``VIEW``'s rows: (role, ten thread columns or a ticket's three, document)."""
+def view_from_rows(found: list[tuple[Any, ...]], decoded: rows.Documents, *, asked_types: bool = False) -> View:
+    """The :class:`View` from ``VIEW``'s rows: (role, ten thread columns or a ticket's three, document).
+
+    ``asked_types``: the query asked for the identifier types of the channel's accounts (V7), so that none
+    found means an empty set rather than "not asked"."""
     collected = ViewRows(decoded)
+    types: list[str] = []
     for role, *columns, data in found:
         if role == "ticket":
             collected.ticket(rows.ticket_from_row(columns[:3]))
+        elif role == "identifier_type":
+            types.append(data)
         elif data is not None:
             collected.document(role, data)
         else:  # for "key", VIEW returns the open thread, else the latest closed one (R4b)
             collected.thread(role, rows.thread_from_row(columns))
+    if asked_types:
+        collected.identifier_types_in_use(types)
     return collected.view()

@@ -56,6 +56,8 @@ TAKEN = "SELECT 1 FROM messages WHERE account_id = ? AND idempotency_id = ?"
 # S1: a message by id, as a view document, and its new version written back (its status).
 MESSAGE_BY_ID = f"SELECT 'message', {_NO_THREAD}, data FROM messages WHERE id = ?"
 CHANGE_MESSAGE = "UPDATE messages SET data = ? WHERE id = ?"
+# V7: the identifier types a channel's accounts use (through U4's index, which begins with the channel).
+IDENTIFIER_TYPES_IN_USE = "SELECT DISTINCT identifier_type FROM accounts WHERE channel_id = ?"
 DUPLICATE_THREAD = f"SELECT 'duplicate_thread', {_THREAD_AND_TICKET} FROM {_THREADS} WHERE t.id = ?"
 # The view statement's parameters, bound by number: ``?1`` is the account id wherever it appears, and so on.
 _VIEW_PARAMETERS = (

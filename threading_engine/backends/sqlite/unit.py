@@ -16,6 +16,7 @@ from ..viewcache import UnitViews, ViewCache, cache_key
 from .statements import (
     CHANGE_MESSAGE,
     DUPLICATE_THREAD,
+    IDENTIFIER_TYPES_IN_USE,
     MESSAGE_BY_ID,
     MUTABLE_THREAD_FIELDS,
     TAKEN,
@@ -140,6 +141,12 @@ class SQLiteUnitOfWork:
         duplicate = found.duplicate()
         if duplicate is not None:
             add_rows(found, self._connection.execute(DUPLICATE_THREAD, (duplicate.thread_id,)).fetchall())
+        if query.channel_identifier_types:
+            channel = found.documents.get("channel")
+            if channel is not None:
+                channel_id = self._decoded.channel(channel).id
+                in_use = self._connection.execute(IDENTIFIER_TYPES_IN_USE, (channel_id,)).fetchall()
+                found.identifier_types_in_use(row[0] for row in in_use)
         stored = self._stored
         for found_thread in (*found.threads.values(), *found.key_threads):
             stored[found_thread.id] = found_thread

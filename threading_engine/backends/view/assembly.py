@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from ...decisions import View, ViewByPosition, ViewQuery
-from ...identifiers import DeliveryIdentifier
+from ...identifiers import DeliveryIdentifier, IdentifierType
 from ...model import Channel, ChannelAccount, Message, Thread, Ticket
 
 
@@ -47,6 +47,10 @@ class ViewLookups(Protocol):
 
     def message(self, message_id: str, /) -> Message | None:
         """The message with that id (S1)."""
+        ...
+
+    def identifier_types_in_use(self, channel_id: str, /) -> frozenset[IdentifierType]:
+        """The delivery identifier types the channel's accounts use; empty when it has none (V7)."""
         ...
 
 
@@ -93,6 +97,9 @@ def assemble_view(lookups: ViewLookups, query: ViewQuery) -> View:
                 duplicate_thread = lookups.thread(duplicate.thread_id)
     if query.account_identifier is not None and channel_id is not None:
         holder = lookups.account_by_identifier((channel_id, query.account_identifier))
+    types_in_use = None
+    if query.channel_identifier_types and channel_id is not None:
+        types_in_use = lookups.identifier_types_in_use(channel_id)
     tickets: dict[str, Ticket] = {}
     for shown in (thread, open_thread, latest_closed, integration_thread, duplicate_thread):
         if shown is not None and shown.ticket_id is not None:
@@ -112,4 +119,5 @@ def assemble_view(lookups: ViewLookups, query: ViewQuery) -> View:
         holder,
         tickets,
         message,
+        types_in_use,
     )

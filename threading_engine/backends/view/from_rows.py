@@ -4,12 +4,15 @@ Each store lays its rows out its own way and hands this collector what each row 
 a ticket, or a JSON document in a role. The roles are the :class:`View`'s: ``thread``, ``key`` (the key's
 open thread, and its latest closed one, in the order the statement returns them: open first),
 ``integration``, ``duplicate_thread``; documents ``channel``, ``account``, ``duplicate``,
-``identifier_holder`` and ``message``.
+``identifier_holder`` and ``message``; and the identifier types a channel's accounts use (V7).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ...decisions import View, ViewByPosition
+from ...identifiers import IdentifierType
 from ...model import Message, Thread, Ticket
 from .. import rows
 from .assembly import open_or_latest_closed
@@ -18,7 +21,7 @@ from .assembly import open_or_latest_closed
 class ViewRows:
     """Collects what a store's view statements returned, and makes the :class:`View` of it."""
 
-    __slots__ = ("decoded", "documents", "key_threads", "threads", "tickets")
+    __slots__ = ("decoded", "documents", "identifier_types", "key_threads", "threads", "tickets")
 
     def __init__(self, decoded: rows.Documents) -> None:
         """``decoded``: the store's decoded documents, which the view's channel and accounts are taken from."""
@@ -27,6 +30,7 @@ class ViewRows:
         self.key_threads: list[Thread] = []
         self.tickets: dict[str, Ticket] = {}
         self.documents: dict[str, str] = {}
+        self.identifier_types: frozenset[IdentifierType] | None = None
 
     def thread(self, role: str, thread: Thread) -> None:
         if role == "key":
@@ -39,6 +43,10 @@ class ViewRows:
 
     def document(self, role: str, data: str) -> None:
         self.documents[role] = data
+
+    def identifier_types_in_use(self, types: Iterable[str]) -> None:
+        """The identifier types the channel's accounts use, as the store found them (all of them at once)."""
+        self.identifier_types = frozenset(IdentifierType(name) for name in types)
 
     def duplicate(self) -> Message | None:
         """The message of the query's idempotency id, if a row held one (D1)."""
@@ -80,4 +88,5 @@ class ViewRows:
             None if holder is None else self.decoded.account(holder),
             tickets,
             None if message is None else rows.message_from_json(message),
+            self.identifier_types,
         )

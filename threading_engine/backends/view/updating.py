@@ -44,6 +44,8 @@ def subjects_read(query: ViewQuery, view: View) -> set[Subject]:
         if query.account_identifier is not None:
             identifier = query.account_identifier
             found.add(("identifier", channel_id, identifier.type.value, identifier.value))
+        if query.channel_identifier_types:
+            found.add(("accounts of", channel_id))
     if view.account_with_identifier is not None:
         # The holder was found by its identifier; saved with another one, it no longer holds this one (V2).
         found.add(("account", view.account_with_identifier.id))
@@ -63,6 +65,7 @@ def subjects_written(changes: Changes) -> set[Subject]:
         account, identifier = changes.account, changes.account.delivery_identifier
         written.add(("account", account.id))
         written.add(("identifier", account.channel_id, identifier.type.value, identifier.value))
+        written.add(("accounts of", account.channel_id))
     for thread in changes.threads:
         written.add(("thread", thread.id))
         written.add(("key", thread.channel_account_id, thread.key))
@@ -139,6 +142,7 @@ def updated_view(query: ViewQuery, view: View, changes: Changes) -> View | None:
                 view.account_with_identifier,
                 view.tickets,
                 view.message,
+                view.channel_identifier_types,
             )
     return apply_changes(query, view, changes)
 
