@@ -34,12 +34,14 @@ targets = {
     "channel": st.sampled_from(["sms", "chat", "nothing"]),
     "account": st.sampled_from(["desk", "bot", "sms"]),
     "thread": st.builds(lambda ref: {"of": ref}, st.sampled_from(["m0", "m1", "m2", "m3", "desk"])),
+    "message": st.sampled_from(["m0", "m1", "m2", "m3", "desk"]),
 }
 fields = st.sampled_from(
     [
         *("text", "senders", "recipients", "messageDirection", "name", "capabilities", "deliveryIdentifier"),
         *("inboxId", "timestamp", "integrationThreadId", "integrationIdempotencyId", "authorized", "webhookUrl"),
         *("thread", "at", "ref", "channelLogoUrl", "channelDescription", "createsTickets"),
+        *("attachments", "statusType", "errorMessage", "channel", "message"),
     ]
 )
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from .attachments import Attachment, AttachmentType
 from .events import EVENT_TYPES, Event
 from .identifiers import DeliveryIdentifier, IdentifierType
 from .model import (
@@ -124,6 +125,7 @@ def _message(value: Message) -> Primitive:
         "integration_idempotency_id": value.integration_idempotency_id,
         "status": None if value.status is None else value.status.value,
         "status_error": value.status_error,
+        "attachments": [{"type": a.type.value, "document": a.document} for a in value.attachments],
     }
 
 
@@ -142,6 +144,7 @@ _MESSAGE_FIELDS = (
     "integration_idempotency_id",
     "status",
     "status_error",
+    "attachments",
 )
 
 
@@ -176,6 +179,8 @@ _MODEL_TYPES: tuple[type, ...] = (
     Direction,
     MessageOrigin,
     MessageStatus,
+    AttachmentType,
+    Attachment,
     Capabilities,
     Channel,
     ChannelAccount,
@@ -221,6 +226,12 @@ def _participants_text(participants: Iterable[Participant]) -> str:
     )
 
 
+def _attachments_text(attachments: tuple[Attachment, ...]) -> str:
+    return ",".join(
+        [f'{{"type":{encode_basestring(a.type)},"document":{encode_basestring(a.document)}}}' for a in attachments]
+    )
+
+
 def _message_text(value: Message) -> str:
     return (
         f'{{"id":{encode_basestring(value.id)},"thread_id":{encode_basestring(value.thread_id)},'
@@ -231,7 +242,8 @@ def _message_text(value: Message) -> str:
         f'"received_at":"{value.received_at.isoformat()}","origin":{encode_basestring(value.origin)},'
         f'"integration_thread_id":{_quoted(value.integration_thread_id)},'
         f'"integration_idempotency_id":{_quoted(value.integration_idempotency_id)},'
-        f'"status":{_quoted(value.status)},"status_error":{_quoted(value.status_error)}}}'
+        f'"status":{_quoted(value.status)},"status_error":{_quoted(value.status_error)},'
+        f'"attachments":[{_attachments_text(value.attachments)}]}}'
     )
 
 
@@ -333,6 +345,9 @@ def message_from_primitive(data: Primitive) -> Message:
             "received_at": received_at,
             # Absent from documents stored before S1: no status reported.
             "status": None if data.get("status") is None else MessageStatus(data["status"]),
+            "attachments": tuple(
+                Attachment(type=AttachmentType(a["type"]), document=a["document"]) for a in data.get("attachments", ())
+            ),
         }
     )
 

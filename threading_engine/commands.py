@@ -8,6 +8,7 @@ from typing import ClassVar, Final
 
 import attrs
 
+from .attachments import Attachment
 from .identifiers import DeliveryIdentifier
 from .model import Capabilities, Direction, MessageStatus, Participant
 from .positional import by_position
@@ -102,6 +103,7 @@ class PublishMessage(Command):
     timestamp: datetime | None = None
     integration_thread_id: str | None = None
     integration_idempotency_id: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 @attrs.frozen
@@ -119,10 +121,11 @@ class UpdateMessageStatus(Command):
 
 @attrs.frozen
 class Reply(Command):
-    """An agent's reply on one thread (R3: the thread must be open)."""
+    """An agent's reply on one thread (R3: the thread must be open), perhaps with attachments (V8)."""
 
     thread_id: str
     text: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 @attrs.frozen
@@ -132,6 +135,7 @@ class StartConversation(Command):
     channel_account_id: str
     recipients: tuple[Participant, ...]
     text: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 class ThreadAction(enum.StrEnum):
@@ -188,4 +192,5 @@ PublishMessageByPosition = by_position(
     "timestamp",
     "integration_thread_id",
     "integration_idempotency_id",
+    "attachments",
 )

@@ -13,6 +13,7 @@ from typing import Final
 
 import attrs
 
+from .attachments import Attachment
 from .identifiers import DeliveryIdentifier, IdentifierType
 from .positional import by_position
 
@@ -216,7 +217,7 @@ class Message:
     """A message as stored: ``timestamp`` is the provider's time, ``received_at`` the engine's.
 
     ``status`` is the last status the integration reported (S1), ``None`` until it reports one;
-    ``status_error`` is the error it gave with ``FAILED``.
+    ``status_error`` is the error it gave with ``FAILED``. ``attachments`` are kept as given (V8).
     """
 
     id: str
@@ -233,6 +234,7 @@ class Message:
     integration_idempotency_id: str | None = None
     status: MessageStatus | None = None
     status_error: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 # Built for every message: by position (see ``positional``).

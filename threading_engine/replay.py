@@ -364,8 +364,9 @@ def _required(field: str, why: str) -> ValidationError:
 
 
 def _refs_named(data: Json) -> set[str]:
-    """The refs a line names (its own, its channel, account, or thread's message), whatever their validity."""
-    used = [data.get("ref"), data.get("channel"), data.get("account")]
+    """The refs a line names (its own, its channel, account, message, or thread's message), whatever their
+    validity."""
+    used = [data.get("ref"), data.get("channel"), data.get("account"), data.get("message")]
     thread = data.get("thread")
     if isinstance(thread, dict):
         used.append(thread.get("of"))

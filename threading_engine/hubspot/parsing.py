@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from .. import rules
+from ..attachments import Attachment, check_attachments
 from ..commands import (
     UNSET,
     Command,
@@ -37,14 +38,12 @@ _C = TypeVar("_C", bound=Command)
 
 # HubSpot fields the engine accepts and deliberately does not keep: they play no part in threading.
 _IGNORED_CHANNEL_FIELDS = frozenset({"channelAccountConnectionRedirectUrl"})
-_IGNORED_MESSAGE_FIELDS = frozenset(
-    {"attachments", "richText", "inReplyToId", "associateWithContactId", "preResolvedContacts"}
-)
+_IGNORED_MESSAGE_FIELDS = frozenset({"richText", "inReplyToId", "associateWithContactId", "preResolvedContacts"})
 _IGNORED_PARTICIPANT_FIELDS = frozenset({"senderActorId"})
 _CHANNEL_FIELDS = frozenset({"name", "capabilities", "webhookUrl", "channelLogoUrl", "channelDescription"})
 _ACCOUNT_FIELDS = frozenset({"name", "inboxId", "deliveryIdentifier", "authorized", "createsTickets"})
 _MESSAGE_FIELDS = frozenset(
-    {"channelAccountId", "messageDirection", "senders", "recipients", "text", "timestamp"}
+    {"channelAccountId", "messageDirection", "senders", "recipients", "text", "timestamp", "attachments"}
     | {"integrationThreadId", "integrationIdempotencyId"}
 )
 
@@ -238,6 +237,7 @@ def parse_publish_message(body: object) -> PublishMessage:
         timestamp=parse_timestamp(data["timestamp"]) if _present(data, "timestamp") else None,
         integration_thread_id=data.get("integrationThreadId"),
         integration_idempotency_id=data.get("integrationIdempotencyId"),
+        attachments=_attachments(data),
     )
     return _normalized(command)
 
@@ -258,15 +258,21 @@ def parse_update_message_status(channel_id: str, message_id: str, body: object) 
 
 def parse_reply(thread_id: str, body: object) -> Reply:
     """An agent's reply on one thread: ``{text}`` (R3)."""
-    data = _fields(body, ("text",), "a reply", "V5")
-    return _normalized(Reply(thread_id, _require(data, "text", "V5")))
+    data = _fields(body, ("text", "attachments"), "a reply", "V5")
+    return _normalized(Reply(thread_id, _require(data, "text", "V5"), _attachments(data)))
 
 
 def parse_start_conversation(channel_account_id: str, body: object) -> StartConversation:
     """An agent's message addressed by recipients: ``{recipients, text}`` (R3)."""
-    data = _fields(body, ("recipients", "text"), "a conversation start", "V5")
+    data = _fields(body, ("recipients", "text", "attachments"), "a conversation start", "V5")
     recipients = parse_participants(_require(data, "recipients", "R3"), "recipients")
-    return _normalized(StartConversation(channel_account_id, recipients, _require(data, "text", "V5")))
+    text = _require(data, "text", "V5")
+    return _normalized(StartConversation(channel_account_id, recipients, text, _attachments(data)))
+
+
+def _attachments(data: Mapping[str, Any]) -> tuple[Attachment, ...]:
+    """HubSpot's ``attachments``, each checked for shape (V8); absent or ``null`` is none."""
+    return check_attachments(data["attachments"]) if _present(data, "attachments") else ()
 
 
 def _normalized(command: _C) -> _C:

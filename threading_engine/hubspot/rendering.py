@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from ..attachments import attachment_to_json
 from ..errors import ValidationError
 from ..events import (
     ChannelAccountCreated,
@@ -159,7 +160,7 @@ def message_to_json(message: Message, *, channel_id: str, engine_facts: bool = T
         "senders": [participant_to_json(p) for p in message.senders],
         "recipients": [participant_to_json(p) for p in message.recipients],
         "text": message.text,
-        "attachments": [],
+        "attachments": [attachment_to_json(a) for a in message.attachments],
         "status": status_to_json(message),
         "truncationStatus": "NOT_TRUNCATED",
         # HubSpot's clientType tells an agent's message (HUBSPOT) from one the integration published.

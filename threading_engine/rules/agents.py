@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import attrs
+
+from ..attachments import Attachment, check_agent_attachments
 from ..commands import Reply, StartConversation
 from ..decisions import APPENDED, Decision, View, ViewQuery
 from ..errors import NotAllowedError, ThreadNotOpenError
@@ -38,6 +41,7 @@ def _agent_decision(
     text: str,
     now: datetime,
     integration_thread_id: str | None,
+    attachments: tuple[Attachment, ...],
 ) -> Decision:
     """An agent's message on its placed thread, announced to the integration (R5) with the thread id it must use."""
     outcome, thread, tickets, events = placement
@@ -55,6 +59,8 @@ def _agent_decision(
         FROM_AGENT,
         integration_thread_id,
     )
+    if attachments:
+        message = attrs.evolve(message, attachments=attachments)
     thread_ref = thread.integration_thread_id if thread.integration_thread_id is not None else thread.id
     events.append(_OutgoingMessageCreated(channel.id, message, thread_ref))
     return message_decision(outcome, thread, tickets, message, events, channel.id)
@@ -95,6 +101,7 @@ def decide_reply(view: View, command: Reply, now: datetime, new_id: IdFactory, m
         raise not_found("threadId", command.thread_id, "thread", "R3")
     account, channel = view.account, view.channel
     _check_outgoing_allowed(account, channel, conversation_start=False)
+    check_agent_attachments(command.attachments, channel.capabilities)
     if not thread.is_open:
         state = "archived" if thread.archived else "closed"
         raise ThreadNotOpenError(
@@ -107,7 +114,15 @@ def decide_reply(view: View, command: Reply, now: datetime, new_id: IdFactory, m
     message_id = new_id("message")
     placement = append(view, thread, APPENDED, "R3", now, message_id, OUTGOING)
     return _agent_decision(
-        placement, account, channel, message_id, recipients, command.text, now, thread.integration_thread_id
+        placement,
+        account,
+        channel,
+        message_id,
+        recipients,
+        command.text,
+        now,
+        thread.integration_thread_id,
+        command.attachments,
     )
 
 
@@ -124,6 +139,7 @@ def decide_start(
         )
     check_types_allowed(command.recipients, channel, "recipients", "V5")
     _check_outgoing_allowed(account, channel, conversation_start=True)
+    check_agent_attachments(command.attachments, channel.capabilities)
     key = planned_key(planned) or message_key(account, command.recipients)
     if not key:
         raise fail(
@@ -137,4 +153,6 @@ def decide_start(
         placement = append(view, view.open_thread, APPENDED, "R3", now, message_id, OUTGOING)
     else:
         placement = create(account, key, None, "R3", now, new_id, message_id, OUTGOING)
-    return _agent_decision(placement, account, channel, message_id, command.recipients, command.text, now, None)
+    return _agent_decision(
+        placement, account, channel, message_id, command.recipients, command.text, now, None, command.attachments
+    )

@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 
 import attrs
 
+from ..attachments import check_attachments
 from ..commands import (
     ArchiveChannel,
     ArchiveChannelAccount,
@@ -99,6 +100,7 @@ def _normalize_publish(command: PublishMessage, spellings: KnownSpellings | None
         None if command.timestamp is None else check_moment(command.timestamp, "timestamp"),
         _optional_id(command.integration_thread_id, "integrationThreadId", "V6"),
         _optional_id(command.integration_idempotency_id, "integrationIdempotencyId", "D1"),
+        check_attachments(command.attachments),
     )
     # Always the rebuilt command: it may equal ``command`` and still differ, since a plain string equals its
     # IdentifierType. (A canonical command never gets here: ``normalize`` returns it as it is.)
@@ -128,6 +130,8 @@ def _is_canonical_publish(command: PublishMessage, spellings: KnownSpellings) ->
         and isinstance(text, str)
         and len(text) <= MAX_TEXT_LENGTH
         and (text.isascii() or not has_surrogate(text))
+        and command.attachments.__class__ is tuple
+        and not command.attachments
         and (
             timestamp is None
             or (isinstance(timestamp, datetime) and timestamp.tzinfo is UTC and 1 < timestamp.year < 9999)
@@ -158,16 +162,18 @@ def _normalize_start(command: StartConversation, spellings: KnownSpellings | Non
     if not recipients:
         raise fail("recipients", [], "needs at least one recipient", "R3")
     text = check_text(command.text, "text", limit=MAX_TEXT_LENGTH)
+    attachments = check_attachments(command.attachments)
     # The checks hand back what they were given when it is canonical: no new command then.
-    if recipients is command.recipients:
+    if recipients is command.recipients and attachments is command.attachments:
         return command
-    return attrs.evolve(command, recipients=recipients, text=text)
+    return attrs.evolve(command, recipients=recipients, text=text, attachments=attachments)
 
 
 def _normalize_reply(command: Reply, spellings: KnownSpellings | None) -> Reply:
     check_reference(command.thread_id, "threadId", "thread", "R3")
     check_text(command.text, "text", limit=MAX_TEXT_LENGTH)  # returns the text itself: no copy needed
-    return command
+    attachments = check_attachments(command.attachments)
+    return command if attachments is command.attachments else attrs.evolve(command, attachments=attachments)
 
 
 def _normalize_thread_command(command: ThreadCommand, spellings: KnownSpellings | None) -> ThreadCommand:

@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+import attrs
+
+from ..attachments import Attachment
 from ..commands import PublishMessage
 from ..decisions import APPENDED, REOPENED, Decision, Outcome, Policy, View, ViewQuery
 from ..errors import IdempotencyConflictError, ThreadNotOpenError
@@ -51,6 +54,7 @@ def _fingerprint(
     recipients: Iterable[Participant],
     text: str,
     integration_thread_id: str | None,
+    attachments: tuple[Attachment, ...],
 ) -> tuple[object, ...]:
     # D2: what makes two publishes "the same message"; names and timestamps may differ between retries.
     return (
@@ -59,6 +63,7 @@ def _fingerprint(
         frozenset(key_part(p.delivery_identifier) for p in recipients),
         text,
         integration_thread_id,
+        attachments,
     )
 
 
@@ -112,6 +117,8 @@ def decide_publish(
         command.integration_thread_id,
         command.integration_idempotency_id,
     )
+    if command.attachments:  # kept as given, checked for shape only (V8); never a part of where it lands
+        message = attrs.evolve(message, attachments=command.attachments)
     return message_decision(outcome, thread, tickets, message, events)
 
 
@@ -144,9 +151,21 @@ def _place_by_key(
 
 def _duplicate(view: View, original: Message, command: PublishMessage, recipients: tuple[Participant, ...]) -> Decision:
     then = _fingerprint(
-        original.direction, original.senders, original.recipients, original.text, original.integration_thread_id
+        original.direction,
+        original.senders,
+        original.recipients,
+        original.text,
+        original.integration_thread_id,
+        original.attachments,
     )
-    now = _fingerprint(command.direction, command.senders, recipients, command.text, command.integration_thread_id)
+    now = _fingerprint(
+        command.direction,
+        command.senders,
+        recipients,
+        command.text,
+        command.integration_thread_id,
+        command.attachments,
+    )
     if then != now:
         raise IdempotencyConflictError(
             f"integrationIdempotencyId {command.integration_idempotency_id!r} was already used for message "

@@ -31,6 +31,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from ..attachments import Attachment, parse_attachment
 from ..backends.memory import MemoryRepository
 from ..command_methods import Result
 from ..commands import (
@@ -93,6 +94,15 @@ _PEOPLE = tuple(
         ("HS_PHONE_NUMBER", "+44 20 7946 0002"),
         ("HS_EMAIL_ADDRESS", "Ana@Example.com"),
     ]
+)
+# V8: none, one file, and a location with a file (kept as given, in order, by every store).
+_ATTACHMENTS: tuple[tuple[Attachment, ...], ...] = (
+    (),
+    (parse_attachment({"type": "FILE", "fileId": "1"}, "attachments[0]"),),
+    (
+        parse_attachment({"type": "LOCATION", "latitude": 1.5, "longitude": -2.25}, "attachments[0]"),
+        parse_attachment({"type": "FILE", "fileId": "2", "fileUsageType": "IMAGE"}, "attachments[1]"),
+    ),
 )
 _JUMPS = (
     timedelta(0),
@@ -167,6 +177,7 @@ class AgreementMachine(RuleBasedStateMachine):
         idempotency_id=st.none() | st.sampled_from(["a", "b"]),
         integration_thread_id=st.sampled_from([None, "conv-1", "conv-2"]),
         text=st.sampled_from(["hi", "hello"]),
+        attachments=st.sampled_from(_ATTACHMENTS),
     )
     def publish(
         self,
@@ -177,6 +188,7 @@ class AgreementMachine(RuleBasedStateMachine):
         idempotency_id: str | None,
         integration_thread_id: str | None,
         text: str,
+        attachments: tuple[Attachment, ...],
     ) -> str:
         result = self.run(
             PublishMessage(
@@ -188,6 +200,7 @@ class AgreementMachine(RuleBasedStateMachine):
                 None,
                 integration_thread_id,
                 idempotency_id,
+                attachments,
             )
         )
         if result.message_id is not None and result.outcome is not Outcome.DUPLICATE:
@@ -203,9 +216,10 @@ class AgreementMachine(RuleBasedStateMachine):
     def lifecycle(self, thread: str, kind: type[CloseThread]) -> None:
         self.run(kind(thread))
 
-    @rule(thread=threads)
-    def reply(self, thread: str) -> None:
-        self.run(Reply(thread, "on it"))
+    @rule(thread=threads, attachments=st.sampled_from(_ATTACHMENTS))
+    def reply(self, thread: str, attachments: tuple[Attachment, ...]) -> None:
+        """V8: the machine's channels allow agents no attachment types, so a reply with one is refused."""
+        self.run(Reply(thread, "on it", attachments))
 
     @rule(account=st.integers(0, 2), authorized=st.booleans())
     def authorize(self, account: int, authorized: bool) -> None:
