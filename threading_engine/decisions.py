@@ -88,6 +88,7 @@ class ViewQuery:
     - ``idempotency_id``: with the account, the message already published with that id, and its thread (D1).
     - ``message_id``: the message, and (unless the query names them otherwise) its account and channel (S1).
     - ``channel_identifier_types``: with the channel, the delivery identifier types its accounts use (V7).
+    - ``participant_names``: with the thread, the names its participants were last given (N1).
     """
 
     channel_id: str | None = None
@@ -99,6 +100,7 @@ class ViewQuery:
     account_identifier: DeliveryIdentifier | None = None
     message_id: str | None = None
     channel_identifier_types: bool = False
+    participant_names: bool = False
 
 
 @attrs.frozen(slots=False)
@@ -107,7 +109,8 @@ class View:
 
     ``latest_closed_thread`` is read only for a key without an open thread (R4b comes after R4a): it is
     ``None`` whenever ``open_thread`` is set. ``channel_identifier_types`` is ``None`` unless the query asked
-    for it, and empty for a channel without accounts.
+    for it, and empty for a channel without accounts. ``participant_names`` maps a participant's key part
+    (``TYPE:value``) to the name the thread's latest messages give it (N1), when the query asked for it.
     """
 
     channel: Channel | None = None
@@ -122,6 +125,7 @@ class View:
     tickets: Mapping[str, Ticket] = attrs.field(factory=dict)
     message: Message | None = None
     channel_identifier_types: frozenset[IdentifierType] | None = None
+    participant_names: Mapping[str, str] | None = None
 
     def ticket_of(self, thread: Thread) -> Ticket | None:
         return None if thread.ticket_id is None else self.tickets.get(thread.ticket_id)
@@ -181,6 +185,7 @@ ViewByPosition = by_position(
     "tickets",
     "message",
     "channel_identifier_types",
+    "participant_names",
 )
 # A store remembering views makes the query of each key it remembers.
 ViewQueryByPosition = by_position(

@@ -18,7 +18,7 @@ from ..events import EventRecord, EventRecordByPosition
 from ..identifiers import DeliveryIdentifier, IdentifierType
 from ..model import THREAD_OPEN, Channel, ChannelAccount, Message, Thread, Ticket
 from ..repository import PendingEvent, id_taken
-from .view import assemble_view
+from .view import NAMES_FROM_MESSAGES, assemble_view
 
 _Pair = tuple[str, str]
 # (kind, id, the value before the change): how to take one saved change back.
@@ -88,6 +88,10 @@ class MemoryRepository:
 
     def message(self, message_id: str) -> Message | None:
         return self._messages.get(message_id)
+
+    def latest_messages(self, thread_id: str) -> list[Message]:
+        ids = self._thread_messages.get(thread_id, [])[-NAMES_FROM_MESSAGES:]
+        return [self._messages[message_id] for message_id in reversed(ids)]
 
     def identifier_types_in_use(self, channel_id: str) -> frozenset[IdentifierType]:
         return frozenset(a.delivery_identifier.type for a in self._accounts.values() if a.channel_id == channel_id)

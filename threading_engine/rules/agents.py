@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import attrs
@@ -11,7 +12,7 @@ from ..commands import Reply, StartConversation
 from ..decisions import APPENDED, Decision, View, ViewQuery
 from ..errors import NotAllowedError, ThreadNotOpenError
 from ..events import OutgoingMessageCreated
-from ..identifiers import key_identifiers
+from ..identifiers import key_identifiers, key_part
 from ..model import (
     BY_INTEGRATION_THREAD_ID,
     FROM_AGENT,
@@ -91,6 +92,16 @@ def _key_participants(key: str, memos: Memos | None) -> tuple[Participant, ...]:
     return participants
 
 
+def _named(participants: tuple[Participant, ...], names: Mapping[str, str] | None) -> tuple[Participant, ...]:
+    """N1: each participant with the name the thread last gave it, if any."""
+    if not names:
+        return participants
+    return tuple(
+        Participant(delivery_identifier=p.delivery_identifier, name=names.get(key_part(p.delivery_identifier), p.name))
+        for p in participants
+    )
+
+
 def _participants_of(key: str) -> tuple[Participant, ...]:
     return tuple(Participant(identifier) for identifier in key_identifiers(key))
 
@@ -110,7 +121,7 @@ def decide_reply(view: View, command: Reply, now: datetime, new_id: IdFactory, m
             value=thread.id,
             rule="R3",
         )
-    recipients = _key_participants(thread.key, memos)
+    recipients = _named(_key_participants(thread.key, memos), view.participant_names)
     message_id = new_id("message")
     placement = append(view, thread, APPENDED, "R3", now, message_id, OUTGOING)
     return _agent_decision(

@@ -47,7 +47,9 @@ def plan(command: Command, account: ChannelAccount | None = None, channel: Chann
         # The recipients an incoming message defaults to (the account itself) would leave the key anyway.
         key = message_key(account, (*command.senders, *command.recipients))
         return _ViewQuery(None, account_id, None, key, None, idempotency_id)
-    if isinstance(command, Reply | ThreadCommand):
+    if isinstance(command, Reply):  # a reply names its recipients as the thread last named them (N1)
+        return ViewQuery(thread_id=command.thread_id, participant_names=True)
+    if isinstance(command, ThreadCommand):
         return ViewQuery(thread_id=command.thread_id)
     if isinstance(command, UpdateMessageStatus):
         return ViewQuery(channel_id=command.channel_id, message_id=command.message_id)

@@ -87,13 +87,15 @@ class _Clock:
         return self.now
 
 
+# Each person with no name and with one of two names: a reply names its recipients as the thread last did (N1).
 _PEOPLE = tuple(
-    Participant(DeliveryIdentifier.of(t, v))
+    Participant(DeliveryIdentifier.of(t, v), name)
     for t, v in [
         ("HS_PHONE_NUMBER", "+44 20 7946 0001"),
         ("HS_PHONE_NUMBER", "+44 20 7946 0002"),
         ("HS_EMAIL_ADDRESS", "Ana@Example.com"),
     ]
+    for name in (None, "Ana", "Ana María")
 )
 # V8: none, one file, and a location with a file (kept as given, in order, by every store).
 _ATTACHMENTS: tuple[tuple[Attachment, ...], ...] = (

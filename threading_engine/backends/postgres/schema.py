@@ -39,6 +39,7 @@ from ...errors import StorageError, ValidationError
 from ...model import Thread
 from ...storable import shown
 from .. import rows
+from ..view import NAMES_FROM_MESSAGES
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the initial schema.
@@ -254,6 +255,10 @@ class Statements:
             JOIN channel_wanted AS w USING (id)
             UNION ALL SELECT 'duplicate', id, {nothing}, data FROM duplicate
             UNION ALL SELECT 'message', id, {nothing}, data FROM {s}.messages WHERE id = %(message_id)s::text
+            UNION ALL SELECT 'named', latest.seq::text, {nothing}, latest.data FROM (
+                SELECT m.seq, m.data FROM {s}.messages AS m WHERE %(names)s::boolean
+                AND m.thread_id = %(thread_id)s::text ORDER BY m.seq DESC LIMIT {NAMES_FROM_MESSAGES}
+            ) AS latest
             UNION ALL SELECT 'identifier_type', NULL, {nothing}, used.identifier_type FROM (
                 SELECT DISTINCT a.identifier_type FROM {s}.accounts AS a
                 JOIN channel_wanted AS w ON a.channel_id = w.id WHERE %(identifier_types)s::boolean

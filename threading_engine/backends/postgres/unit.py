@@ -115,7 +115,12 @@ class PostgresUnitOfWork:
             locked = {row[0] for row in lock.fetchall()}
             decoded = self._decoded
             found = {
-                query: view_from_rows(view.fetchall(), decoded, asked_types=query.channel_identifier_types)
+                query: view_from_rows(
+                    view.fetchall(),
+                    decoded,
+                    asked_types=query.channel_identifier_types,
+                    asked_names=query.participant_names,
+                )
                 for query, view in zip(alone, views, strict=True)
             }
             if batched:
@@ -266,6 +271,7 @@ def _batchable(query: ViewQuery) -> bool:
         and query.account_identifier is None
         and query.message_id is None
         and not query.channel_identifier_types
+        and not query.participant_names
     )
 
 
@@ -306,25 +312,33 @@ def _view_parameters(query: ViewQuery) -> dict[str, Any]:
         "identifier_value": None if identifier is None else identifier.value,
         "message_id": query.message_id,
         "identifier_types": query.channel_identifier_types,
+        "names": query.participant_names,
     }
 
 
-def view_from_rows(found: list[tuple[Any, ...]], decoded: rows.Documents, *, asked_types: bool = False) -> View:
+def view_from_rows(
+    found: list[tuple[Any, ...]], decoded: rows.Documents, *, asked_types: bool = False, asked_names: bool = False
+) -> View:
     """The :class:`View` from ``VIEW``'s rows: (role, ten thread columns or a ticket's three, document).
 
     ``asked_types``: the query asked for the identifier types of the channel's accounts (V7), so that none
-    found means an empty set rather than "not asked"."""
+    found means an empty set rather than "not asked"; ``asked_names``, likewise, the names on its thread (N1)."""
     collected = ViewRows(decoded)
     types: list[str] = []
+    named: list[tuple[int, str]] = []
     for role, *columns, data in found:
         if role == "ticket":
             collected.ticket(rows.ticket_from_row(columns[:3]))
         elif role == "identifier_type":
             types.append(data)
+        elif role == "named":  # the thread's latest messages, with their order (a UNION keeps none)
+            named.append((int(columns[0]), data))
         elif data is not None:
             collected.document(role, data)
         else:  # for "key", VIEW returns the open thread, else the latest closed one (R4b)
             collected.thread(role, rows.thread_from_row(columns))
     if asked_types:
         collected.identifier_types_in_use(types)
+    if asked_names and "thread" in collected.threads:
+        collected.latest_messages(data for _, data in sorted(named, reverse=True))
     return collected.view()

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .. import rows
-from ..view import ViewRows
+from ..view import NAMES_FROM_MESSAGES, ViewRows
 
 THREAD_COLUMN_NAMES = tuple(name.strip() for name in rows.THREAD_COLUMNS.split(","))
 # The columns a thread's changes may touch (its id, account, key, creation and integration id never change),
@@ -56,6 +56,8 @@ TAKEN = "SELECT 1 FROM messages WHERE account_id = ? AND idempotency_id = ?"
 # S1: a message by id, as a view document, and its new version written back (its status).
 MESSAGE_BY_ID = f"SELECT 'message', {_NO_THREAD}, data FROM messages WHERE id = ?"
 CHANGE_MESSAGE = "UPDATE messages SET data = ? WHERE id = ?"
+# N1: the documents of a thread's latest messages, newest first, for its participants' names.
+LATEST_MESSAGES = f"SELECT data FROM messages WHERE thread_id = ? ORDER BY seq DESC LIMIT {NAMES_FROM_MESSAGES}"
 # V7: the identifier types a channel's accounts use (through U4's index, which begins with the channel).
 IDENTIFIER_TYPES_IN_USE = "SELECT DISTINCT identifier_type FROM accounts WHERE channel_id = ?"
 DUPLICATE_THREAD = f"SELECT 'duplicate_thread', {_THREAD_AND_TICKET} FROM {_THREADS} WHERE t.id = ?"

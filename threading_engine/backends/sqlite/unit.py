@@ -17,6 +17,7 @@ from .statements import (
     CHANGE_MESSAGE,
     DUPLICATE_THREAD,
     IDENTIFIER_TYPES_IN_USE,
+    LATEST_MESSAGES,
     MESSAGE_BY_ID,
     MUTABLE_THREAD_FIELDS,
     TAKEN,
@@ -141,6 +142,9 @@ class SQLiteUnitOfWork:
         duplicate = found.duplicate()
         if duplicate is not None:
             add_rows(found, self._connection.execute(DUPLICATE_THREAD, (duplicate.thread_id,)).fetchall())
+        if query.participant_names and thread is not None:
+            latest = self._connection.execute(LATEST_MESSAGES, (thread.id,)).fetchall()
+            found.latest_messages(row[0] for row in latest)
         if query.channel_identifier_types:
             channel = found.documents.get("channel")
             if channel is not None:

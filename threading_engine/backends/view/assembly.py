@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 from ...decisions import View, ViewByPosition, ViewQuery
-from ...identifiers import DeliveryIdentifier, IdentifierType
+from ...identifiers import DeliveryIdentifier, IdentifierType, key_part
 from ...model import Channel, ChannelAccount, Message, Thread, Ticket
 
 
@@ -49,9 +50,28 @@ class ViewLookups(Protocol):
         """The message with that id (S1)."""
         ...
 
+    def latest_messages(self, thread_id: str, /) -> Iterable[Message]:
+        """The thread's latest messages, newest first, at most :data:`NAMES_FROM_MESSAGES` of them (N1)."""
+        ...
+
     def identifier_types_in_use(self, channel_id: str, /) -> frozenset[IdentifierType]:
         """The delivery identifier types the channel's accounts use; empty when it has none (V7)."""
         ...
+
+
+# N1: how many of a thread's latest messages its participants' names are read from; a name given only earlier is
+# not looked for, so that a reply on a long thread costs what one on a short thread does.
+NAMES_FROM_MESSAGES = 100
+
+
+def names_in(messages: Iterable[Message]) -> dict[str, str]:
+    """The name each participant (by key part) was last given in ``messages``, newest first (N1)."""
+    names: dict[str, str] = {}
+    for message in messages:
+        for participant in (*message.senders, *message.recipients):
+            if participant.name is not None:
+                names.setdefault(key_part(participant.delivery_identifier), participant.name)
+    return names
 
 
 def open_or_latest_closed(
@@ -97,6 +117,9 @@ def assemble_view(lookups: ViewLookups, query: ViewQuery) -> View:
                 duplicate_thread = lookups.thread(duplicate.thread_id)
     if query.account_identifier is not None and channel_id is not None:
         holder = lookups.account_by_identifier((channel_id, query.account_identifier))
+    names = None
+    if query.participant_names and thread is not None:
+        names = names_in(lookups.latest_messages(thread.id))
     types_in_use = None
     if query.channel_identifier_types and channel_id is not None:
         types_in_use = lookups.identifier_types_in_use(channel_id)
@@ -120,4 +143,5 @@ def assemble_view(lookups: ViewLookups, query: ViewQuery) -> View:
         tickets,
         message,
         types_in_use,
+        names,
     )

@@ -4,7 +4,8 @@ Each store lays its rows out its own way and hands this collector what each row 
 a ticket, or a JSON document in a role. The roles are the :class:`View`'s: ``thread``, ``key`` (the key's
 open thread, and its latest closed one, in the order the statement returns them: open first),
 ``integration``, ``duplicate_thread``; documents ``channel``, ``account``, ``duplicate``,
-``identifier_holder`` and ``message``; and the identifier types a channel's accounts use (V7).
+``identifier_holder`` and ``message``; the identifier types a channel's accounts use (V7); and the documents
+of a thread's latest messages, newest first, for its participants' names (N1).
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from ...decisions import View, ViewByPosition
 from ...identifiers import IdentifierType
 from ...model import Message, Thread, Ticket
 from .. import rows
-from .assembly import open_or_latest_closed
+from .assembly import names_in, open_or_latest_closed
 
 
 class ViewRows:
     """Collects what a store's view statements returned, and makes the :class:`View` of it."""
 
-    __slots__ = ("decoded", "documents", "identifier_types", "key_threads", "threads", "tickets")
+    __slots__ = ("decoded", "documents", "identifier_types", "key_threads", "names", "threads", "tickets")
 
     def __init__(self, decoded: rows.Documents) -> None:
         """``decoded``: the store's decoded documents, which the view's channel and accounts are taken from."""
@@ -31,6 +32,7 @@ class ViewRows:
         self.tickets: dict[str, Ticket] = {}
         self.documents: dict[str, str] = {}
         self.identifier_types: frozenset[IdentifierType] | None = None
+        self.names: dict[str, str] | None = None
 
     def thread(self, role: str, thread: Thread) -> None:
         if role == "key":
@@ -43,6 +45,10 @@ class ViewRows:
 
     def document(self, role: str, data: str) -> None:
         self.documents[role] = data
+
+    def latest_messages(self, documents: Iterable[str]) -> None:
+        """The thread's latest messages, newest first, as stored: the names its participants were given (N1)."""
+        self.names = names_in(rows.message_from_json(data) for data in documents)
 
     def identifier_types_in_use(self, types: Iterable[str]) -> None:
         """The identifier types the channel's accounts use, as the store found them (all of them at once)."""
@@ -89,4 +95,5 @@ class ViewRows:
             tickets,
             None if message is None else rows.message_from_json(message),
             self.identifier_types,
+            self.names,
         )

@@ -143,6 +143,7 @@ def updated_view(query: ViewQuery, view: View, changes: Changes) -> View | None:
                 view.tickets,
                 view.message,
                 view.channel_identifier_types,
+                view.participant_names,
             )
     return apply_changes(query, view, changes)
 
@@ -152,6 +153,8 @@ _ROLES = ("thread", "open_thread", "latest_closed_thread", "integration_thread",
 
 def apply_changes(query: ViewQuery, view: View, changes: Changes) -> View | None:
     """``view`` after ``changes`` (which concern it), or ``None`` when they cannot be applied with certainty."""
+    if query.participant_names and changes.message is not None:
+        return None  # a new message may give a participant of the view's thread another name (N1)
     if changes.channel is not None or changes.account is not None or changes.changed_message is not None:
         # Rare (setup commands, statuses); their effect on channels, accounts, holders and the messages a view
         # shows is not replayed.
