@@ -116,7 +116,8 @@ class Server:
 class Receiver:
     """A webhook endpoint on a loopback port: records the bodies of well-signed requests, refuses others.
 
-    ``failures`` requests from now on get a 503 (the service must retry them)."""
+    ``failures`` requests from now on get a 503 (the service must retry them); ``slow`` requests from now on
+    are recorded but answered only after ``slow_seconds`` (past the service's timeout, it must retry them)."""
 
     def __init__(self, port: int | None = None, secret: str = SECRET) -> None:
         self.port = port or free_port()
@@ -124,6 +125,8 @@ class Receiver:
         self.events: list[Json] = []
         self.bad_signatures = 0
         self.failures = 0
+        self.slow = 0
+        self.slow_seconds = 1.0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -155,6 +158,9 @@ class Receiver:
                     else:
                         receiver.events.append(json.loads(body))
                         status = 204
+                    slow, receiver.slow = receiver.slow > 0, max(0, receiver.slow - 1)
+                if slow:
+                    time.sleep(receiver.slow_seconds)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
