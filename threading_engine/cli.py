@@ -1,4 +1,5 @@
-"""The ``threading-engine`` command line. Its one command replays a trace file (SPEC section 8).
+"""The ``threading-engine`` command line. ``replay`` replays a trace file (SPEC section 8); ``serve`` serves
+HubSpot's API locally (``threading_engine.server.command``, with the ``server`` extra).
 
     threading-engine replay TRACE.jsonl [--out PATH] [--reopen-window 24h] [--reopen-clock arrival]
                                         [--ids sequential|unique|hubspot] [--store URL] [--batch N] [--resume] [--quiet]

@@ -82,7 +82,15 @@ def build_service(config: ServiceConfig) -> Service:
     )
     lock = threading.Lock()
     dispatcher = Dispatcher(engine, state, config.client_secret, config.delivery, lock)
-    return Service(engine, state, dispatcher, dict(config.tokens), lock, manual, config.max_body_bytes)
+    return Service(
+        engine=engine,
+        state=state,
+        dispatcher=dispatcher,
+        tokens=dict(config.tokens),
+        portal_lock=lock,
+        clock=manual,
+        max_body_bytes=config.max_body_bytes,
+    )
 
 
 def create_app(config: ServiceConfig | None = None) -> Starlette:
@@ -190,7 +198,10 @@ async def retry_failed(request: Request) -> JSONResponse:
 
 
 async def openapi_document(request: Request) -> JSONResponse:
-    return JSONResponse(openapi.document(all_routes()))
+    # Built once per application (on its first request), not once per process: no module holds a cache.
+    if not hasattr(request.app.state, "openapi"):
+        request.app.state.openapi = openapi.document(all_routes())
+    return JSONResponse(request.app.state.openapi)
 
 
 # -- refusals, as HubSpot's error body ------------------------------------------------------------------------

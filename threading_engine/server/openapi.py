@@ -7,7 +7,6 @@ operation's body and answer named after HubSpot's schemas, which the engine ship
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -36,39 +35,51 @@ class Operation:
 
 _OPERATIONS: dict[Callable[..., Any], Operation] = {
     channels.create_channel: Operation(
-        "Create a channel", 201, "PublicChannelIntegrationChannel", "PublicChannelIntegrationChannelCreate"
+        summary="Create a channel",
+        status=201,
+        answer="PublicChannelIntegrationChannel",
+        body="PublicChannelIntegrationChannelCreate",
     ),
     channels.list_channels: Operation(
-        "List channels", 200, "CollectionResponseWithTotalPublicChannelIntegrationChannel", query=_PAGING
+        summary="List channels",
+        status=200,
+        answer="CollectionResponseWithTotalPublicChannelIntegrationChannel",
+        query=_PAGING,
     ),
-    channels.get_channel: Operation("Read a channel", 200, "PublicChannelIntegrationChannel"),
+    channels.get_channel: Operation(summary="Read a channel", status=200, answer="PublicChannelIntegrationChannel"),
     channels.update_channel: Operation(
-        "Update a channel's name, webhookUrl, logo or description",
-        200,
-        "PublicChannelIntegrationChannel",
-        "PublicChannelIntegrationChannelPatch",
+        summary="Update a channel's name, webhookUrl, logo or description",
+        status=200,
+        answer="PublicChannelIntegrationChannel",
+        body="PublicChannelIntegrationChannelPatch",
     ),
     channels.create_account: Operation(
-        "Connect a channel account", 201, "PublicChannelAccount", "PublicChannelAccountEgg"
+        summary="Connect a channel account", status=201, answer="PublicChannelAccount", body="PublicChannelAccountEgg"
     ),
     channels.list_accounts: Operation(
-        "List a channel's accounts",
-        200,
-        "CollectionResponseWithTotalPublicChannelAccount",
+        summary="List a channel's accounts",
+        status=200,
+        answer="CollectionResponseWithTotalPublicChannelAccount",
         query=(*_PAGING, "archived", "deliveryIdentifierType", "deliveryIdentifierValue"),
     ),
-    channels.get_account: Operation("Read a channel account", 200, "PublicChannelAccount"),
+    channels.get_account: Operation(summary="Read a channel account", status=200, answer="PublicChannelAccount"),
     channels.update_account: Operation(
-        "Rename or (de)authorize a channel account", 200, "PublicChannelAccount", "PublicChannelAccountUpdateRequest"
+        summary="Rename or (de)authorize a channel account",
+        status=200,
+        answer="PublicChannelAccount",
+        body="PublicChannelAccountUpdateRequest",
     ),
     channels.publish_message: Operation(
-        "Publish a message", 201, "PublicConversationsMessage", "ChannelIntegrationMessageEgg"
+        summary="Publish a message",
+        status=201,
+        answer="PublicConversationsMessage",
+        body="ChannelIntegrationMessageEgg",
     ),
-    channels.get_message: Operation("Read a message", 200, "PublicConversationsMessage"),
+    channels.get_message: Operation(summary="Read a message", status=200, answer="PublicConversationsMessage"),
     conversations.list_threads: Operation(
-        "List threads",
-        200,
-        "CollectionResponsePublicThreadForwardPaging",
+        summary="List threads",
+        status=200,
+        answer="CollectionResponsePublicThreadForwardPaging",
         query=(
             *_PAGING,
             "threadStatus",
@@ -81,38 +92,51 @@ _OPERATIONS: dict[Callable[..., Any], Operation] = {
             "sort",
         ),
     ),
-    conversations.get_thread: Operation("Read a thread", 200, "PublicThread"),
+    conversations.get_thread: Operation(summary="Read a thread", status=200, answer="PublicThread"),
     conversations.update_thread: Operation(
-        "Close, reopen, archive or restore a thread", 200, "PublicThread", "PublicThreadUpdateRequest"
+        summary="Close, reopen, archive or restore a thread",
+        status=200,
+        answer="PublicThread",
+        body="PublicThreadUpdateRequest",
     ),
-    conversations.archive_thread: Operation("Archive a thread", 204),
+    conversations.archive_thread: Operation(summary="Archive a thread", status=204),
     conversations.list_messages: Operation(
-        "A thread's messages", 200, "CollectionResponsePublicMessageForwardPaging", query=(*_PAGING, "sort")
+        summary="A thread's messages",
+        status=200,
+        answer="CollectionResponsePublicMessageForwardPaging",
+        query=(*_PAGING, "sort"),
     ),
     conversations.send_message: Operation(
-        "Reply on a thread as an agent", 201, "PublicConversationsMessage", "PublicConversationsMessageEgg"
+        summary="Reply on a thread as an agent",
+        status=201,
+        answer="PublicConversationsMessage",
+        body="PublicConversationsMessageEgg",
     ),
-    conversations.get_message: Operation("Read a thread's message", 200, "PublicConversationsMessage"),
+    conversations.get_message: Operation(
+        summary="Read a thread's message", status=200, answer="PublicConversationsMessage"
+    ),
     conversations.list_channels: Operation(
-        "List channels", 200, "CollectionResponseWithTotalPublicChannel", query=_PAGING
+        summary="List channels", status=200, answer="CollectionResponseWithTotalPublicChannel", query=_PAGING
     ),
-    conversations.get_channel: Operation("Read a channel", 200, "PublicChannel"),
+    conversations.get_channel: Operation(summary="Read a channel", status=200, answer="PublicChannel"),
     conversations.list_accounts: Operation(
-        "List channel accounts",
-        200,
-        "CollectionResponseWithTotalPublicChannelAccount",
+        summary="List channel accounts",
+        status=200,
+        answer="CollectionResponseWithTotalPublicChannelAccount",
         query=(*_PAGING, "archived", "channelId", "inboxId"),
     ),
-    conversations.get_account: Operation("Read a channel account", 200, "PublicChannelAccount"),
+    conversations.get_account: Operation(summary="Read a channel account", status=200, answer="PublicChannelAccount"),
 }
 # The service's own routes: described without HubSpot schemas (they are not HubSpot's).
 _CONTROL = {
-    "/_engine/health": Operation("Whether the service is up", 200),
-    "/_engine/clock": Operation("The engine's clock", 200),
-    "/_engine/clock/advance": Operation('Advance the manual clock: {"seconds": N} or {"duration": "PT23H59M"}', 200),
-    "/_engine/webhooks/failed": Operation("Webhook deliveries that gave up", 200),
-    "/_engine/webhooks/failed/{eventId}/retry": Operation("Deliver a failed webhook event again", 200),
-    "/openapi.json": Operation("This document", 200),
+    "/_engine/health": Operation(summary="Whether the service is up", status=200),
+    "/_engine/clock": Operation(summary="The engine's clock", status=200),
+    "/_engine/clock/advance": Operation(
+        summary='Advance the manual clock: {"seconds": N} or {"duration": "PT23H59M"}', status=200
+    ),
+    "/_engine/webhooks/failed": Operation(summary="Webhook deliveries that gave up", status=200),
+    "/_engine/webhooks/failed/{eventId}/retry": Operation(summary="Deliver a failed webhook event again", status=200),
+    "/openapi.json": Operation(summary="This document", status=200),
 }
 _PUBLIC = {"/_engine/health", "/openapi.json"}
 
@@ -176,7 +200,6 @@ def _ref(name: str) -> Json:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-@functools.cache
 def _components() -> Json:
     return {name: _local_refs(schemas.schema(name)) for name in schemas.names()}
 

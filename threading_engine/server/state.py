@@ -111,14 +111,17 @@ class ServiceState:
 
     def add_failed(self, failed: FailedDelivery) -> None:
         with self._transaction() as cursor:
+            columns = ", ".join(attrs.asdict(failed))
+            values = ", ".join(f":{column}" for column in attrs.asdict(failed))
             cursor.execute(
-                "INSERT OR REPLACE INTO failed_deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", attrs.astuple(failed)
+                f"INSERT OR REPLACE INTO failed_deliveries ({columns}) VALUES ({values})", attrs.asdict(failed)
             )
 
     def failed(self) -> list[FailedDelivery]:
         with self._transaction() as cursor:
+            cursor.row_factory = sqlite3.Row  # columns are named as FailedDelivery's fields
             rows = cursor.execute("SELECT * FROM failed_deliveries ORDER BY sequence").fetchall()
-        return [FailedDelivery(*row) for row in rows]
+        return [FailedDelivery(**dict(row)) for row in rows]
 
     def remove_failed(self, event_id: str) -> bool:
         with self._transaction() as cursor:

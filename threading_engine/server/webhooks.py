@@ -175,7 +175,16 @@ class Dispatcher:
         self._attempts[record.event_id] = attempts
         if attempts >= self.policy.max_attempts:
             failed_at = datetime.now(UTC).isoformat()
-            failed = FailedDelivery(record.event_id, record.sequence, account_id, url, body, attempts, error, failed_at)
+            failed = FailedDelivery(
+                event_id=record.event_id,
+                sequence=record.sequence,
+                channel_account_id=account_id,
+                url=url,
+                body=body,
+                attempts=attempts,
+                last_error=error,
+                failed_at=failed_at,
+            )
             self.state.add_failed(failed)
             self.engine.acknowledge([record.event_id])
             self._attempts.pop(record.event_id, None)
