@@ -36,8 +36,6 @@ from .logs import log
 from .signatures import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from .state import FailedDelivery, ServiceState
 
-BATCH = 500
-
 
 @attrs.frozen
 class DeliveryPolicy:
@@ -126,7 +124,8 @@ class Dispatcher:
     def step(self) -> float:
         """Deliver what is due; returns how long to wait before the next step (seconds)."""
         with self.portal_lock:
-            records = self.engine.pending_events(BATCH)
+            # All of them: a batch could be filled by the events of accounts that wait, and starve the others.
+            records = self.engine.pending_events()
             portals = {}
             for record in records:
                 account_id, _ = account_of(record)
@@ -151,7 +150,7 @@ class Dispatcher:
             if not self._deliver(record, account_id, channel_id, portals[account_id]):
                 waiting.add(account_id)
                 wait = min(wait, max(0.0, self._retry_at.get(record.event_id, 0.0) - self._now()))
-        return 0.0 if len(records) == BATCH and not waiting else wait
+        return wait
 
     # -- one event -----------------------------------------------------------------------------------------
 
