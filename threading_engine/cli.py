@@ -1,4 +1,5 @@
-"""The ``threading-engine`` command line. Its one command replays a trace file (SPEC section 8).
+"""The ``threading-engine`` command line. ``replay`` replays a trace file (SPEC section 8); ``serve`` serves
+HubSpot's API locally (``threading_engine.server.command``, with the ``server`` extra).
 
     threading-engine replay TRACE.jsonl [--out PATH] [--reopen-window 24h] [--reopen-clock arrival]
                                         [--ids sequential|unique|hubspot] [--store URL] [--batch N] [--resume] [--quiet]
@@ -131,12 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no summary and no progress bar on stderr")
     run.set_defaults(command_parser=run)
+    from .server.command import add_arguments  # no web framework is imported until ``serve`` runs
+
+    add_arguments(commands.add_parser("serve", help="serve HubSpot's Custom Channels API locally (server extra)"))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``threading-engine`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from .server.command import run as serve
+
+        return serve(args)
     parser: argparse.ArgumentParser = args.command_parser
     if args.resume and args.ids != "sequential":
         parser.error("--resume needs --ids sequential: a resumed replay must make the ids the first run made")

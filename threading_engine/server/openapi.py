@@ -1,0 +1,219 @@
+"""The OpenAPI 3.1 document of what the service serves, at ``/openapi.json``.
+
+Written from the routes themselves (every served path and method is in it, and nothing else), with each
+operation's body and answer named after HubSpot's schemas, which the engine ships as JSON Schemas
+(``threading_engine.hubspot.schemas``) and this document embeds under ``components``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+from starlette.routing import BaseRoute, Route
+
+from ..hubspot import schemas
+from . import channels, conversations
+
+Json = dict[str, Any]
+_PATH_PARAMETER = re.compile(r"{(\w+)}")
+_PAGING = ("after", "limit")
+
+
+@attrs.frozen
+class Operation:
+    """What the document says of one endpoint: its summary, body, success status and answer, query parameters."""
+
+    summary: str
+    status: int = 200
+    answer: str | None = None
+    body: str | None = None
+    query: tuple[str, ...] = ()
+
+
+_OPERATIONS: dict[Callable[..., Any], Operation] = {
+    channels.create_channel: Operation(
+        summary="Create a channel",
+        status=201,
+        answer="PublicChannelIntegrationChannel",
+        body="PublicChannelIntegrationChannelCreate",
+    ),
+    channels.list_channels: Operation(
+        summary="List channels",
+        status=200,
+        answer="CollectionResponseWithTotalPublicChannelIntegrationChannel",
+        query=_PAGING,
+    ),
+    channels.get_channel: Operation(summary="Read a channel", status=200, answer="PublicChannelIntegrationChannel"),
+    channels.update_channel: Operation(
+        summary="Update a channel's name, webhookUrl, logo or description",
+        status=200,
+        answer="PublicChannelIntegrationChannel",
+        body="PublicChannelIntegrationChannelPatch",
+    ),
+    channels.create_account: Operation(
+        summary="Connect a channel account", status=201, answer="PublicChannelAccount", body="PublicChannelAccountEgg"
+    ),
+    channels.list_accounts: Operation(
+        summary="List a channel's accounts",
+        status=200,
+        answer="CollectionResponseWithTotalPublicChannelAccount",
+        query=(*_PAGING, "archived", "deliveryIdentifierType", "deliveryIdentifierValue"),
+    ),
+    channels.get_account: Operation(summary="Read a channel account", status=200, answer="PublicChannelAccount"),
+    channels.update_account: Operation(
+        summary="Rename or (de)authorize a channel account",
+        status=200,
+        answer="PublicChannelAccount",
+        body="PublicChannelAccountUpdateRequest",
+    ),
+    channels.publish_message: Operation(
+        summary="Publish a message",
+        status=201,
+        answer="PublicConversationsMessage",
+        body="ChannelIntegrationMessageEgg",
+    ),
+    channels.get_message: Operation(summary="Read a message", status=200, answer="PublicConversationsMessage"),
+    conversations.list_threads: Operation(
+        summary="List threads",
+        status=200,
+        answer="CollectionResponsePublicThreadForwardPaging",
+        query=(
+            *_PAGING,
+            "threadStatus",
+            "status",
+            "archived",
+            "inboxId",
+            "associatedContactId",
+            "associatedTicketId",
+            "latestMessageTimestampAfter",
+            "sort",
+        ),
+    ),
+    conversations.get_thread: Operation(summary="Read a thread", status=200, answer="PublicThread"),
+    conversations.update_thread: Operation(
+        summary="Close, reopen, archive or restore a thread",
+        status=200,
+        answer="PublicThread",
+        body="PublicThreadUpdateRequest",
+    ),
+    conversations.archive_thread: Operation(summary="Archive a thread", status=204),
+    conversations.list_messages: Operation(
+        summary="A thread's messages",
+        status=200,
+        answer="CollectionResponsePublicMessageForwardPaging",
+        query=(*_PAGING, "sort"),
+    ),
+    conversations.send_message: Operation(
+        summary="Reply on a thread as an agent",
+        status=201,
+        answer="PublicConversationsMessage",
+        body="PublicConversationsMessageEgg",
+    ),
+    conversations.get_message: Operation(
+        summary="Read a thread's message", status=200, answer="PublicConversationsMessage"
+    ),
+    conversations.list_channels: Operation(
+        summary="List channels", status=200, answer="CollectionResponseWithTotalPublicChannel", query=_PAGING
+    ),
+    conversations.get_channel: Operation(summary="Read a channel", status=200, answer="PublicChannel"),
+    conversations.list_accounts: Operation(
+        summary="List channel accounts",
+        status=200,
+        answer="CollectionResponseWithTotalPublicChannelAccount",
+        query=(*_PAGING, "archived", "channelId", "inboxId"),
+    ),
+    conversations.get_account: Operation(summary="Read a channel account", status=200, answer="PublicChannelAccount"),
+}
+# The service's own routes: described without HubSpot schemas (they are not HubSpot's).
+_CONTROL = {
+    "/_engine/health": Operation(summary="Whether the service is up", status=200),
+    "/_engine/clock": Operation(summary="The engine's clock", status=200),
+    "/_engine/clock/advance": Operation(
+        summary='Advance the manual clock: {"seconds": N} or {"duration": "PT23H59M"}', status=200
+    ),
+    "/_engine/webhooks/failed": Operation(summary="Webhook deliveries that gave up", status=200),
+    "/_engine/webhooks/failed/{eventId}/retry": Operation(summary="Deliver a failed webhook event again", status=200),
+    "/openapi.json": Operation(summary="This document", status=200),
+}
+_PUBLIC = {"/_engine/health", "/openapi.json"}
+
+
+def document(routes: Sequence[BaseRoute]) -> Json:
+    """The OpenAPI document of ``routes``."""
+    paths: dict[str, Json] = {}
+    for route in routes:
+        if not isinstance(route, Route) or route.methods is None:
+            continue
+        operation = _CONTROL.get(route.path) or _OPERATIONS[route.endpoint]
+        for method in sorted(route.methods - {"HEAD"}):
+            paths.setdefault(route.path, {})[method.lower()] = _operation(route, method, operation)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "threading-engine serve: HubSpot Custom Channels v3 and Conversations v3, locally",
+            "version": "0.1.0",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {"schemas": _components(), "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+def _operation(route: Route, method: str, operation: Operation) -> Json:
+    name = f"{method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', route.path)}"
+    parameters: list[Json] = [
+        {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+        for p in _PATH_PARAMETER.findall(route.path)
+    ]
+    parameters += [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in operation.query]
+    answer: Json = {"description": operation.summary}
+    if operation.answer is not None:
+        answer["content"] = {"application/json": {"schema": _ref(operation.answer)}}
+    elif operation.status != 204:
+        answer["content"] = {"application/json": {"schema": {"type": "object"}}}
+    described: Json = {
+        "operationId": name,
+        "summary": operation.summary,
+        "parameters": parameters,
+        "responses": {
+            str(operation.status): answer,
+            "default": {
+                "description": "HubSpot's error body",
+                "content": {"application/json": {"schema": _ref("Error")}},
+            },
+        },
+    }
+    if operation.body is not None:
+        described["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(operation.body)}}}
+    elif method == "POST":
+        described["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+    if route.path in _PUBLIC:
+        described["security"] = []
+    return described
+
+
+def _ref(name: str) -> Json:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _components() -> Json:
+    return {name: _local_refs(schemas.schema(name)) for name in schemas.names()}
+
+
+def _local_refs(node: Any) -> Any:
+    """A shipped schema with its file references (``Error.json``) made references within this document."""
+    if isinstance(node, dict):
+        return {
+            key: (
+                _ref(value.removesuffix(".json")) if key == "$ref" and value.endswith(".json") else _local_refs(value)
+            )
+            for key, value in node.items()
+            if key not in ("$schema", "$id")
+        }
+    if isinstance(node, list):
+        return [_local_refs(value) for value in node]
+    return node
