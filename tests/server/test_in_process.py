@@ -37,6 +37,7 @@ from .harness import (
     conforms,
     connect,
     free_port,
+    incoming_body,
     publish,
     reply_body,
     wait_until,
@@ -159,7 +160,7 @@ def test_an_agent_message_the_engine_cannot_keep_is_refused(client: httpx.Client
     body = reply_body(channel_id, account_id, "hi")
     refusals = [
         body | {"type": "COMMENT"},
-        body | {"attachments": [{"type": "FILE", "fileId": "1"}]},
+        body | {"attachments": [{"type": "FILE"}]},  # V8: a file needs its fileId
         body | {"channelId": "other"},
         body | {"unknown": 1},
         {key: value for key, value in body.items() if key != "text"},
@@ -279,3 +280,43 @@ def test_refusals_and_portals_in_process(tmp_path: Path) -> None:
         document = client.get("/openapi.json", headers={"Authorization": ""}).json()
         assert document["openapi"] == "3.1.0" and f"{THREADS}/{{threadId}}/messages" in document["paths"]
         assert document["paths"]["/_engine/health"]["get"]["security"] == []
+
+
+def test_statuses_capabilities_attachments_and_archives_over_http(client: httpx.Client) -> None:
+    """S1, V7, V8 and A1 under HubSpot's paths, each answer in HubSpot's shape."""
+    channel_id, account_id = connect(client, None)
+    published = publish(client, channel_id, account_id, "hello")
+    assert published["status"] == {"statusType": "RECEIVED"}
+    status_path = f"{CHANNELS}/{channel_id}/messages/{published['id']}"
+    failed = client.patch(status_path, json={"statusType": "FAILED", "errorMessage": "carrier down"})
+    assert failed.status_code == 200, failed.text
+    conforms("PublicConversationsMessage", failed.json())
+    assert failed.json()["status"]["failureDetails"]["errorMessage"] == "carrier down"
+    assert client.get(status_path).json()["status"]["statusType"] == "FAILED"
+    assert client.patch(status_path, json={"statusType": "RECEIVED"}).status_code == 400
+    assert client.patch(f"{CHANNELS}/{channel_id}/messages/nothing", json={"statusType": "READ"}).status_code == 404
+
+    thread_id = published["conversationsThreadId"]
+    reply = reply_body(channel_id, account_id, "label attached") | {"attachments": [{"type": "FILE", "fileId": "7"}]}
+    assert client.post(f"{THREADS}/{thread_id}/messages", json=reply).status_code == 403  # no FILE for agents yet
+    capabilities = {
+        "deliveryIdentifierTypes": ["HS_PHONE_NUMBER"],
+        "threadingModel": "DELIVERY_IDENTIFIER",
+        "allowOutgoingMessages": True,
+        "outgoingAttachmentTypes": ["FILE"],
+    }
+    widened = client.patch(f"{CHANNELS}/{channel_id}", json={"capabilities": capabilities})
+    assert widened.status_code == 200, widened.text
+    sent = client.post(f"{THREADS}/{thread_id}/messages", json=reply)
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["attachments"] == [{"type": "FILE", "fileId": "7", "fileUsageType": "OTHER"}]
+    assert sent.json()["recipients"][0]["name"] == "Ana"  # N1
+    model_change = {**capabilities, "threadingModel": "INTEGRATION_THREAD_ID"}
+    refused = client.patch(f"{CHANNELS}/{channel_id}", json={"capabilities": model_change})
+    assert refused.status_code == 400 and refused.json()["category"] == "VALIDATION_ERROR"
+
+    assert client.delete(f"{CHANNELS}/{channel_id}").status_code == 204
+    assert client.delete(f"{CHANNELS}/{channel_id}").status_code == 204  # again: already archived
+    after = client.post(f"{CHANNELS}/{channel_id}/messages", json=incoming_body(account_id, "still there?"))
+    assert after.status_code == 403
+    assert client.get(f"{CHANNELS}/{channel_id}").json()["threadingEngine"]["archived"] is True

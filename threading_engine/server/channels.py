@@ -8,7 +8,7 @@ the app and are shared by every portal; accounts belong to the portal that conne
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import hubspot
@@ -58,6 +58,14 @@ async def update_channel(request: Request) -> JSONResponse:
     result = await service.call(service.engine.execute, command)
     assert result.channel_id is not None
     return JSONResponse(hubspot.channel_to_json(service.engine.channel(result.channel_id)))
+
+
+async def archive_channel(request: Request) -> Response:
+    """HubSpot's DELETE of a channel: archived, its accounts take no more messages (A1)."""
+    service = _service(request)
+    service.portal(request)
+    await service.call(service.engine.archive_channel, request.path_params["channelId"])
+    return Response(status_code=204)
 
 
 async def create_account(request: Request) -> JSONResponse:
@@ -147,6 +155,18 @@ async def get_message(request: Request) -> JSONResponse:
     return JSONResponse(hubspot.message_to_json(message, channel_id=account.channel_id))
 
 
+async def update_message_status(request: Request) -> JSONResponse:
+    """The integration reports a message's delivery status (S1): SENT, FAILED or READ."""
+    service = _service(request)
+    portal = service.portal(request)
+    body = await service.json_body(request)
+    message, account = await service.call(service.message, portal, request.path_params["messageId"])
+    check_channel(account.channel_id, request, "messageId", message.id)
+    command = hubspot.parse_update_message_status(account.channel_id, message.id, body)
+    await service.call(service.engine.execute, command)
+    return JSONResponse(hubspot.message_to_json(service.engine.message(message.id), channel_id=account.channel_id))
+
+
 def check_channel(channel_id: str, request: Request, field: str, value: str, rule: str | None = None) -> None:
     """What the path's channel does not hold is absent from it (NOT_FOUND)."""
     if channel_id != request.path_params["channelId"]:
@@ -164,11 +184,13 @@ def routes() -> list[Route]:
         served += [
             Route(channel, get_channel, methods=["GET"]),
             Route(channel, update_channel, methods=["PATCH"]),
+            Route(channel, archive_channel, methods=["DELETE"]),
             Route(channel + "/channel-accounts", create_account, methods=["POST"]),
             Route(channel + "/channel-accounts", list_accounts, methods=["GET"]),
             Route(account, get_account, methods=["GET"]),
             Route(account, update_account, methods=["PATCH"]),
             Route(channel + "/messages", publish_message, methods=["POST"]),
             Route(channel + "/messages/{messageId}", get_message, methods=["GET"]),
+            Route(channel + "/messages/{messageId}", update_message_status, methods=["PATCH"]),
         ]
     return served

@@ -147,7 +147,7 @@ async def get_message(request: Request) -> JSONResponse:
 async def send_message(request: Request) -> JSONResponse:
     """HubSpot's ``PublicConversationsMessageEgg``: the engine's agent reply on the thread (R3). Its
     ``channelId`` and ``channelAccountId`` must be the thread's; the recipients are the thread's (R0), so
-    ``recipients`` is accepted and not used; the engine keeps no attachments, so ``attachments`` must be empty."""
+    ``recipients`` is accepted and not used. ``attachments`` are checked against the channel's capabilities (V8)."""
     service = _service(request)
     portal = service.portal(request)
     body = await service.json_body(request)
@@ -168,14 +168,10 @@ async def send_message(request: Request) -> JSONResponse:
         raise ValidationError(
             f"type {shown(body['type'])} is not MESSAGE: comments are not kept", field="type", value=body["type"]
         )
-    if body.get("attachments"):
-        raise ValidationError(
-            "attachments are not kept by this engine yet: send []", field="attachments", value=body["attachments"]
-        )
     thread, account = await service.call(service.thread, portal, request.path_params["threadId"], "R3")
     check_same("channelId", body.get("channelId"), account.channel_id)
     check_same("channelAccountId", body.get("channelAccountId"), account.id)
-    command = hubspot.parse_reply(thread.id, {"text": body.get("text")} if "text" in body else {})
+    command = hubspot.parse_reply(thread.id, {key: body[key] for key in ("text", "attachments") if key in body})
     result = await service.call(service.engine.execute, command)
     assert result.message_id is not None
     message = service.engine.message(result.message_id)

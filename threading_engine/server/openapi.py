@@ -47,8 +47,9 @@ _OPERATIONS: dict[Callable[..., Any], Operation] = {
         query=_PAGING,
     ),
     channels.get_channel: Operation(summary="Read a channel", status=200, answer="PublicChannelIntegrationChannel"),
+    channels.archive_channel: Operation(summary="Archive a channel", status=204),
     channels.update_channel: Operation(
-        summary="Update a channel's name, webhookUrl, logo or description",
+        summary="Update a channel's name, webhookUrl, logo, description or capabilities",
         status=200,
         answer="PublicChannelIntegrationChannel",
         body="PublicChannelIntegrationChannelPatch",
@@ -76,6 +77,12 @@ _OPERATIONS: dict[Callable[..., Any], Operation] = {
         body="ChannelIntegrationMessageEgg",
     ),
     channels.get_message: Operation(summary="Read a message", status=200, answer="PublicConversationsMessage"),
+    channels.update_message_status: Operation(
+        summary="Update a message's status",
+        status=200,
+        answer="PublicConversationsMessage",
+        body="PublicChannelIntegrationMessageUpdateRequest",
+    ),
     conversations.list_threads: Operation(
         summary="List threads",
         status=200,
