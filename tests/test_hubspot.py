@@ -367,7 +367,7 @@ def test_account_and_channel_render_as_hubspot_shows_them() -> None:
         "archived": False,
         "createdAt": "2026-01-01T09:00:00Z",
         "deliveryIdentifier": {"type": "HS_PHONE_NUMBER", "value": "+12065550100"},
-        "threadingEngine": {"createsTickets": True},
+        "threadingEngine": {"portalId": "0", "createsTickets": True},  # P1: the default portal
     }
     channel = hs.channel_to_json(engine.channel("channel-1"))
     assert channel["capabilities"]["threadingModel"] == "DELIVERY_IDENTIFIER"

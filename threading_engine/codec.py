@@ -363,5 +363,10 @@ _FIELD_DECODERS: dict[str, Any] = {
 
 def event_from_primitive(data: Primitive) -> Event:
     cls = EVENT_TYPES[data["type"]]
-    kwargs = {f.name: _FIELD_DECODERS.get(f.name, lambda v: v)(data[f.name]) for f in attrs.fields(cls)}
+    # A field added since the event was stored (with a default) is absent from it: the default then applies.
+    kwargs = {
+        f.name: _FIELD_DECODERS.get(f.name, lambda v: v)(data[f.name])
+        for f in attrs.fields(cls)
+        if f.name in data or f.default is attrs.NOTHING
+    }
     return cls(**kwargs)

@@ -35,7 +35,7 @@ from .commands import (
 from .decisions import Outcome
 from .events import EventRecord
 from .identifiers import DeliveryIdentifier
-from .model import Capabilities, Direction, MessageStatus, Participant
+from .model import DEFAULT_PORTAL_ID, Capabilities, Direction, MessageStatus, Participant
 
 ParticipantLike = Participant | DeliveryIdentifier
 
@@ -111,7 +111,9 @@ class CommandMethods:
         delivery_identifier: DeliveryIdentifier,
         authorized: bool = True,
         creates_tickets: bool = False,
+        portal_id: str = DEFAULT_PORTAL_ID,
     ) -> Result:
+        """Connect an account of ``portal_id``'s (P1) with its own delivery identifier (V2)."""
         return self.execute(
             CreateChannelAccount(
                 channel_id=channel_id,
@@ -120,6 +122,7 @@ class CommandMethods:
                 delivery_identifier=delivery_identifier,
                 authorized=authorized,
                 creates_tickets=creates_tickets,
+                portal_id=portal_id,
             )
         )
 

@@ -10,7 +10,7 @@ import attrs
 
 from .attachments import Attachment
 from .identifiers import DeliveryIdentifier
-from .model import Capabilities, Direction, MessageStatus, Participant
+from .model import DEFAULT_PORTAL_ID, Capabilities, Direction, MessageStatus, Participant
 from .positional import by_position
 
 
@@ -67,6 +67,7 @@ class CreateChannelAccount(Command):
     delivery_identifier: DeliveryIdentifier
     authorized: bool = True
     creates_tickets: bool = False
+    portal_id: str = DEFAULT_PORTAL_ID
 
 
 @attrs.frozen

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import attrs
 
-from .model import Channel, ChannelAccount, Direction, Message, MessageStatus
+from .model import DEFAULT_PORTAL_ID, Channel, ChannelAccount, Direction, Message, MessageStatus
 from .positional import by_position
 
 
@@ -63,6 +63,7 @@ class OutgoingMessageCreated(Event):
     channel_id: str
     message: Message
     channel_integration_thread_id: str
+    portal_id: str = DEFAULT_PORTAL_ID  # the account's portal (P1), which the webhook carries
 
 
 @attrs.frozen

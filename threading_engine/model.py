@@ -68,6 +68,10 @@ FROM_INTEGRATION: Final = MessageOrigin.INTEGRATION
 FROM_AGENT: Final = MessageOrigin.AGENT
 
 
+DEFAULT_PORTAL_ID: Final = "0"
+"""The portal (HubSpot account id) an account belongs to when none is given (P1)."""
+
+
 @attrs.frozen
 class Capabilities:
     """What a channel can do. The threading keys matter to the rules; the rest is kept and type-checked."""
@@ -104,6 +108,7 @@ class ChannelAccount:
     """One connected instance of a channel: an inbox's phone number, mailbox or bot (SPEC section 1).
 
     It takes messages while it is ``authorized`` (V5) and not ``archived`` (A1), and its channel is not archived.
+    It belongs to one portal, the HubSpot account that connected it (P1).
     """
 
     id: str
@@ -116,6 +121,7 @@ class ChannelAccount:
     creates_tickets: bool = False
     archived: bool = False
     archived_at: datetime | None = None
+    portal_id: str = DEFAULT_PORTAL_ID
 
     @property
     def active(self) -> bool:

@@ -30,6 +30,7 @@ from .commands import (
     CloseThread,
     CloseTicket,
     Command,
+    CreateChannelAccount,
     ReopenThread,
     RestoreThread,
 )
@@ -270,7 +271,7 @@ class Replay:
             "threadId": result.thread_id,
             "ticketId": result.ticket_id,
             "messageId": result.message_id,
-            "events": [hubspot.event_to_json(record, portal_id=self.portal_id) for record in result.events],
+            "events": [hubspot.event_to_json(record) for record in result.events],
         }
 
     def _plan(self, number: int, data: Json) -> _Planned:
@@ -291,7 +292,10 @@ class Replay:
             if "channel" not in body:
                 raise _required("channel", " for this op")
             body["channelId"] = self._lookup(body.pop("channel"), "channel", "channel").id
-        return _Planned(number=number, ref=ref, op=op, command=op.build(target_id, body), at=at)
+        command = op.build(target_id, body)
+        if isinstance(command, CreateChannelAccount):  # the replay's accounts are its portal's (P1)
+            command = attrs.evolve(command, portal_id=self.portal_id)
+        return _Planned(number=number, ref=ref, op=op, command=command, at=at)
 
     def _new_ref(self, data: Json) -> str | None:
         ref = data.get("ref")

@@ -356,3 +356,24 @@ def check_takes_messages(account: ChannelAccount, channel: Channel) -> None:
             value=account.id,
             rule="V5",
         )
+
+
+_MAX_PORTAL_ID_DIGITS = 20
+
+
+def check_portal_id(portal_id: object) -> str:
+    """``portal_id`` if it is a HubSpot portal (account) id: a string of ASCII digits (P1), else a
+    :class:`ValidationError` naming ``portalId``."""
+    if not (
+        isinstance(portal_id, str)
+        and 0 < len(portal_id) <= _MAX_PORTAL_ID_DIGITS
+        and portal_id.isascii()
+        and portal_id.isdigit()
+    ):
+        raise ValidationError(
+            f"portalId {shown(portal_id)} is not a HubSpot portal id: 1 to {_MAX_PORTAL_ID_DIGITS} digits (P1)",
+            field="portalId",
+            value=portal_id,
+            rule="P1",
+        )
+    return portal_id

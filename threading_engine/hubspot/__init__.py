@@ -7,6 +7,8 @@ shows the same objects. Parsers check the JSON shape (unknown keys, required fie
 converted) and leave the rest of the V rules to :func:`rules.normalize`, which they call last.
 """
 
+from ..model import DEFAULT_PORTAL_ID
+from ..validation import check_portal_id
 from .error_body import error_to_json, http_status
 from .parsing import (
     parse_capabilities,
@@ -23,13 +25,11 @@ from .parsing import (
     parse_update_message_status,
 )
 from .rendering import (
-    DEFAULT_PORTAL_ID,
     Json,
     account_to_json,
     camel_case,
     capabilities_to_json,
     channel_to_json,
-    check_portal_id,
     collection_to_json,
     event_to_json,
     format_timestamp,

@@ -9,7 +9,6 @@ from typing import Any
 import attrs
 
 from ..attachments import attachment_to_json
-from ..errors import ValidationError
 from ..events import (
     ChannelAccountCreated,
     ChannelAccountUpdated,
@@ -33,7 +32,6 @@ from ..model import (
     Thread,
     Ticket,
 )
-from ..storable import shown
 
 Json = dict[str, Any]
 
@@ -53,30 +51,6 @@ def format_timestamp(value: datetime) -> str:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{value!r} has no timezone offset (V5)")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
-
-
-DEFAULT_PORTAL_ID = "0"
-"""The portal (HubSpot account id) webhooks carry when none is given: the engine does not yet keep portals."""
-
-_MAX_PORTAL_ID_DIGITS = 20
-
-
-def check_portal_id(portal_id: object) -> str:
-    """``portal_id`` if it is a HubSpot portal (account) id: a string of ASCII digits (P1), else a
-    :class:`ValidationError` naming ``portalId``."""
-    if not (
-        isinstance(portal_id, str)
-        and 0 < len(portal_id) <= _MAX_PORTAL_ID_DIGITS
-        and portal_id.isascii()
-        and portal_id.isdigit()
-    ):
-        raise ValidationError(
-            f"portalId {shown(portal_id)} is not a HubSpot portal id: 1 to {_MAX_PORTAL_ID_DIGITS} digits (P1)",
-            field="portalId",
-            value=portal_id,
-            rule="P1",
-        )
-    return portal_id
 
 
 # HubSpot's ``createdBy`` is an actor id. The engine knows no agents yet, so every agent's message is created by
@@ -141,7 +115,8 @@ def account_to_json(account: ChannelAccount, *, portal_id: str | None = None, en
     if account.archived_at is not None:
         rendered["archivedAt"] = format_timestamp(account.archived_at)
     if engine_facts:
-        rendered["threadingEngine"] = _without_none({"portalId": portal_id, "createsTickets": account.creates_tickets})
+        portal = account.portal_id if portal_id is None else portal_id
+        rendered["threadingEngine"] = {"portalId": portal, "createsTickets": account.creates_tickets}
     return rendered
 
 
@@ -219,7 +194,7 @@ def thread_to_json(thread: Thread, *, account: ChannelAccount, portal_id: str | 
         rendered["threadAssociations"] = {"associatedTicketId": thread.ticket_id}
     rendered["threadingEngine"] = _without_none(
         {
-            "portalId": portal_id,
+            "portalId": account.portal_id if portal_id is None else portal_id,
             "deliveryIdentifiers": [identifier_to_json(i) for i in key_identifiers(thread.key)],
             "integrationThreadId": thread.integration_thread_id,
         }
@@ -243,15 +218,16 @@ def collection_to_json(results: list[Json], *, total: int | None = None, after: 
     return page
 
 
-def event_to_json(record: EventRecord, *, portal_id: str = DEFAULT_PORTAL_ID) -> Json:
-    """An event from the outbox: E1's webhooks as HubSpot posts them (with ``portalId``, HubSpot's documents
-    alone), E2's domain events marked ``domainEvent: true``, with their sequence and rule."""
+def event_to_json(record: EventRecord, *, portal_id: str | None = None) -> Json:
+    """An event from the outbox: E1's webhooks as HubSpot posts them (with the ``portalId`` of the account they
+    concern (P1), or ``portal_id`` when given; HubSpot's documents alone), E2's domain events marked
+    ``domainEvent: true``, with their sequence and rule."""
     event = record.event
     if isinstance(event, ChannelAccountCreated | ChannelAccountUpdated):
         account = event.account
         return {
             "type": event.type,
-            "portalId": portal_id,
+            "portalId": account.portal_id if portal_id is None else portal_id,
             "channelId": account.channel_id,
             "eventId": record.event_id,
             "eventTimestamp": format_timestamp(record.timestamp),
@@ -263,7 +239,7 @@ def event_to_json(record: EventRecord, *, portal_id: str = DEFAULT_PORTAL_ID) ->
         thread_ref = event.channel_integration_thread_id
         return {
             "type": event.type,
-            "portalId": portal_id,
+            "portalId": event.portal_id if portal_id is None else portal_id,
             "channelId": event.channel_id,
             "eventId": record.event_id,
             "eventTimestamp": format_timestamp(record.timestamp),

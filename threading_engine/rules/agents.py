@@ -30,7 +30,9 @@ from .planning import message_key
 from .remembered import Memos
 
 # Built for every agent's message: by position (see ``positional``).
-_OutgoingMessageCreated = by_position(OutgoingMessageCreated, "channel_id", "message", "channel_integration_thread_id")
+_OutgoingMessageCreated = by_position(
+    OutgoingMessageCreated, "channel_id", "message", "channel_integration_thread_id", "portal_id"
+)
 
 
 def _agent_decision(
@@ -63,7 +65,7 @@ def _agent_decision(
     if attachments:
         message = attrs.evolve(message, attachments=attachments)
     thread_ref = thread.integration_thread_id if thread.integration_thread_id is not None else thread.id
-    events.append(_OutgoingMessageCreated(channel.id, message, thread_ref))
+    events.append(_OutgoingMessageCreated(channel.id, message, thread_ref, account.portal_id))
     return message_decision(outcome, thread, tickets, message, events, channel.id)
 
 

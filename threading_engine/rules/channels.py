@@ -31,6 +31,7 @@ from ..validation import (
     check_id,
     check_identifier,
     check_logo_url,
+    check_portal_id,
     check_reference,
     check_text,
     check_webhook_url,
@@ -89,6 +90,7 @@ def normalize_create_account(
         name=_name(command.name, "V2"),
         inbox_id=check_id(command.inbox_id, "inboxId", rule="V2"),
         delivery_identifier=check_identifier(command.delivery_identifier, "deliveryIdentifier", spellings),
+        portal_id=check_portal_id(command.portal_id),
     )
 
 
@@ -218,6 +220,7 @@ def decide_create_account(view: View, command: CreateChannelAccount, now: dateti
         created_at=now,
         authorized=command.authorized,
         creates_tickets=command.creates_tickets,
+        portal_id=command.portal_id,
     )
     return Decision(
         outcome=Outcome.CHANGED,

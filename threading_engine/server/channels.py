@@ -7,6 +7,7 @@ the app and are shared by every portal; accounts belong to the portal that conne
 
 from __future__ import annotations
 
+import attrs
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -72,6 +73,7 @@ async def create_account(request: Request) -> JSONResponse:
     service = _service(request)
     portal = service.portal(request)
     command = hubspot.parse_create_account(request.path_params["channelId"], await service.json_body(request))
+    command = attrs.evolve(command, portal_id=portal)  # the account belongs to the caller's portal (P1)
 
     def connect() -> str:
         # Under the portal lock: the dispatcher never sees CHANNEL_ACCOUNT_CREATED before the account's portal.

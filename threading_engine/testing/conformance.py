@@ -144,7 +144,14 @@ class AgreementMachine(RuleBasedStateMachine):
             self.channels.append(channel.channel_id)
             identifier = DeliveryIdentifier.of("HS_PHONE_NUMBER", f"+1555010{len(self.accounts)}")
             account = self.run(
-                CreateChannelAccount(channel.channel_id, "Desk", "1", identifier, creates_tickets=tickets)
+                CreateChannelAccount(
+                    channel.channel_id,
+                    "Desk",
+                    "1",
+                    identifier,
+                    creates_tickets=tickets,
+                    portal_id=str(4200 + len(self.accounts)),  # P1: kept by every store
+                )
             )
             assert account.channel_account_id is not None
             self.accounts.append(account.channel_account_id)
