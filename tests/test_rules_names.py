@@ -3,9 +3,10 @@ recipients as the visitor was last seen; a participant without a name has no ``n
 
 from __future__ import annotations
 
+import pytest
 from helpers import A, B, delivery_world, thread_id_of
 
-from threading_engine import Participant
+from threading_engine import Participant, ValidationError
 from threading_engine.hubspot import message_to_json
 
 
@@ -40,3 +41,24 @@ def test_n1_names_come_from_senders_and_recipients_alike_and_unknown_ones_stay_u
     reply = world.engine.message(world.engine.reply(other, "hello").message_id or "")
     rendered = message_to_json(reply, channel_id=world.channel_id)["recipients"]
     assert rendered == [{"deliveryIdentifier": {"type": "HS_PHONE_NUMBER", "value": B.value}}]
+
+
+def test_n1_an_agent_message_names_its_agent() -> None:
+    world = delivery_world()
+    thread_id = thread_id_of(world.incoming(Participant(A, "Ana")))
+    named = world.engine.reply(thread_id, "on it", actor_id="A-4821")
+    rendered = message_to_json(world.engine.message(named.message_id or ""), channel_id=world.channel_id)
+    assert rendered["createdBy"] == "A-4821"
+    assert [sender.get("actorId") for sender in rendered["senders"]] == ["A-4821"]
+    unnamed = world.engine.reply(thread_id, "still on it")
+    rendered = message_to_json(world.engine.message(unnamed.message_id or ""), channel_id=world.channel_id)
+    assert rendered["createdBy"] == "A-0" and "actorId" not in rendered["senders"][0]
+
+
+@pytest.mark.parametrize("actor_id", ["V-1", "A-", "A-x1", "a-1", "A-" + "1" * 21, 17])
+def test_n1_only_an_agents_actor_id_sends_an_agents_message(actor_id: object) -> None:
+    world = delivery_world()
+    thread_id = thread_id_of(world.incoming(A))
+    with pytest.raises(ValidationError) as raised:
+        world.engine.reply(thread_id, "on it", actor_id=actor_id)  # type: ignore[arg-type]
+    assert (raised.value.field, raised.value.rule) == ("senderActorId", "N1")

@@ -126,6 +126,7 @@ def _message(value: Message) -> Primitive:
         "status": None if value.status is None else value.status.value,
         "status_error": value.status_error,
         "attachments": [{"type": a.type.value, "document": a.document} for a in value.attachments],
+        "actor_id": value.actor_id,
     }
 
 
@@ -145,6 +146,7 @@ _MESSAGE_FIELDS = (
     "status",
     "status_error",
     "attachments",
+    "actor_id",
 )
 
 
@@ -243,7 +245,7 @@ def _message_text(value: Message) -> str:
         f'"integration_thread_id":{_quoted(value.integration_thread_id)},'
         f'"integration_idempotency_id":{_quoted(value.integration_idempotency_id)},'
         f'"status":{_quoted(value.status)},"status_error":{_quoted(value.status_error)},'
-        f'"attachments":[{_attachments_text(value.attachments)}]}}'
+        f'"attachments":[{_attachments_text(value.attachments)}],"actor_id":{_quoted(value.actor_id)}}}'
     )
 
 

@@ -12,6 +12,7 @@ from typing import cast
 
 import attrs
 
+from .attachments import Attachment
 from .commands import (
     UNSET,
     ArchiveChannel,
@@ -169,16 +170,36 @@ class CommandMethods:
             )
         )
 
-    def reply(self, thread_id: str, text: str) -> Result:
-        """An agent's reply on an open thread (R3), announced by an OUTGOING_CHANNEL_MESSAGE_CREATED (R5)."""
-        return self.execute(Reply(thread_id=thread_id, text=text))
+    def reply(
+        self,
+        thread_id: str,
+        text: str,
+        *,
+        attachments: Iterable[Attachment] = (),
+        actor_id: str | None = None,
+    ) -> Result:
+        """An agent's reply on an open thread (R3), announced by an OUTGOING_CHANNEL_MESSAGE_CREATED (R5); with
+        ``attachments`` the channel allows its agents (V8), sent by agent ``actor_id`` (``A-…``, N1)."""
+        return self.execute(Reply(thread_id=thread_id, text=text, attachments=tuple(attachments), actor_id=actor_id))
 
     def start_conversation(
-        self, channel_account_id: str, *, recipients: Iterable[ParticipantLike], text: str
+        self,
+        channel_account_id: str,
+        *,
+        recipients: Iterable[ParticipantLike],
+        text: str,
+        attachments: Iterable[Attachment] = (),
+        actor_id: str | None = None,
     ) -> Result:
         """An agent's message addressed by recipients (R3): to the key's open thread, or a new one."""
         return self.execute(
-            StartConversation(channel_account_id=channel_account_id, recipients=_participants(recipients), text=text)
+            StartConversation(
+                channel_account_id=channel_account_id,
+                recipients=_participants(recipients),
+                text=text,
+                attachments=tuple(attachments),
+                actor_id=actor_id,
+            )
         )
 
     def update_message_status(

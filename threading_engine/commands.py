@@ -127,6 +127,7 @@ class Reply(Command):
     thread_id: str
     text: str
     attachments: tuple[Attachment, ...] = ()
+    actor_id: str | None = None  # the agent sending it (HubSpot's ``senderActorId``, ``A-…``)
 
 
 @attrs.frozen
@@ -137,6 +138,7 @@ class StartConversation(Command):
     recipients: tuple[Participant, ...]
     text: str
     attachments: tuple[Attachment, ...] = ()
+    actor_id: str | None = None  # the agent sending it (HubSpot's ``senderActorId``, ``A-…``)
 
 
 class ThreadAction(enum.StrEnum):

@@ -224,6 +224,7 @@ class Message:
 
     ``status`` is the last status the integration reported (S1), ``None`` until it reports one;
     ``status_error`` is the error it gave with ``FAILED``. ``attachments`` are kept as given (V8).
+    ``actor_id`` is the agent (``A-…``) who sent an agent's message, when it was named (N1).
     """
 
     id: str
@@ -241,6 +242,7 @@ class Message:
     status: MessageStatus | None = None
     status_error: str | None = None
     attachments: tuple[Attachment, ...] = ()
+    actor_id: str | None = None
 
 
 # Built for every message: by position (see ``positional``).

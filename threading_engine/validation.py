@@ -6,6 +6,7 @@ written, so a rejected command leaves the store unchanged.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeGuard
@@ -377,3 +378,13 @@ def check_portal_id(portal_id: object) -> str:
             rule="P1",
         )
     return portal_id
+
+
+_AGENT_ACTOR = re.compile(r"A-[0-9]{1,20}")
+
+
+def check_agent_actor(actor_id: object) -> str | None:
+    """N1: the agent who sends an agent's message, as HubSpot names agents (``A-`` and up to 20 digits)."""
+    if actor_id is None or (isinstance(actor_id, str) and _AGENT_ACTOR.fullmatch(actor_id)):
+        return actor_id
+    raise fail("senderActorId", actor_id, "is not an agent's actor id (A- and 1 to 20 digits)", "N1")

@@ -258,16 +258,27 @@ def parse_update_message_status(channel_id: str, message_id: str, body: object) 
 
 def parse_reply(thread_id: str, body: object) -> Reply:
     """An agent's reply on one thread: ``{text}`` (R3)."""
-    data = _fields(body, ("text", "attachments"), "a reply", "V5")
-    return _normalized(Reply(thread_id, _require(data, "text", "V5"), _attachments(data)))
+    data = _fields(body, ("text", "attachments", "senderActorId"), "a reply", "V5")
+    command = Reply(
+        thread_id=thread_id,
+        text=_require(data, "text", "V5"),
+        attachments=_attachments(data),
+        actor_id=data.get("senderActorId"),
+    )
+    return _normalized(command)
 
 
 def parse_start_conversation(channel_account_id: str, body: object) -> StartConversation:
     """An agent's message addressed by recipients: ``{recipients, text}`` (R3)."""
-    data = _fields(body, ("recipients", "text", "attachments"), "a conversation start", "V5")
-    recipients = parse_participants(_require(data, "recipients", "R3"), "recipients")
-    text = _require(data, "text", "V5")
-    return _normalized(StartConversation(channel_account_id, recipients, text, _attachments(data)))
+    data = _fields(body, ("recipients", "text", "attachments", "senderActorId"), "a conversation start", "V5")
+    command = StartConversation(
+        channel_account_id=channel_account_id,
+        recipients=parse_participants(_require(data, "recipients", "R3"), "recipients"),
+        text=_require(data, "text", "V5"),
+        attachments=_attachments(data),
+        actor_id=data.get("senderActorId"),
+    )
+    return _normalized(command)
 
 
 def _attachments(data: Mapping[str, Any]) -> tuple[Attachment, ...]:

@@ -132,7 +132,7 @@ def message_to_json(message: Message, *, channel_id: str, engine_facts: bool = T
         "channelId": channel_id,
         "channelAccountId": message.channel_account_id,
         "direction": message.direction.value,
-        "senders": [participant_to_json(p) for p in message.senders],
+        "senders": _senders(message, agent),
         "recipients": [participant_to_json(p) for p in message.recipients],
         "text": message.text,
         "attachments": [attachment_to_json(a) for a in message.attachments],
@@ -141,7 +141,7 @@ def message_to_json(message: Message, *, channel_id: str, engine_facts: bool = T
         # HubSpot's clientType tells an agent's message (HUBSPOT) from one the integration published.
         "client": {"clientType": "HUBSPOT" if agent else "INTEGRATION"},
         "createdAt": format_timestamp(message.received_at),
-        "createdBy": UNNAMED_AGENT if agent else f"I-{channel_id}",
+        "createdBy": (message.actor_id or UNNAMED_AGENT) if agent else f"I-{channel_id}",
         "archived": False,
     }
     if engine_facts:
@@ -153,6 +153,15 @@ def message_to_json(message: Message, *, channel_id: str, engine_facts: bool = T
             }
         )
     return rendered
+
+
+def _senders(message: Message, agent: bool) -> list[Json]:
+    """The senders; an agent's message names its agent as the sender's ``actorId`` when it was named (N1)."""
+    senders = [participant_to_json(p) for p in message.senders]
+    if agent and message.actor_id is not None:
+        for sender in senders:
+            sender["actorId"] = message.actor_id
+    return senders
 
 
 def status_to_json(message: Message) -> Json:

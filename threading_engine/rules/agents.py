@@ -45,6 +45,7 @@ def _agent_decision(
     now: datetime,
     integration_thread_id: str | None,
     attachments: tuple[Attachment, ...],
+    actor_id: str | None,
 ) -> Decision:
     """An agent's message on its placed thread, announced to the integration (R5) with the thread id it must use."""
     outcome, thread, tickets, events = placement
@@ -62,8 +63,8 @@ def _agent_decision(
         FROM_AGENT,
         integration_thread_id,
     )
-    if attachments:
-        message = attrs.evolve(message, attachments=attachments)
+    if attachments or actor_id is not None:
+        message = attrs.evolve(message, attachments=attachments, actor_id=actor_id)
     thread_ref = thread.integration_thread_id if thread.integration_thread_id is not None else thread.id
     events.append(_OutgoingMessageCreated(channel.id, message, thread_ref, account.portal_id))
     return message_decision(outcome, thread, tickets, message, events, channel.id)
@@ -136,6 +137,7 @@ def decide_reply(view: View, command: Reply, now: datetime, new_id: IdFactory, m
         now,
         thread.integration_thread_id,
         command.attachments,
+        command.actor_id,
     )
 
 
@@ -167,5 +169,14 @@ def decide_start(
     else:
         placement = create(account, key, None, "R3", now, new_id, message_id, OUTGOING)
     return _agent_decision(
-        placement, account, channel, message_id, command.recipients, command.text, now, None, command.attachments
+        placement,
+        account,
+        channel,
+        message_id,
+        command.recipients,
+        command.text,
+        now,
+        None,
+        command.attachments,
+        command.actor_id,
     )

@@ -33,6 +33,7 @@ from ..model import Direction
 from ..storable import MAX_EXTERNAL_ID_LENGTH, MAX_ID_LENGTH, MAX_TEXT_LENGTH, has_surrogate, is_plain_id, shown
 from ..validation import (
     are_known_canonical,
+    check_agent_actor,
     check_id,
     check_moment,
     check_participants,
@@ -163,6 +164,7 @@ def _normalize_start(command: StartConversation, spellings: KnownSpellings | Non
         raise fail("recipients", [], "needs at least one recipient", "R3")
     text = check_text(command.text, "text", limit=MAX_TEXT_LENGTH)
     attachments = check_attachments(command.attachments)
+    check_agent_actor(command.actor_id)
     # The checks hand back what they were given when it is canonical: no new command then.
     if recipients is command.recipients and attachments is command.attachments:
         return command
@@ -173,6 +175,7 @@ def _normalize_reply(command: Reply, spellings: KnownSpellings | None) -> Reply:
     check_reference(command.thread_id, "threadId", "thread", "R3")
     check_text(command.text, "text", limit=MAX_TEXT_LENGTH)  # returns the text itself: no copy needed
     attachments = check_attachments(command.attachments)
+    check_agent_actor(command.actor_id)
     return command if attachments is command.attachments else attrs.evolve(command, attachments=attachments)
 
 

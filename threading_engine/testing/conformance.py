@@ -225,10 +225,11 @@ class AgreementMachine(RuleBasedStateMachine):
     def lifecycle(self, thread: str, kind: type[CloseThread]) -> None:
         self.run(kind(thread))
 
-    @rule(thread=threads, attachments=st.sampled_from(_ATTACHMENTS))
-    def reply(self, thread: str, attachments: tuple[Attachment, ...]) -> None:
-        """V8: the machine's channels allow agents no attachment types, so a reply with one is refused."""
-        self.run(Reply(thread, "on it", attachments))
+    @rule(thread=threads, attachments=st.sampled_from(_ATTACHMENTS), actor_id=st.sampled_from([None, "A-7"]))
+    def reply(self, thread: str, attachments: tuple[Attachment, ...], actor_id: str | None) -> None:
+        """V8: the machine's channels allow agents no attachment types, so a reply with one is refused. N1: a
+        named agent is kept with the message by every store."""
+        self.run(Reply(thread, "on it", attachments, actor_id))
 
     @rule(account=st.integers(0, 2), authorized=st.booleans())
     def authorize(self, account: int, authorized: bool) -> None:
