@@ -151,6 +151,20 @@ def test_create_channel_reads_every_field() -> None:
         "https://cdn.example/logo.png",
         "Texts",
     )
+    assert command.channel_account_connection_redirect_url == "https://bridge.example/connect"
+
+
+def test_v3_the_account_connection_redirect_is_kept_rendered_and_checked() -> None:
+    engine = Engine(ids=SequentialIds())
+    body = {"name": "SMS", "capabilities": PHONE_TYPES, "channelAccountConnectionRedirectUrl": "https://b.example/c"}
+    channel_id = engine.execute(hs.parse_create_channel(body)).channel_id
+    assert channel_id is not None
+    rendered = hs.channel_to_json(engine.channel(channel_id))
+    assert rendered["channelAccountConnectionRedirectUrl"] == "https://b.example/c"
+    engine.execute(hs.parse_update_channel(channel_id, {"channelAccountConnectionRedirectUrl": None}))
+    assert "channelAccountConnectionRedirectUrl" not in hs.channel_to_json(engine.channel(channel_id))
+    error = rejected(hs.parse_update_channel, channel_id, {"channelAccountConnectionRedirectUrl": "ftp://x.example"})
+    assert (error.field, error.rule) == ("channelAccountConnectionRedirectUrl", "V3")
 
 
 @pytest.mark.parametrize("missing", ["name", "capabilities"])

@@ -70,6 +70,7 @@ class CommandMethods:
         webhook_url: str | None = None,
         channel_logo_url: str | None = None,
         channel_description: str | None = None,
+        channel_account_connection_redirect_url: str | None = None,
     ) -> Result:
         return self.execute(
             CreateChannel(
@@ -78,6 +79,7 @@ class CommandMethods:
                 webhook_url=webhook_url,
                 channel_logo_url=channel_logo_url,
                 channel_description=channel_description,
+                channel_account_connection_redirect_url=channel_account_connection_redirect_url,
             )
         )
 
@@ -90,6 +92,7 @@ class CommandMethods:
         channel_logo_url: str | Unset | None = UNSET,
         channel_description: str | Unset | None = UNSET,
         capabilities: Capabilities | Unset = UNSET,
+        channel_account_connection_redirect_url: str | Unset | None = UNSET,
     ) -> Result:
         """Change what is given; new ``capabilities`` replace the old ones within what accounts allow (V7)."""
         return self.execute(
@@ -100,6 +103,7 @@ class CommandMethods:
                 channel_logo_url=channel_logo_url,
                 channel_description=channel_description,
                 capabilities=capabilities,
+                channel_account_connection_redirect_url=channel_account_connection_redirect_url,
             )
         )
 

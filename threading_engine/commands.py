@@ -38,6 +38,7 @@ class CreateChannel(Command):
     webhook_url: str | None = None
     channel_logo_url: str | None = None
     channel_description: str | None = None
+    channel_account_connection_redirect_url: str | None = None
 
 
 @attrs.frozen
@@ -50,6 +51,7 @@ class UpdateChannel(Command):
     channel_logo_url: str | Unset | None = UNSET
     channel_description: str | Unset | None = UNSET
     capabilities: Capabilities | Unset = UNSET
+    channel_account_connection_redirect_url: str | Unset | None = UNSET
 
 
 @attrs.frozen

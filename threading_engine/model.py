@@ -101,6 +101,8 @@ class Channel:
     channel_description: str | None = None
     archived: bool = False
     archived_at: datetime | None = None
+    # Where HubSpot sends a user who connects an account, with an account token for the staging-token step.
+    channel_account_connection_redirect_url: str | None = None
 
 
 @attrs.frozen

@@ -178,6 +178,11 @@ def check_webhook_url(value: object) -> str | None:
     return check_url(value, "webhookUrl", schemes=("https", "http"), rule="V3")
 
 
+def check_redirect_url(value: object) -> str | None:
+    # http is allowed too, as for webhooks: integrations under test listen on plain-HTTP local servers.
+    return check_url(value, "channelAccountConnectionRedirectUrl", schemes=("https", "http"), rule="V3")
+
+
 def check_description(value: object) -> str | None:
     if value is None:
         return None

@@ -37,10 +37,18 @@ from .rendering import CAPABILITY_FIELDS
 _C = TypeVar("_C", bound=Command)
 
 # HubSpot fields the engine accepts and deliberately does not keep: they play no part in threading.
-_IGNORED_CHANNEL_FIELDS = frozenset({"channelAccountConnectionRedirectUrl"})
 _IGNORED_MESSAGE_FIELDS = frozenset({"richText", "inReplyToId", "associateWithContactId", "preResolvedContacts"})
 _IGNORED_PARTICIPANT_FIELDS = frozenset({"senderActorId"})
-_CHANNEL_FIELDS = frozenset({"name", "capabilities", "webhookUrl", "channelLogoUrl", "channelDescription"})
+_CHANNEL_FIELDS = frozenset(
+    {
+        "name",
+        "capabilities",
+        "webhookUrl",
+        "channelLogoUrl",
+        "channelDescription",
+        "channelAccountConnectionRedirectUrl",
+    }
+)
 _ACCOUNT_FIELDS = frozenset({"name", "inboxId", "deliveryIdentifier", "authorized", "createsTickets"})
 _MESSAGE_FIELDS = frozenset(
     {"channelAccountId", "messageDirection", "senders", "recipients", "text", "timestamp", "attachments"}
@@ -169,12 +177,13 @@ def _threading_model(value: object, field: str) -> ThreadingModel:
 
 def parse_create_channel(body: object) -> CreateChannel:
     """``POST /conversations/v3/custom-channels``: a new channel (V1, V3)."""
-    data = _fields(body, _CHANNEL_FIELDS | _IGNORED_CHANNEL_FIELDS, "a channel", "V3")
+    data = _fields(body, _CHANNEL_FIELDS, "a channel", "V3")
     command = CreateChannel(
         name=_require(data, "name", "V3"),
         capabilities=parse_capabilities(_require(data, "capabilities", "V1")),
         webhook_url=data.get("webhookUrl"),
         channel_logo_url=data.get("channelLogoUrl"),
+        channel_account_connection_redirect_url=data.get("channelAccountConnectionRedirectUrl"),
         channel_description=data.get("channelDescription"),
     )
     return _normalized(command)
@@ -183,12 +192,13 @@ def parse_create_channel(body: object) -> CreateChannel:
 def parse_update_channel(channel_id: str, body: object) -> UpdateChannel:
     """``PATCH /{channelId}``: the keys given change, ``null`` clears an optional one (V3). ``capabilities``
     replaces the channel's capabilities as a whole, within what its accounts allow (V7)."""
-    data = _fields(body, _CHANNEL_FIELDS | _IGNORED_CHANNEL_FIELDS, "a channel", "V3")
+    data = _fields(body, _CHANNEL_FIELDS, "a channel", "V3")
     command = UpdateChannel(
         channel_id,
         name=data.get("name", UNSET),
         webhook_url=data.get("webhookUrl", UNSET),
         channel_logo_url=data.get("channelLogoUrl", UNSET),
+        channel_account_connection_redirect_url=data.get("channelAccountConnectionRedirectUrl", UNSET),
         channel_description=data.get("channelDescription", UNSET),
         capabilities=parse_capabilities(data["capabilities"]) if "capabilities" in data else UNSET,
     )

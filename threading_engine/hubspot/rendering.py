@@ -89,6 +89,7 @@ def channel_to_json(channel: Channel) -> Json:
             "capabilities": capabilities_to_json(channel.capabilities),
             "webhookUrl": channel.webhook_url,
             "channelLogoUrl": channel.channel_logo_url,
+            "channelAccountConnectionRedirectUrl": channel.channel_account_connection_redirect_url,
             "channelDescription": channel.channel_description,
             "createdAt": format_timestamp(channel.created_at),
         }

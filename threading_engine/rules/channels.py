@@ -32,6 +32,7 @@ from ..validation import (
     check_identifier,
     check_logo_url,
     check_portal_id,
+    check_redirect_url,
     check_reference,
     check_text,
     check_webhook_url,
@@ -52,6 +53,7 @@ def normalize_create_channel(command: CreateChannel, spellings: KnownSpellings |
         capabilities=check_capabilities(command.capabilities),
         webhook_url=check_webhook_url(command.webhook_url),
         channel_logo_url=check_logo_url(command.channel_logo_url),
+        channel_account_connection_redirect_url=check_redirect_url(command.channel_account_connection_redirect_url),
         channel_description=check_description(command.channel_description),
     )
 
@@ -71,6 +73,9 @@ def normalize_update_channel(command: UpdateChannel, spellings: KnownSpellings |
         capabilities=command.capabilities
         if command.capabilities is UNSET
         else check_capabilities(command.capabilities),
+        channel_account_connection_redirect_url=command.channel_account_connection_redirect_url
+        if command.channel_account_connection_redirect_url is UNSET
+        else check_redirect_url(command.channel_account_connection_redirect_url),
     )
 
 
@@ -136,6 +141,7 @@ def decide_create_channel(command: CreateChannel, now: datetime, new_id: IdFacto
         created_at=now,
         webhook_url=command.webhook_url,
         channel_logo_url=command.channel_logo_url,
+        channel_account_connection_redirect_url=command.channel_account_connection_redirect_url,
         channel_description=command.channel_description,
     )
     return Decision(
@@ -153,7 +159,14 @@ def decide_update_channel(view: View, command: UpdateChannel) -> Decision:
     _check_not_archived("channel", channel.id, channel.archived, "channelId")
     if command.capabilities is not UNSET:
         _check_capabilities_suit_accounts(channel, command.capabilities, view.channel_identifier_types)
-    mentioned = ("name", "webhook_url", "channel_logo_url", "channel_description", "capabilities")
+    mentioned = (
+        "name",
+        "webhook_url",
+        "channel_logo_url",
+        "channel_description",
+        "capabilities",
+        "channel_account_connection_redirect_url",
+    )
     updated = attrs.evolve(channel, **_mentioned(command, mentioned))
     if updated == channel:
         return Decision(Outcome.UNCHANGED, channel_id=channel.id)
