@@ -531,3 +531,19 @@ def test_every_event_has_type_id_and_time_and_domain_events_their_sequence() -> 
         # E1's webhooks are HubSpot's envelopes; every other event is the engine's own, marked as such
         assert ("portalId" in event) is (event["type"] in WEBHOOK_TYPES) is not event.get("domainEvent", False)
     assert {event["type"] for event in rendered} >= {"CHANNEL_CREATED", "CHANNEL_UPDATED", "THREAD_CLOSED"}
+
+
+def test_rich_text_and_in_reply_to_id_are_kept_and_rendered_back() -> None:
+    """HubSpot's ``richText`` (the text as HTML) and ``inReplyToId`` are kept as given; never part of where the
+    message lands, and left out when unset."""
+    engine, _, account_id = sms_engine()
+    base = {key: value for key, value in MESSAGE.items() if key not in ("richText", "integrationIdempotencyId")}
+    plain = engine.execute(hs.parse_publish_message({**base, "channelAccountId": account_id}))
+    body = {**base, "channelAccountId": account_id, "richText": "<p>Hi <b>there</b></p>"}
+    rich = engine.execute(hs.parse_publish_message({**body, "inReplyToId": plain.message_id}))
+    assert rich.thread_id == plain.thread_id and rich.message_id is not None and plain.message_id is not None
+    rendered = hs.message_to_json(engine.message(rich.message_id), channel_id="c")
+    assert (rendered["richText"], rendered["inReplyToId"]) == ("<p>Hi <b>there</b></p>", plain.message_id)
+    assert "richText" not in hs.message_to_json(engine.message(plain.message_id), channel_id="c")
+    error = rejected(hs.parse_publish_message, {**body, "richText": 7})
+    assert (error.field, error.rule) == ("richText", "V5")

@@ -127,6 +127,8 @@ def _message(value: Message) -> Primitive:
         "status_error": value.status_error,
         "attachments": [{"type": a.type.value, "document": a.document} for a in value.attachments],
         "actor_id": value.actor_id,
+        "rich_text": value.rich_text,
+        "in_reply_to_id": value.in_reply_to_id,
     }
 
 
@@ -147,6 +149,8 @@ _MESSAGE_FIELDS = (
     "status_error",
     "attachments",
     "actor_id",
+    "rich_text",
+    "in_reply_to_id",
 )
 
 
@@ -245,7 +249,8 @@ def _message_text(value: Message) -> str:
         f'"integration_thread_id":{_quoted(value.integration_thread_id)},'
         f'"integration_idempotency_id":{_quoted(value.integration_idempotency_id)},'
         f'"status":{_quoted(value.status)},"status_error":{_quoted(value.status_error)},'
-        f'"attachments":[{_attachments_text(value.attachments)}],"actor_id":{_quoted(value.actor_id)}}}'
+        f'"attachments":[{_attachments_text(value.attachments)}],"actor_id":{_quoted(value.actor_id)},'
+        f'"rich_text":{_quoted(value.rich_text)},"in_reply_to_id":{_quoted(value.in_reply_to_id)}}}'
     )
 
 

@@ -107,6 +107,8 @@ class PublishMessage(Command):
     integration_thread_id: str | None = None
     integration_idempotency_id: str | None = None
     attachments: tuple[Attachment, ...] = ()
+    rich_text: str | None = None
+    in_reply_to_id: str | None = None
 
 
 @attrs.frozen
@@ -198,4 +200,6 @@ PublishMessageByPosition = by_position(
     "integration_thread_id",
     "integration_idempotency_id",
     "attachments",
+    "rich_text",
+    "in_reply_to_id",
 )

@@ -226,7 +226,8 @@ class Message:
 
     ``status`` is the last status the integration reported (S1), ``None`` until it reports one;
     ``status_error`` is the error it gave with ``FAILED``. ``attachments`` are kept as given (V8).
-    ``actor_id`` is the agent (``A-…``) who sent an agent's message, when it was named (N1).
+    ``actor_id`` is the agent (``A-…``) who sent an agent's message, when it was named (N1). ``rich_text``
+    (HubSpot's HTML form of the text) and ``in_reply_to_id`` (the message it answers) are kept as given.
     """
 
     id: str
@@ -245,6 +246,8 @@ class Message:
     status_error: str | None = None
     attachments: tuple[Attachment, ...] = ()
     actor_id: str | None = None
+    rich_text: str | None = None
+    in_reply_to_id: str | None = None
 
 
 # Built for every message: by position (see ``positional``).

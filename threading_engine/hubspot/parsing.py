@@ -37,7 +37,7 @@ from .rendering import CAPABILITY_FIELDS
 _C = TypeVar("_C", bound=Command)
 
 # HubSpot fields the engine accepts and deliberately does not keep: they play no part in threading.
-_IGNORED_MESSAGE_FIELDS = frozenset({"richText", "inReplyToId", "associateWithContactId", "preResolvedContacts"})
+_IGNORED_MESSAGE_FIELDS = frozenset({"associateWithContactId", "preResolvedContacts"})
 _IGNORED_PARTICIPANT_FIELDS = frozenset({"senderActorId"})
 _CHANNEL_FIELDS = frozenset(
     {
@@ -52,7 +52,7 @@ _CHANNEL_FIELDS = frozenset(
 _ACCOUNT_FIELDS = frozenset({"name", "inboxId", "deliveryIdentifier", "authorized", "createsTickets"})
 _MESSAGE_FIELDS = frozenset(
     {"channelAccountId", "messageDirection", "senders", "recipients", "text", "timestamp", "attachments"}
-    | {"integrationThreadId", "integrationIdempotencyId"}
+    | {"integrationThreadId", "integrationIdempotencyId", "richText", "inReplyToId"}
 )
 
 
@@ -248,6 +248,8 @@ def parse_publish_message(body: object) -> PublishMessage:
         integration_thread_id=data.get("integrationThreadId"),
         integration_idempotency_id=data.get("integrationIdempotencyId"),
         attachments=_attachments(data),
+        rich_text=data.get("richText"),
+        in_reply_to_id=data.get("inReplyToId"),
     )
     return _normalized(command)
 

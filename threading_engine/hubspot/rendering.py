@@ -136,6 +136,8 @@ def message_to_json(message: Message, *, channel_id: str, engine_facts: bool = T
         "senders": _senders(message, agent),
         "recipients": [participant_to_json(p) for p in message.recipients],
         "text": message.text,
+        **({} if message.rich_text is None else {"richText": message.rich_text}),
+        **({} if message.in_reply_to_id is None else {"inReplyToId": message.in_reply_to_id}),
         "attachments": [attachment_to_json(a) for a in message.attachments],
         "status": status_to_json(message),
         "truncationStatus": "NOT_TRUNCATED",

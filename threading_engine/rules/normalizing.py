@@ -102,6 +102,8 @@ def _normalize_publish(command: PublishMessage, spellings: KnownSpellings | None
         _optional_id(command.integration_thread_id, "integrationThreadId", "V6"),
         _optional_id(command.integration_idempotency_id, "integrationIdempotencyId", "D1"),
         check_attachments(command.attachments),
+        _optional_text(command.rich_text, "richText"),
+        _optional_id(command.in_reply_to_id, "inReplyToId", "V5"),
     )
     # Always the rebuilt command: it may equal ``command`` and still differ, since a plain string equals its
     # IdentifierType. (A canonical command never gets here: ``normalize`` returns it as it is.)
@@ -133,6 +135,8 @@ def _is_canonical_publish(command: PublishMessage, spellings: KnownSpellings) ->
         and (text.isascii() or not has_surrogate(text))
         and command.attachments.__class__ is tuple
         and not command.attachments
+        and command.rich_text is None
+        and command.in_reply_to_id is None
         and (
             timestamp is None
             or (isinstance(timestamp, datetime) and timestamp.tzinfo is UTC and 1 < timestamp.year < 9999)
@@ -149,6 +153,10 @@ def _is_canonical_publish(command: PublishMessage, spellings: KnownSpellings) ->
             )
         )
     )
+
+
+def _optional_text(value: object, field: str) -> str | None:
+    return None if value is None else check_text(value, field, limit=MAX_TEXT_LENGTH)
 
 
 def _optional_id(value: object, field: str, rule: str) -> str | None:

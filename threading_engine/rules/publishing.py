@@ -55,6 +55,7 @@ def _fingerprint(
     text: str,
     integration_thread_id: str | None,
     attachments: tuple[Attachment, ...],
+    rich_text: str | None,
 ) -> tuple[object, ...]:
     # D2: what makes two publishes "the same message"; names and timestamps may differ between retries.
     return (
@@ -64,6 +65,7 @@ def _fingerprint(
         text,
         integration_thread_id,
         attachments,
+        rich_text,
     )
 
 
@@ -117,8 +119,14 @@ def decide_publish(
         command.integration_thread_id,
         command.integration_idempotency_id,
     )
-    if command.attachments:  # kept as given, checked for shape only (V8); never a part of where it lands
-        message = attrs.evolve(message, attachments=command.attachments)
+    if command.attachments or command.rich_text is not None or command.in_reply_to_id is not None:
+        # Kept as given (attachments checked for shape only, V8); never a part of where the message lands.
+        message = attrs.evolve(
+            message,
+            attachments=command.attachments,
+            rich_text=command.rich_text,
+            in_reply_to_id=command.in_reply_to_id,
+        )
     return message_decision(outcome, thread, tickets, message, events)
 
 
@@ -157,6 +165,7 @@ def _duplicate(view: View, original: Message, command: PublishMessage, recipient
         original.text,
         original.integration_thread_id,
         original.attachments,
+        original.rich_text,
     )
     now = _fingerprint(
         command.direction,
@@ -165,6 +174,7 @@ def _duplicate(view: View, original: Message, command: PublishMessage, recipient
         command.text,
         command.integration_thread_id,
         command.attachments,
+        command.rich_text,
     )
     if then != now:
         raise IdempotencyConflictError(

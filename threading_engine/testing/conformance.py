@@ -187,6 +187,7 @@ class AgreementMachine(RuleBasedStateMachine):
         integration_thread_id=st.sampled_from([None, "conv-1", "conv-2"]),
         text=st.sampled_from(["hi", "hello"]),
         attachments=st.sampled_from(_ATTACHMENTS),
+        rich_text=st.sampled_from([None, "<p>hi</p>"]),
     )
     def publish(
         self,
@@ -198,6 +199,7 @@ class AgreementMachine(RuleBasedStateMachine):
         integration_thread_id: str | None,
         text: str,
         attachments: tuple[Attachment, ...],
+        rich_text: str | None,
     ) -> str:
         result = self.run(
             PublishMessage(
@@ -210,6 +212,7 @@ class AgreementMachine(RuleBasedStateMachine):
                 integration_thread_id,
                 idempotency_id,
                 attachments,
+                rich_text,
             )
         )
         if result.message_id is not None and result.outcome is not Outcome.DUPLICATE:
