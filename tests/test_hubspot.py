@@ -547,3 +547,13 @@ def test_rich_text_and_in_reply_to_id_are_kept_and_rendered_back() -> None:
     assert "richText" not in hs.message_to_json(engine.message(plain.message_id), channel_id="c")
     error = rejected(hs.parse_publish_message, {**body, "richText": 7})
     assert (error.field, error.rule) == ("richText", "V5")
+
+
+def test_an_agents_reply_carries_its_rich_text_to_the_webhook() -> None:
+    engine, _, account_id = sms_engine()
+    thread_id = engine.execute(hs.parse_publish_message({**MESSAGE, "channelAccountId": account_id})).thread_id
+    assert thread_id is not None
+    reply = engine.execute(hs.parse_reply(thread_id, {"text": "Hi", "richText": "<p>Hi</p>"}))
+    webhook = hs.event_to_json(reply.events[-1])
+    assert (webhook["message"]["text"], webhook["message"]["richText"]) == ("Hi", "<p>Hi</p>")
+    assert rejected(hs.parse_reply, thread_id, {"text": "Hi", "richText": ["<p>"]}).field == "richText"

@@ -181,10 +181,15 @@ class CommandMethods:
         *,
         attachments: Iterable[Attachment] = (),
         actor_id: str | None = None,
+        rich_text: str | None = None,
     ) -> Result:
         """An agent's reply on an open thread (R3), announced by an OUTGOING_CHANNEL_MESSAGE_CREATED (R5); with
-        ``attachments`` the channel allows its agents (V8), sent by agent ``actor_id`` (``A-…``, N1)."""
-        return self.execute(Reply(thread_id=thread_id, text=text, attachments=tuple(attachments), actor_id=actor_id))
+        ``attachments`` the channel allows its agents (V8), sent by agent ``actor_id`` (``A-…``, N1), with the
+        text as HTML in ``rich_text``."""
+        command = Reply(
+            thread_id=thread_id, text=text, attachments=tuple(attachments), actor_id=actor_id, rich_text=rich_text
+        )
+        return self.execute(command)
 
     def start_conversation(
         self,

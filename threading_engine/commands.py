@@ -132,6 +132,7 @@ class Reply(Command):
     text: str
     attachments: tuple[Attachment, ...] = ()
     actor_id: str | None = None  # the agent sending it (HubSpot's ``senderActorId``, ``A-…``)
+    rich_text: str | None = None  # the text as HTML, kept as given
 
 
 @attrs.frozen

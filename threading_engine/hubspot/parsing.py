@@ -270,12 +270,13 @@ def parse_update_message_status(channel_id: str, message_id: str, body: object) 
 
 def parse_reply(thread_id: str, body: object) -> Reply:
     """An agent's reply on one thread: ``{text}`` (R3)."""
-    data = _fields(body, ("text", "attachments", "senderActorId"), "a reply", "V5")
+    data = _fields(body, ("text", "richText", "attachments", "senderActorId"), "a reply", "V5")
     command = Reply(
         thread_id=thread_id,
         text=_require(data, "text", "V5"),
         attachments=_attachments(data),
         actor_id=data.get("senderActorId"),
+        rich_text=data.get("richText"),
     )
     return _normalized(command)
 

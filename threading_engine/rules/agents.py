@@ -46,6 +46,7 @@ def _agent_decision(
     integration_thread_id: str | None,
     attachments: tuple[Attachment, ...],
     actor_id: str | None,
+    rich_text: str | None = None,
 ) -> Decision:
     """An agent's message on its placed thread, announced to the integration (R5) with the thread id it must use."""
     outcome, thread, tickets, events = placement
@@ -63,8 +64,8 @@ def _agent_decision(
         FROM_AGENT,
         integration_thread_id,
     )
-    if attachments or actor_id is not None:
-        message = attrs.evolve(message, attachments=attachments, actor_id=actor_id)
+    if attachments or actor_id is not None or rich_text is not None:
+        message = attrs.evolve(message, attachments=attachments, actor_id=actor_id, rich_text=rich_text)
     thread_ref = thread.integration_thread_id if thread.integration_thread_id is not None else thread.id
     events.append(_OutgoingMessageCreated(channel.id, message, thread_ref, account.portal_id))
     return message_decision(outcome, thread, tickets, message, events, channel.id)
@@ -138,6 +139,7 @@ def decide_reply(view: View, command: Reply, now: datetime, new_id: IdFactory, m
         thread.integration_thread_id,
         command.attachments,
         command.actor_id,
+        command.rich_text,
     )
 
 

@@ -184,6 +184,7 @@ def _normalize_reply(command: Reply, spellings: KnownSpellings | None) -> Reply:
     check_text(command.text, "text", limit=MAX_TEXT_LENGTH)  # returns the text itself: no copy needed
     attachments = check_attachments(command.attachments)
     check_agent_actor(command.actor_id)
+    _optional_text(command.rich_text, "richText")
     return command if attachments is command.attachments else attrs.evolve(command, attachments=attachments)
 
 

@@ -171,7 +171,7 @@ async def send_message(request: Request) -> JSONResponse:
     thread, account = await service.call(service.thread, portal, request.path_params["threadId"], "R3")
     check_same("channelId", body.get("channelId"), account.channel_id)
     check_same("channelAccountId", body.get("channelAccountId"), account.id)
-    given = {key: body[key] for key in ("text", "attachments", "senderActorId") if key in body}
+    given = {key: body[key] for key in ("text", "richText", "attachments", "senderActorId") if key in body}
     command = hubspot.parse_reply(thread.id, given)
     result = await service.call(service.engine.execute, command)
     assert result.message_id is not None
