@@ -16,7 +16,7 @@ from .. import hubspot
 from ..errors import ValidationError
 from ..identifiers import IdentifierType
 from ..storable import shown
-from .service import Service, absent, flag, page
+from .service import Service, absent, archived_or_not, page
 
 PREFIXES = ("/conversations/v3/custom-channels", "/conversations/custom-channels/2026-09")
 CHANNEL_LIST_PREFIXES = (*PREFIXES, "/conversations/custom-channels/v3")
@@ -93,10 +93,7 @@ async def list_accounts(request: Request) -> JSONResponse:
     portal = service.portal(request)
     channel_id = request.path_params["channelId"]
     await service.call(service.engine.channel, channel_id)  # NOT_FOUND for an unknown channel
-    accounts = await service.call(service.accounts, portal, channel_id)
-    # Accounts cannot be archived yet: every one is live, so ``archived=true`` lists none.
-    if flag(request, "archived"):
-        accounts = []
+    accounts = archived_or_not(await service.call(service.accounts, portal, channel_id), request)
     types = request.query_params.getlist("deliveryIdentifierType")
     for name in types:
         if name not in IdentifierType.__members__:

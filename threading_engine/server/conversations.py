@@ -19,7 +19,7 @@ from .. import hubspot
 from ..errors import ValidationError
 from ..model import ChannelAccount, Thread, ThreadStatus
 from ..storable import shown
-from .service import Service, absent, check_same, flag, page
+from .service import Service, absent, archived_or_not, check_same, flag, page
 
 PREFIX = "/conversations/v3/conversations"
 _SORTS = ("id", "-id", "latestMessageTimestamp", "-latestMessageTimestamp")
@@ -201,11 +201,9 @@ async def list_accounts(request: Request) -> JSONResponse:
     channels, inboxes = request.query_params.getlist("channelId"), request.query_params.getlist("inboxId")
     accounts = [
         account
-        for account in await service.call(service.accounts, portal)
+        for account in archived_or_not(await service.call(service.accounts, portal), request)
         if (not channels or account.channel_id in channels) and (not inboxes or account.inbox_id in inboxes)
     ]
-    if flag(request, "archived"):
-        accounts = []
     results, after = page(accounts, request)
     documents = [hubspot.account_to_json(account, portal_id=portal) for account in results]
     return JSONResponse(hubspot.collection_to_json(documents, total=len(accounts), after=after))

@@ -162,6 +162,12 @@ def flag(request: Request, name: str) -> bool | None:
     return value.lower() == "true"
 
 
+def archived_or_not(accounts: list[ChannelAccount], request: Request) -> list[ChannelAccount]:
+    """HubSpot's ``archived`` filter of accounts: the archived ones with ``true``, the others otherwise (A1)."""
+    archived = flag(request, "archived") is True
+    return [account for account in accounts if account.archived is archived]
+
+
 def _whole(text: str | None, name: str, default: int, low: int, high: int) -> int:
     if text is None:
         return default
