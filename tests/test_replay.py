@@ -277,6 +277,7 @@ TRACE_RULE = "SPEC section 8"
             "of",
         ),
         ({**DESK, "ref": "desk2", "channel": ["sms"]}, "channel", TRACE_RULE, "not the ref of a channel"),
+        (incoming("m9", "2026-03-02T09:00:00Z", account=7), "account", TRACE_RULE, "not the ref of an account"),
         (incoming("", "2026-03-02T09:00:00Z"), "ref", TRACE_RULE, "non-empty string"),
         (incoming("sms", "2026-03-02T09:00:00Z"), "ref", TRACE_RULE, "already names the channel created on line 1"),
         (

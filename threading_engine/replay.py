@@ -324,7 +324,8 @@ class Replay:
 
     def _lookup(self, ref: object, kind: str, field: str) -> _Ref:
         if not isinstance(ref, str):
-            raise trace_error(field, ref, f"is not the ref of a {kind}")
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise trace_error(field, ref, f"is not the ref of {article} {kind}")
         found = self._refs.get(ref)
         if found is None or found.kind != kind:
             landed = " that landed" if kind == "message" else ""
