@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import hubspot
@@ -262,7 +262,19 @@ async def _routing_error(request: Request, error: Exception) -> Response:
     category = {404: "OBJECT_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(error.status_code, "VALIDATION_ERROR")
     response = _body(request, error.status_code, category, f"{request.method} {request.url.path}: {error.detail}")
     response.headers.update(error.headers or {})
+    if error.status_code == 405:
+        # Starlette names the methods of the one route it tried; a path is served by several (one per method).
+        response.headers["Allow"] = ", ".join(sorted(_allowed_methods(request)))
     return response
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    """Every method some route serves at the request's path."""
+    allowed: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+            allowed |= route.methods
+    return allowed
 
 
 async def _unexpected_error(request: Request, error: Exception) -> Response:
