@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from ..hubspot import schemas
 from ..identifiers import IdentifierType
 from ..model import ThreadStatus
-from . import channels, conversations
+from . import channels, conversations, inboxes
 from .service import MAX_LIMIT
 
 Json = dict[str, Any]
@@ -51,6 +51,7 @@ class Operation:
     answer: str | None = None
     body: str | None = None
     query: tuple[str, ...] = ()
+    partial: str | None = None  # a batch's answer when some inputs failed (207)
 
 
 _OPERATIONS: dict[Callable[..., Any], Operation] = {
@@ -153,6 +154,21 @@ _OPERATIONS: dict[Callable[..., Any], Operation] = {
         query=(*_PAGING, "archived", "channelId", "inboxId"),
     ),
     conversations.get_account: Operation(summary="Read a channel account", status=200, answer="PublicChannelAccount"),
+    inboxes.list_inboxes: Operation(
+        summary="List inboxes",
+        status=200,
+        answer="CollectionResponseWithTotalPublicInbox",
+        query=(*_PAGING, "archived"),
+    ),
+    inboxes.get_inbox: Operation(summary="Read an inbox", status=200, answer="PublicInbox"),
+    inboxes.get_actor: Operation(summary="Read an actor", status=200, answer="PublicActor"),
+    inboxes.batch_read_actors: Operation(
+        summary="Read actors",
+        status=200,
+        answer="BatchResponsePublicActor",
+        body="BatchInputString",
+        partial="BatchResponsePublicActorWithErrors",
+    ),
 }
 # The service's own routes: described without HubSpot schemas (they are not HubSpot's).
 _CONTROL = {
@@ -210,6 +226,11 @@ def _operation(route: Route, method: str, operation: Operation) -> Json:
         "parameters": parameters,
         "responses": {str(operation.status): answer},
     }
+    if operation.partial is not None:
+        described["responses"]["207"] = {
+            "description": "Some inputs were not found",
+            "content": {"application/json": {"schema": _ref(operation.partial)}},
+        }
     if route.path not in _PUBLIC:
         refused = {"description": "HubSpot's error body", "content": {"application/json": {"schema": _ref("Error")}}}
         for status in _READ_REFUSALS if method == "GET" else _WRITE_REFUSALS:
