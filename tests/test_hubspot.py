@@ -104,6 +104,7 @@ def test_v1_other_capability_keys_are_type_checked(key: str, value: object) -> N
         ("richText", ["BOLD", "BOLD"], 1, "V1"),
         ("allowedFileAttachmentMimeTypes", ["image/*", "png"], 1, "V1"),
         ("allowedFileAttachmentMimeTypes", ["image/png", "image/png"], 1, "V1"),
+        ("deliveryIdentifierTypes", ["HS_PHONE_NUMBER", "HS_EMAIL_ADDRESS", "HS_PHONE_NUMBER"], 2, "V1"),
     ],
 )
 def test_v1_capability_lists_hold_values_of_hubspot_schema_once(

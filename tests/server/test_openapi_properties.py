@@ -41,7 +41,7 @@ from schemathesis.specs.openapi.checks import (
 from threading_engine.server import create_app, openapi
 from threading_engine.server.app import all_routes
 
-from .harness import TOKEN, connect, publish
+from .harness import CHANNELS, TOKEN, connect, publish
 from .test_in_process import config, serving
 
 # A few examples per operation keep the whole run near half a minute on two cores (about 45 operations).
@@ -149,3 +149,33 @@ def test_an_unserved_method_is_405_naming_every_method_of_the_path(service: http
         served = {method.strip() for method in answer.headers["Allow"].split(",")}
         assert served - {"HEAD"} == documented, (path, served)
         assert answer.json()["category"] == "METHOD_NOT_ALLOWED"
+
+
+def test_what_schemathesis_found_stays_refused(service: httpx.Client) -> None:
+    """Each request here was once accepted, or answered 500; each is now a 400 with HubSpot's error body."""
+    objects = existing_objects(service, {}, "regressions")
+    thread = f"/conversations/v3/conversations/threads/{objects['threadId']}"
+    capabilities = {"deliveryIdentifierTypes": ["HS_PHONE_NUMBER"]}
+    refused = [
+        service.patch(thread, json={"archived": False, "status": {}}, headers=AUTHORIZATION),  # was a 500
+        service.patch(thread, json={"status": "OPEN", "archived": None}, headers=AUTHORIZATION),
+        service.get(
+            "/conversations/v3/conversations/threads",
+            params={"latestMessageTimestampAfter": ""},
+            headers=AUTHORIZATION,
+        ),
+        service.post(
+            CHANNELS,
+            json={"name": "x", "capabilities": {**capabilities, "outgoingAttachmentTypes": ["STICKER"]}},
+            headers=AUTHORIZATION,
+        ),
+        service.post(
+            CHANNELS,
+            json={"name": "x", "capabilities": {"deliveryIdentifierTypes": ["HS_PHONE_NUMBER", "HS_PHONE_NUMBER"]}},
+            headers=AUTHORIZATION,
+        ),
+    ]
+    for answer in refused:
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["category"] == "VALIDATION_ERROR"
+    assert service.get(thread, headers=AUTHORIZATION).json()["status"] == "OPEN"  # nothing changed

@@ -158,11 +158,13 @@ def _identifier_types(value: object, field: str) -> tuple[IdentifierType, ...]:
             else ""
         )
         raise fail(field, value, f"holds {{type, value}} objects, a common mistake: it must be {wanted}{hint}", "V1")
-    types = []
+    types: list[IdentifierType] = []
     for index, item in enumerate(value):
         if not isinstance(item, str) or item not in IdentifierType.__members__:
             known = ", ".join(t.value for t in IdentifierType)
             raise fail(f"{field}[{index}]", item, f"is not a delivery identifier type name (one of {known})", "V1")
+        if IdentifierType(item) in types:  # HubSpot's schema: unique items, as for the other list capabilities
+            raise fail(f"{field}[{index}]", item, "is listed twice", "V1")
         types.append(IdentifierType(item))
     return tuple(types)
 

@@ -54,7 +54,7 @@ async def list_threads(request: Request) -> JSONResponse:
     inboxes = query.getlist("inboxId")
     contact, ticket = query.get("associatedContactId"), query.get("associatedTicketId")
     after_text = query.get("latestMessageTimestampAfter")
-    after_time = hubspot.parse_timestamp(after_text, "latestMessageTimestampAfter") if after_text else None
+    after_time = None if after_text is None else hubspot.parse_timestamp(after_text, "latestMessageTimestampAfter")
     sort = query.get("sort", "id")
     if sort not in _SORTS:
         raise ValidationError(f"sort {shown(sort)} is not one of {', '.join(_SORTS)}", field="sort", value=sort)
