@@ -28,8 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only",
         metavar="NAME[,NAME]",
-        help="sections (append, new-thread, reopen, duplicate, mixed, scaling, footprint, round-trips, processes) "
-        "and/or backends (memory, sqlite-full, sqlite-normal, postgres) to run; default: all",
+        help="sections (append, new-thread, reopen, duplicate, mixed, scaling, footprint, http, round-trips, "
+        "processes) and/or backends (memory, sqlite-full, sqlite-normal, postgres) to run; default: all",
     )
     parser.add_argument(
         "--postgres-url",

@@ -81,6 +81,26 @@ def render(results: RunResults, targets: list[Target]) -> str:
         ]
         header = ["per", "bytes", "range", "over counts"]
         out += ["Memory backend footprint (tracemalloc)", *_table(header, rows, {1, 2, 3}), ""]
+    if results.http:
+        rows = [
+            [
+                r.backend,
+                _rate(r.http.rate.median),
+                _spread(r.http.rate, _rate),
+                _rate(r.direct.rate.median),
+                _spread(r.direct.rate, _rate),
+                f"{r.ratio:.3f}",
+                _rate(r.empty.rate.median),
+                "" if not r.unexpected else f"{r.unexpected} UNEXPECTED",
+            ]
+            for r in results.http
+        ]
+        header = ["backend", "HTTP publishes/s", "spread", "direct", "spread", "HTTP/direct", "empty requests/s", ""]
+        out += [
+            "Publishes over HTTP (serve, one keep-alive client, one at a time) against the engine called directly",
+            *_table(header, rows, {1, 2, 3, 4, 5, 6}),
+            "",
+        ]
     if results.round_trips:
         rows = [
             [r.subject, r.mode, f"{r.per_message:.2f}", f"{r.round_trips:,} / {r.messages:,}"]
@@ -200,6 +220,7 @@ def to_json(results: RunResults, targets: list[Target]) -> dict[str, Any]:
         "throughput": [row.to_json() for row in results.throughput],
         "scaling": [row.to_json() for row in results.scaling],
         "footprint": [row.to_json() for row in results.footprint],
+        "http": [row.to_json() for row in results.http],
         "postgres": {
             "round_trips": [row.to_json() for row in results.round_trips],
             "processes": [row.to_json() for row in results.processes],

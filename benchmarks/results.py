@@ -140,6 +140,41 @@ class ProcessRow:
 
 
 @dataclass
+class HttpRow:
+    """One backend: publishes per second over HTTP and directly, and empty requests per second (the HTTP
+    floor), from interleaved rounds."""
+
+    backend: str
+    http: Series
+    direct: Series
+    empty: Series  # GET /_engine/health on the same connection: HTTP's own cost, the service's floor
+
+    @property
+    def ratio(self) -> float:
+        return self.http.rate.median / self.direct.rate.median
+
+    @property
+    def unexpected(self) -> int:
+        return self.http.mismatches + self.direct.mismatches + self.empty.mismatches
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "unit": "publishes/s, one client, one request at a time",
+            "http": _series_json(self.http),
+            "direct": _series_json(self.direct),
+            "empty_requests": _series_json(self.empty),
+            "http_over_direct": self.ratio,
+            "unexpected_outcomes": self.unexpected,
+            "first_unexpected": self.http.first_mismatch or self.direct.first_mismatch or self.empty.first_mismatch,
+        }
+
+
+def _series_json(series: Series) -> dict[str, Any]:
+    return {"rate": series.rate.to_json(), "round_size": series.round_size}
+
+
+@dataclass
 class Target:
     """One of the issue's targets: what it asks, the figure this run reached, and whether that meets it."""
 
@@ -163,6 +198,7 @@ class RunResults:
     footprint: list[FootprintRow] = field(default_factory=list)
     round_trips: list[RoundTripRow] = field(default_factory=list)
     processes: list[ProcessRow] = field(default_factory=list)
+    http: list[HttpRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     section_seconds: dict[str, float] = field(default_factory=dict)
 

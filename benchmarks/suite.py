@@ -25,7 +25,7 @@ from .scenarios import SCENARIOS
 from .timing import LoopSettings
 from .workload import BATCH_SIZE, has_batch_api
 
-SECTIONS = (*SCENARIOS, "scaling", "footprint", "round-trips", "processes")
+SECTIONS = (*SCENARIOS, "scaling", "footprint", "http", "round-trips", "processes")
 POSTGRES_ONLY = ("round-trips", "processes")
 
 
@@ -186,6 +186,11 @@ def _run_sections(
 
         with _section("footprint", results):
             results.footprint = run_footprint(settings.footprint_count)
+    if "http" in settings.sections and backends:
+        from .http_publish import run_http
+
+        with _section("http", results):
+            results.http = run_http(stores, backends, settings.loop, open_threads=settings.open_threads)
     if "postgres" not in backends:
         return
     if "round-trips" in settings.sections:

@@ -96,3 +96,23 @@ def test_instruction_counts_run_end_to_end_and_write_their_json(tmp_path: Path) 
     # An append does more than the dictionary router, and a duplicate (D1, no write) less than an append.
     assert 0 < floor < append["per_command"] and 0 < duplicate["per_command"] < append["per_command"]
     assert "| append | memory |" in completed.stdout
+
+
+def test_http_publishes_run_against_the_engine_called_directly(tmp_path: Path) -> None:
+    """``--only http``: the service in its own process, publishes over HTTP and the same publishes given to the
+    engine directly, on memory and SQLite; every publish appended (201 over HTTP, APPENDED directly)."""
+    results = tmp_path / "results.json"
+    command = [sys.executable, "-m", "benchmarks", "--tiny", "--only", "http,memory,sqlite-normal"]
+    command += ["--json", str(results)]
+
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+
+    assert completed.returncode == 0, completed.stderr
+    assert "Publishes over HTTP" in completed.stdout
+    rows = json.loads(results.read_text(encoding="utf-8"))["http"]
+    assert [row["backend"] for row in rows] == ["memory", "sqlite-normal"]
+    for row in rows:
+        _check_stats(row["http"]["rate"])
+        _check_stats(row["direct"]["rate"])
+        assert row["unexpected_outcomes"] == 0, row["first_unexpected"]
+        assert row["http_over_direct"] == row["http"]["rate"]["median"] / row["direct"]["rate"]["median"]

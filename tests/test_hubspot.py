@@ -96,6 +96,36 @@ def test_v1_other_capability_keys_are_type_checked(key: str, value: object) -> N
     assert rejected(hs.parse_capabilities, {**PHONE_TYPES, key: value}).field == f"capabilities.{key}"
 
 
+@pytest.mark.parametrize(
+    ("key", "entries", "bad_index", "rule"),
+    [
+        ("outgoingAttachmentTypes", ["FILE", "STICKER"], 1, "V8"),
+        ("outgoingAttachmentTypes", ["FILE", "LOCATION", "FILE"], 2, "V1"),
+        ("richText", ["BOLD", "BOLD"], 1, "V1"),
+        ("allowedFileAttachmentMimeTypes", ["image/*", "png"], 1, "V1"),
+        ("allowedFileAttachmentMimeTypes", ["image/png", "image/png"], 1, "V1"),
+        ("deliveryIdentifierTypes", ["HS_PHONE_NUMBER", "HS_EMAIL_ADDRESS", "HS_PHONE_NUMBER"], 2, "V1"),
+    ],
+)
+def test_v1_capability_lists_hold_values_of_hubspot_schema_once(
+    key: str, entries: list[str], bad_index: int, rule: str
+) -> None:
+    error = rejected(hs.parse_capabilities, {**PHONE_TYPES, key: entries})
+    assert (error.field, error.value, error.rule) == (f"capabilities.{key}[{bad_index}]", entries[bad_index], rule)
+
+
+def test_v1_capability_lists_of_hubspot_values_are_kept() -> None:
+    lists = {
+        "outgoingAttachmentTypes": ["FILE", "QUICK_REPLIES"],
+        "richText": ["BOLD", "HYPERLINK"],
+        "allowedFileAttachmentMimeTypes": ["image/*", "application/pdf"],
+    }
+    capabilities = hs.parse_capabilities({**PHONE_TYPES, **lists})
+    assert capabilities.outgoing_attachment_types == ("FILE", "QUICK_REPLIES")
+    assert capabilities.rich_text == ("BOLD", "HYPERLINK")
+    assert capabilities.allowed_file_attachment_mime_types == ("image/*", "application/pdf")
+
+
 def test_v1_unknown_capability_key_is_rejected() -> None:
     error = rejected(hs.parse_capabilities, {**PHONE_TYPES, "allowOutgoingMessage": True})
     assert error.field == "capabilities.allowOutgoingMessage"

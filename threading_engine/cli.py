@@ -1,5 +1,6 @@
 """The ``threading-engine`` command line. ``replay`` replays a trace file (SPEC section 8); ``serve`` serves
-HubSpot's API locally (``threading_engine.server.command``, with the ``server`` extra).
+HubSpot's API locally (``threading_engine.server.command``, with the ``server`` extra); ``deliveries`` lists
+and retries its webhook deliveries (``threading_engine.server.deliveries``).
 
     threading-engine replay TRACE.jsonl [--out PATH] [--reopen-window 24h] [--reopen-clock arrival]
                                         [--ids sequential|unique|hubspot] [--store URL] [--batch N] [--resume] [--quiet]
@@ -135,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .server.command import add_arguments  # no web framework is imported until ``serve`` runs
 
     add_arguments(commands.add_parser("serve", help="serve HubSpot's Custom Channels API locally (server extra)"))
+    from .server import deliveries
+
+    deliveries.add_arguments(
+        commands.add_parser("deliveries", help="list the webhook deliveries of a served store; retry failed ones")
+    )
     return parser
 
 
@@ -145,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .server.command import run as serve
 
         return serve(args)
+    if args.command == "deliveries":
+        from .server.deliveries import run as deliveries
+
+        return deliveries(args)
     parser: argparse.ArgumentParser = args.command_parser
     if args.resume and args.ids != "sequential":
         parser.error("--resume needs --ids sequential: a resumed replay must make the ids the first run made")

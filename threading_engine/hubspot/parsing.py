@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
 from .. import rules
-from ..attachments import Attachment, check_attachments
+from ..attachments import Attachment, AttachmentType, check_attachments
 from ..commands import (
     UNSET,
     Command,
@@ -139,6 +140,7 @@ def parse_capabilities(value: object, field: str = "capabilities") -> Capabiliti
     )
     if "threading_model" in values:
         values["threading_model"] = _threading_model(values["threading_model"], f"{field}.threadingModel")
+    _check_capability_entries(body, field)
     # The remaining keys' types (booleans, lists of strings, counts) are V1's existing checks.
     return check_capabilities(Capabilities(**values))
 
@@ -156,13 +158,39 @@ def _identifier_types(value: object, field: str) -> tuple[IdentifierType, ...]:
             else ""
         )
         raise fail(field, value, f"holds {{type, value}} objects, a common mistake: it must be {wanted}{hint}", "V1")
-    types = []
+    types: list[IdentifierType] = []
     for index, item in enumerate(value):
         if not isinstance(item, str) or item not in IdentifierType.__members__:
             known = ", ".join(t.value for t in IdentifierType)
             raise fail(f"{field}[{index}]", item, f"is not a delivery identifier type name (one of {known})", "V1")
+        if IdentifierType(item) in types:  # HubSpot's schema: unique items, as for the other list capabilities
+            raise fail(f"{field}[{index}]", item, "is listed twice", "V1")
         types.append(IdentifierType(item))
     return tuple(types)
+
+
+_MIME_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/([A-Za-z0-9!#$&^_.+-]+|\*)")
+
+
+def _check_capability_entries(body: Mapping[str, Any], field: str) -> None:
+    """The entries of the list capabilities as HubSpot's Capabilities schema has them (V1): none listed twice,
+    ``outgoingAttachmentTypes`` of the seven attachment types (V8), ``allowedFileAttachmentMimeTypes`` as
+    ``type/subtype`` or ``type/*``. A list that is not of strings is left to V1's own check, which names it."""
+    for key in ("richText", "outgoingAttachmentTypes", "allowedFileAttachmentMimeTypes"):
+        entries = body.get(key)
+        if not (isinstance(entries, list) and all(isinstance(entry, str) for entry in entries)):
+            continue
+        seen: set[str] = set()
+        for index, entry in enumerate(entries):
+            where = f"{field}.{key}[{index}]"
+            if entry in seen:
+                raise fail(where, entry, "is listed twice", "V1")
+            seen.add(entry)
+            if key == "outgoingAttachmentTypes" and entry not in AttachmentType.__members__:
+                known = ", ".join(AttachmentType)
+                raise fail(where, entry, f"is not an attachment type (one of {known})", "V8")
+            if key == "allowedFileAttachmentMimeTypes" and not _MIME_TYPE.fullmatch(entry):
+                raise fail(where, entry, "is not a MIME type such as image/png or image/*", "V1")
 
 
 def _threading_model(value: object, field: str) -> ThreadingModel:

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import hubspot
@@ -28,7 +28,7 @@ from ..engine import Engine
 from ..errors import ThreadingError, ValidationError
 from ..ids import HubSpotIds
 from ..stores import open_repository
-from . import channels, conversations, openapi
+from . import channels, conversations, inboxes, openapi
 from .clock import ManualClock, parse_advance
 from .logs import log
 from .service import AuthError, HttpError, Service
@@ -138,7 +138,7 @@ def all_routes() -> list[BaseRoute]:
         Route("/_engine/webhooks/failed/{eventId}/retry", retry_failed, methods=["POST"]),
         Route("/openapi.json", openapi_document, methods=["GET"]),
     ]
-    return [*channels.routes(), *conversations.routes(), *control]
+    return [*channels.routes(), *conversations.routes(), *inboxes.routes(), *control]
 
 
 # -- the service's own routes ----------------------------------------------------------------------------------
@@ -262,7 +262,19 @@ async def _routing_error(request: Request, error: Exception) -> Response:
     category = {404: "OBJECT_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(error.status_code, "VALIDATION_ERROR")
     response = _body(request, error.status_code, category, f"{request.method} {request.url.path}: {error.detail}")
     response.headers.update(error.headers or {})
+    if error.status_code == 405:
+        # Starlette names the methods of the one route it tried; a path is served by several (one per method).
+        response.headers["Allow"] = ", ".join(sorted(_allowed_methods(request)))
     return response
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    """Every method some route serves at the request's path."""
+    allowed: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+            allowed |= route.methods
+    return allowed
 
 
 async def _unexpected_error(request: Request, error: Exception) -> Response:

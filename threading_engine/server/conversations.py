@@ -54,7 +54,7 @@ async def list_threads(request: Request) -> JSONResponse:
     inboxes = query.getlist("inboxId")
     contact, ticket = query.get("associatedContactId"), query.get("associatedTicketId")
     after_text = query.get("latestMessageTimestampAfter")
-    after_time = hubspot.parse_timestamp(after_text, "latestMessageTimestampAfter") if after_text else None
+    after_time = None if after_text is None else hubspot.parse_timestamp(after_text, "latestMessageTimestampAfter")
     sort = query.get("sort", "id")
     if sort not in _SORTS:
         raise ValidationError(f"sort {shown(sort)} is not one of {', '.join(_SORTS)}", field="sort", value=sort)
@@ -93,9 +93,10 @@ async def update_thread(request: Request) -> JSONResponse:
     if not isinstance(body, dict) or not body.keys() <= {"status", "archived"}:
         raise ValidationError(f"body {shown(body)} is not {{status?, archived?}}", field="body", value=body)
     status, archived = body.get("status"), body.get("archived")
-    if status is not None and status not in ThreadStatus.__members__:
+    # A key given as null is refused like any other value that is not the schema's (no "null means absent").
+    if "status" in body and (not isinstance(status, str) or status not in ThreadStatus.__members__):
         raise ValidationError(f"status {shown(status)} is not OPEN or CLOSED", field="status", value=status)
-    if archived is not None and not isinstance(archived, bool):
+    if "archived" in body and not isinstance(archived, bool):
         raise ValidationError(f"archived {shown(archived)} is not true or false", field="archived", value=archived)
     if archived and status == "OPEN":
         raise ValidationError("an archived thread cannot be OPEN (R7)", field="status", value=status, rule="R7")

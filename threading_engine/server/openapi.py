@@ -15,11 +15,31 @@ import attrs
 from starlette.routing import BaseRoute, Route
 
 from ..hubspot import schemas
-from . import channels, conversations
+from ..identifiers import IdentifierType
+from ..model import ThreadStatus
+from . import channels, conversations, inboxes
+from .service import MAX_LIMIT
 
 Json = dict[str, Any]
 _PATH_PARAMETER = re.compile(r"{(\w+)}")
 _PAGING = ("after", "limit")
+# What each query parameter takes, as the handlers check it; one not named here is any string.
+_QUERY_SCHEMAS: dict[str, Json] = {
+    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+    "archived": {"type": "boolean"},
+    "threadStatus": {"type": "string", "enum": [status.value for status in ThreadStatus]},
+    "status": {"type": "string", "enum": [status.value for status in ThreadStatus]},
+    "deliveryIdentifierType": {"type": "string", "enum": [kind.value for kind in IdentifierType]},
+    "latestMessageTimestampAfter": {"type": "string", "format": "date-time"},
+}
+_SORTS: dict[Callable[..., Any], list[str]] = {
+    conversations.list_threads: ["id", "-id", "latestMessageTimestamp", "-latestMessageTimestamp"],
+    conversations.list_messages: ["createdAt", "-createdAt"],
+}
+# The refusals an operation can answer with HubSpot's error body: a read can be refused for its query or
+# path (400, 404) and a write for its body and the stored state too; both when the store fails (503).
+_READ_REFUSALS = (400, 401, 404, 503)
+_WRITE_REFUSALS = (400, 401, 403, 404, 409, 413, 415, 503)
 
 
 @attrs.frozen
@@ -31,6 +51,7 @@ class Operation:
     answer: str | None = None
     body: str | None = None
     query: tuple[str, ...] = ()
+    partial: str | None = None  # a batch's answer when some inputs failed (207)
 
 
 _OPERATIONS: dict[Callable[..., Any], Operation] = {
@@ -133,6 +154,21 @@ _OPERATIONS: dict[Callable[..., Any], Operation] = {
         query=(*_PAGING, "archived", "channelId", "inboxId"),
     ),
     conversations.get_account: Operation(summary="Read a channel account", status=200, answer="PublicChannelAccount"),
+    inboxes.list_inboxes: Operation(
+        summary="List inboxes",
+        status=200,
+        answer="CollectionResponseWithTotalPublicInbox",
+        query=(*_PAGING, "archived"),
+    ),
+    inboxes.get_inbox: Operation(summary="Read an inbox", status=200, answer="PublicInbox"),
+    inboxes.get_actor: Operation(summary="Read an actor", status=200, answer="PublicActor"),
+    inboxes.batch_read_actors: Operation(
+        summary="Read actors",
+        status=200,
+        answer="BatchResponsePublicActor",
+        body="BatchInputString",
+        partial="BatchResponsePublicActorWithErrors",
+    ),
 }
 # The service's own routes: described without HubSpot schemas (they are not HubSpot's).
 _CONTROL = {
@@ -176,7 +212,9 @@ def _operation(route: Route, method: str, operation: Operation) -> Json:
         {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
         for p in _PATH_PARAMETER.findall(route.path)
     ]
-    parameters += [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in operation.query]
+    parameters += [
+        {"name": q, "in": "query", "required": False, "schema": _query_schema(route, q)} for q in operation.query
+    ]
     answer: Json = {"description": operation.summary}
     if operation.answer is not None:
         answer["content"] = {"application/json": {"schema": _ref(operation.answer)}}
@@ -186,14 +224,17 @@ def _operation(route: Route, method: str, operation: Operation) -> Json:
         "operationId": name,
         "summary": operation.summary,
         "parameters": parameters,
-        "responses": {
-            str(operation.status): answer,
-            "default": {
-                "description": "HubSpot's error body",
-                "content": {"application/json": {"schema": _ref("Error")}},
-            },
-        },
+        "responses": {str(operation.status): answer},
     }
+    if operation.partial is not None:
+        described["responses"]["207"] = {
+            "description": "Some inputs were not found",
+            "content": {"application/json": {"schema": _ref(operation.partial)}},
+        }
+    if route.path not in _PUBLIC:
+        refused = {"description": "HubSpot's error body", "content": {"application/json": {"schema": _ref("Error")}}}
+        for status in _READ_REFUSALS if method == "GET" else _WRITE_REFUSALS:
+            described["responses"][str(status)] = refused
     if operation.body is not None:
         described["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(operation.body)}}}
     elif method == "POST":
@@ -201,6 +242,12 @@ def _operation(route: Route, method: str, operation: Operation) -> Json:
     if route.path in _PUBLIC:
         described["security"] = []
     return described
+
+
+def _query_schema(route: Route, name: str) -> Json:
+    if name == "sort":
+        return {"type": "string", "enum": _SORTS[route.endpoint]}
+    return _QUERY_SCHEMAS.get(name, {"type": "string"})
 
 
 def _ref(name: str) -> Json:
@@ -214,9 +261,12 @@ def _components() -> Json:
 def _local_refs(node: Any) -> Any:
     """A shipped schema with its file references (``Error.json``) made references within this document."""
     if isinstance(node, dict):
+        # ``{"$ref": "Error.json"}`` becomes ``{"$ref": "#/components/schemas/Error"}``: the key keeps a string.
         return {
             key: (
-                _ref(value.removesuffix(".json")) if key == "$ref" and value.endswith(".json") else _local_refs(value)
+                _ref(value.removesuffix(".json"))["$ref"]
+                if key == "$ref" and value.endswith(".json")
+                else _local_refs(value)
             )
             for key, value in node.items()
             if key not in ("$schema", "$id")
