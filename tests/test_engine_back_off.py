@@ -32,6 +32,7 @@ from threading_engine import (
     PublishMessage,
     Result,
     SequentialIds,
+    StagingToken,
     StorageError,
     Thread,
     ThreadingError,
@@ -95,6 +96,9 @@ class LosingRepository:
 
     def get_message(self, message_id: str) -> Message | None:
         return self.inner.get_message(message_id)
+
+    def get_staging_token(self, token: str) -> StagingToken | None:
+        return self.inner.get_staging_token(token)
 
     def list_channels(self) -> list[Channel]:
         return self.inner.list_channels()

@@ -21,8 +21,10 @@ from .commands import (
     CloseThread,
     CloseTicket,
     Command,
+    CompleteStagingToken,
     CreateChannel,
     CreateChannelAccount,
+    CreateStagingToken,
     PublishMessageByPosition,
     ReopenThread,
     Reply,
@@ -52,6 +54,7 @@ class Result:
     ticket_id: str | None = None
     message_id: str | None = None
     events: tuple[EventRecord, ...] = ()
+    staging_token_id: str | None = None  # the staging token made or completed (T1)
 
 
 class CommandMethods:
@@ -128,6 +131,29 @@ class CommandMethods:
                 authorized=authorized,
                 creates_tickets=creates_tickets,
                 portal_id=portal_id,
+            )
+        )
+
+    def create_staging_token(
+        self, channel_id: str, *, inbox_id: str, portal_id: str = DEFAULT_PORTAL_ID, user_id: str = "0"
+    ) -> Result:
+        """What HubSpot's inbox does when user ``user_id`` of ``portal_id`` clicks "connect" on the channel in
+        inbox ``inbox_id`` (T1): a single-use staging token, named by the result's ``staging_token_id``."""
+        return self.execute(
+            CreateStagingToken(channel_id=channel_id, inbox_id=inbox_id, portal_id=portal_id, user_id=user_id)
+        )
+
+    def complete_staging_token(
+        self, channel_id: str, account_token: str, *, account_name: str, delivery_identifier: DeliveryIdentifier
+    ) -> Result:
+        """HubSpot's staging-token PATCH (T1): the token's account is created in its portal and inbox, as
+        :meth:`create_channel_account` creates one (V2, CHANNEL_ACCOUNT_CREATED); a token is used once."""
+        return self.execute(
+            CompleteStagingToken(
+                channel_id=channel_id,
+                account_token=account_token,
+                account_name=account_name,
+                delivery_identifier=delivery_identifier,
             )
         )
 

@@ -73,6 +73,28 @@ class CreateChannelAccount(Command):
 
 
 @attrs.frozen
+class CreateStagingToken(Command):
+    """What HubSpot's inbox does when a user of ``portal_id`` clicks "connect" on a channel (T1): a single-use
+    token the integration completes with :class:`CompleteStagingToken`. ``user_id`` is the HubSpot user."""
+
+    channel_id: str
+    inbox_id: str
+    portal_id: str = DEFAULT_PORTAL_ID
+    user_id: str = "0"  # no user named: HubSpot's ids start at 1
+
+
+@attrs.frozen
+class CompleteStagingToken(Command):
+    """HubSpot's ``PATCH /{channelId}/channel-account-staging-tokens/{accountToken}`` (T1): the token's account
+    is created, in the token's portal and inbox, with this name and delivery identifier (V2)."""
+
+    channel_id: str
+    account_token: str
+    account_name: str
+    delivery_identifier: DeliveryIdentifier
+
+
+@attrs.frozen
 class UpdateChannelAccount(Command):
     channel_account_id: str
     name: str | Unset = UNSET

@@ -18,7 +18,7 @@ import attrs
 from .errors import ValidationError
 from .events import Event
 from .identifiers import DeliveryIdentifier, IdentifierType
-from .model import Channel, ChannelAccount, Message, Thread, Ticket
+from .model import Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
 from .positional import by_position
 from .storable import shown
 
@@ -89,6 +89,7 @@ class ViewQuery:
     - ``message_id``: the message, and (unless the query names them otherwise) its account and channel (S1).
     - ``channel_identifier_types``: with the channel, the delivery identifier types its accounts use (V7).
     - ``participant_names``: with the thread, the names its participants were last given (N1).
+    - ``staging_token``: the staging token with that id (T1), read afresh under the token's lock.
     """
 
     channel_id: str | None = None
@@ -101,6 +102,7 @@ class ViewQuery:
     message_id: str | None = None
     channel_identifier_types: bool = False
     participant_names: bool = False
+    staging_token: str | None = None
 
 
 @attrs.frozen(slots=False)
@@ -126,6 +128,7 @@ class View:
     message: Message | None = None
     channel_identifier_types: frozenset[IdentifierType] | None = None
     participant_names: Mapping[str, str] | None = None
+    staging_token: StagingToken | None = None
 
     def ticket_of(self, thread: Thread) -> Ticket | None:
         return None if thread.ticket_id is None else self.tickets.get(thread.ticket_id)
@@ -136,7 +139,7 @@ class Changes:
     """The rows a decision writes: new or changed values, each replacing the stored one with its id.
 
     ``message`` is a new message, inserted (its id must be free); ``changed_message`` an existing one rewritten
-    (its status, S1).
+    (its status, S1); ``staging_token`` a staging token made or completed (T1).
     """
 
     channel: Channel | None = None
@@ -145,10 +148,17 @@ class Changes:
     tickets: tuple[Ticket, ...] = ()
     message: Message | None = None
     changed_message: Message | None = None
+    staging_token: StagingToken | None = None  # new or completed (T1): rare
 
     def __bool__(self) -> bool:
         return bool(
-            self.channel or self.account or self.threads or self.tickets or self.message or self.changed_message
+            self.channel
+            or self.account
+            or self.threads
+            or self.tickets
+            or self.message
+            or self.changed_message
+            or self.staging_token
         )
 
 
@@ -167,6 +177,7 @@ class Decision:
     thread_id: str | None = None
     ticket_id: str | None = None
     message_id: str | None = None
+    staging_token_id: str | None = None
 
 
 # A view is made for every command (by the memory store, by a SQL store's rows, by a remembered view brought up

@@ -26,7 +26,7 @@ from .errors import StorageError, ThreadingError, ValidationError, WriteConflict
 from .events import EventRecord
 from .ids import SequentialIds, UniqueIds
 from .memos import Memo
-from .model import Channel, ChannelAccount, Message, Thread, Ticket
+from .model import Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
 from .positional import by_position
 from .repository import PendingEvent, Repository, UnitOfWork
 from .rules import IdFactory
@@ -269,6 +269,10 @@ class Engine(CommandMethods):
     def message(self, message_id: str) -> Message:
         return _found(self.repository.get_message, message_id, "messageId", "message")
 
+    def staging_token(self, token: str) -> StagingToken:
+        """A staging token (T1) by its ``accountToken``; completed ones too."""
+        return _found(self.repository.get_staging_token, token, "accountToken", "staging token")
+
     def threads(self, channel_account_id: str | None = None) -> list[Thread]:
         """Threads of one account (or all), archived ones included, in creation order; none for an id that
         cannot be one."""
@@ -331,4 +335,5 @@ def _result(decision: Decision, records: Sequence[EventRecord]) -> Result:
         decision.ticket_id,
         decision.message_id,
         tuple(records),
+        decision.staging_token_id,
     )

@@ -41,7 +41,7 @@ import attrs
 from .decisions import Changes, View, ViewQuery
 from .errors import StorageError
 from .events import Event, EventRecord
-from .model import Channel, ChannelAccount, Message, Thread, Ticket
+from .model import Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
 
 
 def id_taken(field: str, value: object) -> StorageError:
@@ -133,6 +133,10 @@ class Repository(Protocol):
     def get_ticket(self, ticket_id: str) -> Ticket | None: ...
 
     def get_message(self, message_id: str) -> Message | None: ...
+
+    def get_staging_token(self, token: str) -> StagingToken | None:
+        """The staging token with that id (T1), completed or not."""
+        ...
 
     def list_channels(self) -> list[Channel]:
         """Every channel, in creation order."""

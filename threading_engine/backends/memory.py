@@ -16,7 +16,7 @@ from ..decisions import Changes, View, ViewQuery
 from ..errors import WriteConflict
 from ..events import EventRecord, EventRecordByPosition
 from ..identifiers import DeliveryIdentifier, IdentifierType
-from ..model import THREAD_OPEN, Channel, ChannelAccount, Message, Thread, Ticket
+from ..model import THREAD_OPEN, Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
 from ..repository import PendingEvent, id_taken
 from .view import NAMES_FROM_MESSAGES, assemble_view
 
@@ -51,6 +51,7 @@ class MemoryRepository:
         self._events: list[EventRecord] = []
         self._event_ids: set[str] = set()  # U0 for events
         self._pending: dict[str, EventRecord] = {}
+        self._staging_tokens: dict[str, StagingToken] = {}  # T1
 
     # -- the view's lookups (``view.ViewLookups``): the memory store is nothing more -----------------------
 
@@ -93,6 +94,9 @@ class MemoryRepository:
         ids = self._thread_messages.get(thread_id, [])[-NAMES_FROM_MESSAGES:]
         return [self._messages[message_id] for message_id in reversed(ids)]
 
+    def staging_token(self, token: str) -> StagingToken | None:
+        return self._staging_tokens.get(token)
+
     def identifier_types_in_use(self, channel_id: str) -> frozenset[IdentifierType]:
         return frozenset(a.delivery_identifier.type for a in self._accounts.values() if a.channel_id == channel_id)
 
@@ -134,6 +138,10 @@ class MemoryRepository:
         if changes.changed_message is not None:
             undo.append(("changed_message", changes.changed_message.id, self._messages[changes.changed_message.id]))
             self._replace_message(changes.changed_message)
+        if changes.staging_token is not None:
+            token = changes.staging_token
+            undo.append(("staging_token", token.id, self._staging_tokens.get(token.id)))
+            self._staging_tokens[token.id] = token
         stored = self._events
         undo.append(("events", "", len(stored)))
         records = []
@@ -169,6 +177,8 @@ class MemoryRepository:
                 self._undo_thread(value_id, old)
             elif kind == "ticket":
                 self._restore(self._tickets, value_id, old)
+            elif kind == "staging_token":
+                self._restore(self._staging_tokens, value_id, old)
             elif kind == "channel":
                 self._restore(self._channels, value_id, old)
             else:
@@ -284,6 +294,10 @@ class MemoryRepository:
     def get_message(self, message_id: str) -> Message | None:
         with self._lock:
             return self._messages.get(message_id)
+
+    def get_staging_token(self, token: str) -> StagingToken | None:
+        with self._lock:
+            return self._staging_tokens.get(token)
 
     def list_channels(self) -> list[Channel]:
         with self._lock:

@@ -14,8 +14,10 @@ from ..commands import (
     ArchiveChannel,
     ArchiveChannelAccount,
     Command,
+    CompleteStagingToken,
     CreateChannel,
     CreateChannelAccount,
+    CreateStagingToken,
     PublishMessage,
     PublishMessageByPosition,
     Reply,
@@ -49,6 +51,7 @@ from .channels import (
     normalize_update_account,
     normalize_update_channel,
 )
+from .staging import normalize_complete_token, normalize_create_token
 from .statuses import normalize_message_status
 
 
@@ -204,6 +207,8 @@ _NORMALIZERS: dict[type, _Normalizer] = {
     ArchiveChannel: normalize_archive_channel,
     ArchiveChannelAccount: normalize_archive_account,
     UpdateMessageStatus: normalize_message_status,
+    CreateStagingToken: normalize_create_token,
+    CompleteStagingToken: normalize_complete_token,
     PublishMessage: _normalize_publish,
     StartConversation: _normalize_start,
     Reply: _normalize_reply,

@@ -41,8 +41,10 @@ from ..commands import (
     CloseThread,
     CloseTicket,
     Command,
+    CompleteStagingToken,
     CreateChannel,
     CreateChannelAccount,
+    CreateStagingToken,
     PublishMessage,
     ReopenThread,
     Reply,
@@ -132,6 +134,7 @@ class AgreementMachine(RuleBasedStateMachine):
         self.accounts: list[str] = []
         self.channels: list[str] = []
         self.messages: list[tuple[str, str]] = []  # (channel, message) of every message stored
+        self.tokens: list[tuple[int, str]] = []  # (channel, staging token) of every token made (T1)
         types = (IdentifierType.HS_PHONE_NUMBER, IdentifierType.HS_EMAIL_ADDRESS)
         for model, tickets in (
             (ThreadingModel.DELIVERY_IDENTIFIER, True),
@@ -281,6 +284,28 @@ class AgreementMachine(RuleBasedStateMachine):
         else:
             self.run(ArchiveChannelAccount(self.accounts[account]))
 
+    @rule(channel=st.integers(0, 2), inbox=st.sampled_from(["1", "2"]))
+    def make_staging_token(self, channel: int, inbox: str) -> None:
+        """T1: HubSpot's "connect" makes a token of a portal; an archived channel gets none."""
+        result = self.run(CreateStagingToken(self.channels[channel], inbox, portal_id="4300", user_id="7"))
+        if result.staging_token_id is not None:
+            self.tokens.append((channel, result.staging_token_id))
+
+    @precondition(lambda self: bool(self.tokens))
+    @rule(
+        which=st.integers(0, 1_000),
+        phone=st.sampled_from(["+15550100", "+15550190", "+15550191"]),
+        elsewhere=st.booleans(),
+    )
+    def complete_staging_token(self, which: int, phone: str, elsewhere: bool) -> None:
+        """T1: completing a token creates its account (V2 as any creation: ``+15550100`` is account 0's); a
+        token is used once, and one of another channel's path is not found."""
+        channel, token = self.tokens[which % len(self.tokens)]
+        if elsewhere:
+            channel = (channel + 1) % len(self.channels)
+        identifier = DeliveryIdentifier.of("HS_PHONE_NUMBER", phone)
+        self.run(CompleteStagingToken(self.channels[channel], token, "Connected desk", identifier))
+
     @rule(jump=st.sampled_from(_JUMPS))
     def tick(self, jump: timedelta) -> None:
         self.clock.now += jump
@@ -294,6 +319,9 @@ class AgreementMachine(RuleBasedStateMachine):
     @invariant()
     def stores_agree(self) -> None:
         assert snapshot(self.candidate.repository) == snapshot(self.reference.repository)
+        tokens = [token for _, token in self.tokens]
+        candidate, reference = self.candidate.repository, self.reference.repository
+        assert [candidate.get_staging_token(t) for t in tokens] == [reference.get_staging_token(t) for t in tokens]
 
 
 def check_repository(factory: RepositoryFactory, *, max_examples: int = 50, stateful_step_count: int = 30) -> None:

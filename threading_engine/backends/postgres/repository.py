@@ -12,7 +12,7 @@ from typing import Any
 from psycopg.pq import TransactionStatus
 
 from ...events import EventRecord
-from ...model import Channel, ChannelAccount, Message, Thread, Ticket
+from ...model import Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
 from .. import rows
 from .connections import Connection, Connections, Pool, in_one_round_trip
 from .schema import Statements, quoted_schema
@@ -114,6 +114,10 @@ class PostgresRepository:
     def get_message(self, message_id: str) -> Message | None:
         row = self._one(self._statements.GET_MESSAGE, message_id)
         return None if row is None else rows.message_from_json(row[0])
+
+    def get_staging_token(self, token: str) -> StagingToken | None:
+        row = self._one(self._statements.GET_STAGING_TOKEN, token)
+        return None if row is None else rows.staging_token_from_json(row[0])
 
     def list_channels(self) -> list[Channel]:
         return [rows.channel_from_json(r[0]) for r in self._rows(self._statements.LIST_CHANNELS, ())]

@@ -111,6 +111,15 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX {schema}.threads_by_key;
     CREATE INDEX threads_by_key ON {schema}.threads (account_id, hashtextextended(key, 0), closed_at);
     """,
+    # 3: staging tokens (T1), a table of their own; nothing else changes.
+    """
+    CREATE TABLE {schema}.staging_tokens (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        channel_id text NOT NULL,
+        data text NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -370,6 +379,11 @@ class Statements:
         self.GET_THREAD = f"SELECT {columns} FROM {s}.threads WHERE id = %s"
         self.GET_TICKET = f"SELECT id, thread_id, status FROM {s}.tickets WHERE id = %s"
         self.GET_MESSAGE = f"SELECT data FROM {s}.messages WHERE id = %s"
+        self.GET_STAGING_TOKEN = f"SELECT data FROM {s}.staging_tokens WHERE id = %s"  # T1
+        self.UPSERT_STAGING_TOKEN = (
+            f"INSERT INTO {s}.staging_tokens (id, channel_id, data) VALUES (%s, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data"
+        )
         self.LIST_CHANNELS = f"SELECT data FROM {s}.channels ORDER BY seq"
         self.LIST_ACCOUNTS = (
             f"SELECT data FROM {s}.accounts WHERE %(channel_id)s::text IS NULL OR channel_id = %(channel_id)s "
@@ -410,6 +424,8 @@ class Statements:
             names.append(f"{prefix}{account}\x1fintegration\x1f{query.integration_thread_id}")
         if query.message_id is not None:  # S1: statuses of one message are set one at a time
             names.append(f"{prefix}{query.message_id}\x1fmessage")
+        if query.staging_token is not None:  # T1: a token is completed once
+            names.append(f"{prefix}{query.staging_token}\x1fstaging_token")
         if query.account_identifier is not None and query.channel_id is not None:
             identifier = query.account_identifier
             names.append(f"{prefix}{query.channel_id}\x1fidentifier\x1f{identifier.type.value}\x1f{identifier.value}")

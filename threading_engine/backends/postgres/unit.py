@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import psycopg
 from psycopg.pq import TransactionStatus
 
@@ -59,13 +60,27 @@ class PostgresUnitOfWork:
     def load(self, query: ViewQuery) -> View:
         ahead = self._ahead.take(query)
         if ahead is not None:
-            return ahead
+            return ahead if query.staging_token is None else self._with_staging_token(query.staging_token, ahead)
         found, locked = self._load_views([query])
         view = found[0]
         if view.thread is not None and self._statements.thread_lock_name(view.thread) not in locked:
             # The thread was committed between LOCK and VIEW, so its key was not locked: read again.
             raise WriteConflict(f"thread {view.thread.id} appeared while its lock was being taken")
-        return view
+        return view if query.staging_token is None else self._with_staging_token(query.staging_token, view)
+
+    def _with_staging_token(self, token_id: str, view: View) -> View:
+        """``view`` with the staging token (T1), read after what this unit saved, under the token's lock."""
+        with self._connections.translated():
+            connection, found = self._connection, self._connection.cursor()
+
+            def send() -> None:
+                self._begin_if_idle()
+                self._send_queued()
+                found.execute(self._statements.GET_STAGING_TOKEN, (token_id,), prepare=True)
+
+            in_one_round_trip(connection, send)
+            row = found.fetchone()
+        return attrs.evolve(view, staging_token=None if row is None else rows.staging_token_from_json(row[0]))
 
     def prefetch(self, queries: Sequence[ViewQuery]) -> None:
         """Lock the subjects of every query and load all their views in one round trip (see ``Repository``).
@@ -154,6 +169,10 @@ class PostgresUnitOfWork:
                 account, identifier = changes.account, changes.account.delivery_identifier
                 columns = (account.id, account.channel_id, identifier.type.value, identifier.value)
                 connection.execute(statements.UPSERT_ACCOUNT, (*columns, rows.account_json(account)), prepare=True)
+            if changes.staging_token is not None:  # T1
+                token = changes.staging_token
+                token_row = (token.id, token.channel_id, rows.staging_token_json(token))
+                connection.execute(statements.UPSERT_STAGING_TOKEN, token_row, prepare=True)
         threads = [rows.thread_row(thread) for changes in saved for thread in changes.threads]
         for run in _runs_of_distinct_ids(threads):
             self._write_rows(statements.UPSERT_THREAD, statements.UPSERT_THREADS, run)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from ...events import EventRecord
-from ...model import Channel, ChannelAccount, Message, Thread, Ticket
+from ...model import Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
 from .. import rows
 from ..viewcache import DEFAULT_VIEW_CACHE_SIZE, ViewCache
 from .schema import migrate
@@ -85,6 +85,10 @@ class SQLiteRepository:
     def get_message(self, message_id: str) -> Message | None:
         row = self._one("SELECT data FROM messages WHERE id = ?", (message_id,))
         return None if row is None else rows.message_from_json(row[0])
+
+    def get_staging_token(self, token: str) -> StagingToken | None:
+        row = self._one("SELECT data FROM staging_tokens WHERE id = ?", (token,))
+        return None if row is None else rows.staging_token_from_json(row[0])
 
     def list_channels(self) -> list[Channel]:
         return [rows.channel_from_json(r[0]) for r in self._all("SELECT data FROM channels ORDER BY seq")]

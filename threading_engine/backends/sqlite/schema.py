@@ -83,6 +83,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_pending ON events (sequence) WHERE acknowledged = 0;
     """,
+    # 2: staging tokens (T1), a table of their own; nothing else changes.
+    """
+    CREATE TABLE staging_tokens (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        channel_id TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

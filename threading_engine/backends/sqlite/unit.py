@@ -6,6 +6,8 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 
+import attrs
+
 from ...decisions import Changes, View, ViewQuery
 from ...events import EventRecord, EventRecordByPosition
 from ...model import Thread
@@ -20,8 +22,10 @@ from .statements import (
     LATEST_MESSAGES,
     MESSAGE_BY_ID,
     MUTABLE_THREAD_FIELDS,
+    STAGING_TOKEN_BY_ID,
     TAKEN,
     THREAD_BY_ID,
+    UPSERT_STAGING_TOKEN,
     UPSERT_THREAD,
     add_rows,
     thread_update_sql,
@@ -75,7 +79,11 @@ class SQLiteUnitOfWork:
 
     def load(self, query: ViewQuery) -> View:
         with translated:
-            return self._load(query)
+            view = self._load(query)
+            if query.staging_token is not None:  # T1: rare, read afresh and never remembered
+                row = self._connection.execute(STAGING_TOKEN_BY_ID, (query.staging_token,)).fetchone()
+                view = attrs.evolve(view, staging_token=None if row is None else rows.staging_token_from_json(row[0]))
+            return view
 
     def _load(self, query: ViewQuery) -> View:
         views = self._views
@@ -225,6 +233,9 @@ class SQLiteUnitOfWork:
         if changes.changed_message is not None:
             changed = changes.changed_message
             execute(CHANGE_MESSAGE, (rows.message_json(changed), changed.id))
+        if changes.staging_token is not None:
+            token = changes.staging_token
+            execute(UPSERT_STAGING_TOKEN, (token.id, token.channel_id, rows.staging_token_json(token)))
         records = []
         for pending in events:
             try:
