@@ -44,6 +44,7 @@ from threading_engine import (
 )
 from threading_engine.backends.memory import MemoryRepository
 from threading_engine.decisions import Changes, View, ViewQuery
+from threading_engine.reads import AccountFilter, Page, ThreadFilter
 from threading_engine.repository import PendingEvent
 from threading_engine.testing.conformance import snapshot
 
@@ -108,6 +109,18 @@ class LosingRepository:
 
     def list_threads(self, channel_account_id: str | None = None) -> list[Thread]:
         return self.inner.list_threads(channel_account_id)
+
+    def page_channels(self, after: str | None, limit: int) -> Page[Channel]:
+        return self.inner.page_channels(after, limit)
+
+    def page_accounts(self, where: AccountFilter, after: str | None, limit: int) -> Page[ChannelAccount]:
+        return self.inner.page_accounts(where, after, limit)
+
+    def page_threads(self, where: ThreadFilter, after: str | None, limit: int, newest_first: bool) -> Page[Thread]:
+        return self.inner.page_threads(where, after, limit, newest_first)
+
+    def page_messages(self, thread_id: str, after: str | None, limit: int, newest_first: bool) -> Page[Message]:
+        return self.inner.page_messages(thread_id, after, limit, newest_first)
 
     def list_tickets(self) -> list[Ticket]:
         return self.inner.list_tickets()

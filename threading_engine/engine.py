@@ -28,6 +28,7 @@ from .ids import SequentialIds, UniqueIds
 from .memos import Memo
 from .model import Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
 from .positional import by_position
+from .reads import ReadMethods
 from .repository import PendingEvent, Repository, UnitOfWork
 from .rules import IdFactory
 from .rules.remembered import Memos
@@ -50,7 +51,7 @@ _Result = by_position(
 _PendingEvent = by_position(PendingEvent, "event_id", "timestamp", "event")
 
 
-class Engine(CommandMethods):
+class Engine(CommandMethods, ReadMethods):
     """Decides threads for messages and keeps them in a :class:`Repository`.
 
     ``clock`` gives the engine's time (R4's "now"); ``ids`` makes new ids from a kind (``"thread"``,

@@ -42,6 +42,7 @@ from .decisions import Changes, View, ViewQuery
 from .errors import StorageError
 from .events import Event, EventRecord
 from .model import Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
+from .reads import AccountFilter, Page, ThreadFilter
 
 
 def id_taken(field: str, value: object) -> StorageError:
@@ -148,6 +149,23 @@ class Repository(Protocol):
 
     def list_threads(self, channel_account_id: str | None = None) -> list[Thread]:
         """Threads (of one account, or all), archived ones included, in creation order."""
+        ...
+
+    def page_channels(self, after: str | None, limit: int) -> Page[Channel]:
+        """Channels after the one ``after`` names (all, for ``None``), in creation order: at most ``limit``, the
+        next page's cursor if more follow, and how many there are in all (see ``reads``)."""
+        ...
+
+    def page_accounts(self, where: AccountFilter, after: str | None, limit: int) -> Page[ChannelAccount]:
+        """Accounts that ``where`` holds, after the one ``after`` names, in creation order; with their total."""
+        ...
+
+    def page_threads(self, where: ThreadFilter, after: str | None, limit: int, newest_first: bool) -> Page[Thread]:
+        """Threads that ``where`` holds, after the one ``after`` names, in creation order (or newest first)."""
+        ...
+
+    def page_messages(self, thread_id: str, after: str | None, limit: int, newest_first: bool) -> Page[Message]:
+        """The thread's messages after the one ``after`` names, in the order stored (or newest first)."""
         ...
 
     def list_tickets(self) -> list[Ticket]:

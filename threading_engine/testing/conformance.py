@@ -59,7 +59,8 @@ from ..engine import Engine
 from ..errors import ThreadingError
 from ..identifiers import DeliveryIdentifier, IdentifierType
 from ..ids import SequentialIds
-from ..model import Capabilities, Direction, MessageStatus, Participant, ThreadingModel
+from ..model import Capabilities, Direction, MessageStatus, Participant, ThreadingModel, ThreadStatus
+from ..reads import AccountFilter, Page, ThreadFilter
 from ..repository import Repository
 from .contract_checks import ContractChecks
 
@@ -305,6 +306,40 @@ class AgreementMachine(RuleBasedStateMachine):
             channel = (channel + 1) % len(self.channels)
         identifier = DeliveryIdentifier.of("HS_PHONE_NUMBER", phone)
         self.run(CompleteStagingToken(self.channels[channel], token, "Connected desk", identifier))
+
+    @rule(
+        portal=st.sampled_from([None, "4200", "4201", "4300"]),
+        archived=st.sampled_from([None, True, False]),
+        status=st.sampled_from([None, *ThreadStatus]),
+        limit=st.integers(1, 3),
+        newest_first=st.booleans(),
+        page=st.integers(0, 2),
+    )
+    def read_pages(
+        self,
+        portal: str | None,
+        archived: bool | None,
+        status: ThreadStatus | None,
+        limit: int,
+        newest_first: bool,
+        page: int,
+    ) -> None:
+        """The paged reads (``reads``) give the same page, cursor and total on every store, for a page reached
+        by following the cursors."""
+        accounts, threads = AccountFilter(portal_id=portal, archived=archived), ThreadFilter(portal, status=status)
+        reads: list[Callable[[Engine, str | None], Page[Any]]] = [
+            lambda engine, after: engine.channels_page(after=after, limit=limit),
+            lambda engine, after: engine.accounts_page(accounts, after=after, limit=limit),
+            lambda engine, after: engine.threads_page(threads, after=after, limit=limit, newest_first=newest_first),
+        ]
+        for read in reads:
+            cursor: str | None = None
+            for _ in range(page + 1):
+                found = [read(engine, cursor) for engine in (self.candidate, self.reference)]
+                assert found[0] == found[1], f"candidate {found[0]!r} != reference {found[1]!r}"
+                cursor = found[1].after
+                if cursor is None:
+                    break
 
     @rule(jump=st.sampled_from(_JUMPS))
     def tick(self, jump: timedelta) -> None:

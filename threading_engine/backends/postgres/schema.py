@@ -120,6 +120,18 @@ MIGRATIONS: tuple[str, ...] = (
         data text NOT NULL
     );
     """,
+    # 4: the paged reads' filters (``listing.py``): an account's portal, inbox and archived flag as columns
+    # computed from its document (nothing that writes an account changes), and the indexes that scope accounts
+    # to a portal or a channel.
+    """
+    ALTER TABLE {schema}.accounts
+        ADD COLUMN portal_id text GENERATED ALWAYS AS (coalesce((data::jsonb) ->> 'portal_id', '0')) STORED,
+        ADD COLUMN inbox_id text GENERATED ALWAYS AS ((data::jsonb) ->> 'inbox_id') STORED,
+        ADD COLUMN archived smallint
+            GENERATED ALWAYS AS (coalesce(((data::jsonb) ->> 'archived')::boolean, false)::int::smallint) STORED;
+    CREATE INDEX accounts_by_portal ON {schema}.accounts (portal_id, channel_id, seq);
+    CREATE INDEX accounts_by_channel ON {schema}.accounts (channel_id, seq);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -92,6 +92,17 @@ MIGRATIONS: tuple[str, ...] = (
         data TEXT NOT NULL
     );
     """,
+    # 3: the paged reads' filters (``listing.py``): an account's portal, inbox and archived flag as columns
+    # computed from its document, and the indexes that scope accounts to a portal or a channel.
+    """
+    ALTER TABLE accounts ADD COLUMN portal_id TEXT
+        GENERATED ALWAYS AS (coalesce(json_extract(data, '$.portal_id'), '0')) VIRTUAL;
+    ALTER TABLE accounts ADD COLUMN inbox_id TEXT GENERATED ALWAYS AS (json_extract(data, '$.inbox_id')) VIRTUAL;
+    ALTER TABLE accounts ADD COLUMN archived INTEGER
+        GENERATED ALWAYS AS (coalesce(json_extract(data, '$.archived'), 0)) VIRTUAL;
+    CREATE INDEX accounts_by_portal ON accounts (portal_id, channel_id, seq);
+    CREATE INDEX accounts_by_channel ON accounts (channel_id, seq);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
