@@ -51,7 +51,7 @@ class AccountFilter:
     ``archived`` ``None`` holds both; an empty tuple filters nothing; several values match any of them.
     """
 
-    channel_id: str | None = None
+    channel_ids: tuple[str, ...] = ()
     portal_id: str | None = None
     archived: bool | None = None
     identifier_types: tuple[IdentifierType, ...] = ()
@@ -141,7 +141,7 @@ def check_account_filter(where: object) -> AccountFilter:
             value=values,
         )
     return AccountFilter(
-        channel_id=_optional_id(where.channel_id, "channelId"),
+        channel_ids=_texts(where.channel_ids, "channelId"),
         portal_id=None if where.portal_id is None else check_portal_id(where.portal_id),
         archived=_optional_flag(where.archived, "archived"),
         identifier_types=types,

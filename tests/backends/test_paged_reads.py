@@ -108,7 +108,7 @@ def _all_pages(read: Callable[[str | None], Page[_V]]) -> tuple[list[_V], list[P
 _BOOLS = st.sampled_from([None, True, False])
 _ACCOUNT_FILTERS = st.builds(
     AccountFilter,
-    channel_id=st.sampled_from([None, "channel-1", "channel-2", "channel-9"]),
+    channel_ids=st.lists(st.sampled_from(["channel-1", "channel-2", "channel-9"]), max_size=2).map(tuple),
     portal_id=st.sampled_from([None, "1", "2", "3"]),
     archived=_BOOLS,
     identifier_types=st.lists(st.sampled_from(list(IdentifierType)), max_size=2, unique=True).map(tuple),

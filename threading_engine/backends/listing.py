@@ -20,7 +20,7 @@ from . import rows
 def account_held(where: AccountFilter, account: ChannelAccount) -> bool:
     identifier = account.delivery_identifier
     return (
-        (where.channel_id is None or account.channel_id == where.channel_id)
+        (not where.channel_ids or account.channel_id in where.channel_ids)
         and (where.portal_id is None or account.portal_id == where.portal_id)
         and (where.archived is None or account.archived is where.archived)
         and (not where.identifier_types or identifier.type in where.identifier_types)
@@ -78,9 +78,8 @@ def accounts_sql(
     conditions: list[str] = []
     parameters: list[Any] = []
     p = dialect.parameter
-    if where.channel_id is not None:
-        conditions.append(f"a.channel_id = {p}")
-        parameters.append(where.channel_id)
+    if where.channel_ids:
+        conditions.append(dialect.one_of("a.channel_id", where.channel_ids, parameters))
     if where.portal_id is not None:
         conditions.append(f"a.portal_id = {p}")
         parameters.append(where.portal_id)
