@@ -185,20 +185,21 @@ class CommandMethods:
         timestamp: datetime | None = None,
         integration_thread_id: str | None = None,
         integration_idempotency_id: str | None = None,
+        actor_id: str | None = None,
     ) -> Result:
-        """Publish a message the integration received (INCOMING) or mirrors (OUTGOING): R3, R4, I1, D1."""
-        return self.execute(
-            PublishMessageByPosition(
-                channel_account_id,
-                direction,
-                _participants(senders),
-                text,
-                _participants(recipients),
-                timestamp,
-                integration_thread_id,
-                integration_idempotency_id,
-            )
+        """Publish a message the integration received (INCOMING) or mirrors (OUTGOING): R3, R4, I1, D1; sent
+        by HubSpot actor ``actor_id`` (its senders' ``senderActorId``, ``A-…``, N1) when one is named."""
+        command = PublishMessageByPosition(
+            channel_account_id,
+            direction,
+            _participants(senders),
+            text,
+            _participants(recipients),
+            timestamp,
+            integration_thread_id,
+            integration_idempotency_id,
         )
+        return self.execute(command if actor_id is None else attrs.evolve(command, actor_id=actor_id))
 
     def reply(
         self,
@@ -225,8 +226,10 @@ class CommandMethods:
         text: str,
         attachments: Iterable[Attachment] = (),
         actor_id: str | None = None,
+        rich_text: str | None = None,
     ) -> Result:
-        """An agent's message addressed by recipients (R3): to the key's open thread, or a new one."""
+        """An agent's message addressed by recipients (R3): to the key's open thread, or a new one; with the
+        text as HTML in ``rich_text``, as a reply takes it."""
         return self.execute(
             StartConversation(
                 channel_account_id=channel_account_id,
@@ -234,6 +237,7 @@ class CommandMethods:
                 text=text,
                 attachments=tuple(attachments),
                 actor_id=actor_id,
+                rich_text=rich_text,
             )
         )
 

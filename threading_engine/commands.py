@@ -131,6 +131,7 @@ class PublishMessage(Command):
     attachments: tuple[Attachment, ...] = ()
     rich_text: str | None = None
     in_reply_to_id: str | None = None
+    actor_id: str | None = None  # the senders' ``senderActorId`` (``A-…``, N1), kept and rendered as their actorId
 
 
 @attrs.frozen
@@ -166,6 +167,7 @@ class StartConversation(Command):
     text: str
     attachments: tuple[Attachment, ...] = ()
     actor_id: str | None = None  # the agent sending it (HubSpot's ``senderActorId``, ``A-…``)
+    rich_text: str | None = None  # the text as HTML, kept as given
 
 
 class ThreadAction(enum.StrEnum):
@@ -225,4 +227,5 @@ PublishMessageByPosition = by_position(
     "attachments",
     "rich_text",
     "in_reply_to_id",
+    "actor_id",
 )

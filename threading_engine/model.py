@@ -248,7 +248,8 @@ class Message:
 
     ``status`` is the last status the integration reported (S1), ``None`` until it reports one;
     ``status_error`` is the error it gave with ``FAILED``. ``attachments`` are kept as given (V8).
-    ``actor_id`` is the agent (``A-…``) who sent an agent's message, when it was named (N1). ``rich_text``
+    ``actor_id`` is the agent (``A-…``) who sent an agent's message, or the ``senderActorId`` a published one
+    came with, when it was named (N1). ``rich_text``
     (HubSpot's HTML form of the text) and ``in_reply_to_id`` (the message it answers) are kept as given.
     """
 

@@ -159,9 +159,10 @@ def message_to_json(message: Message, *, channel_id: str, engine_facts: bool = T
 
 
 def _senders(message: Message, agent: bool) -> list[Json]:
-    """The senders; an agent's message names its agent as the sender's ``actorId`` when it was named (N1)."""
+    """The senders; an agent's message names its agent as the sender's ``actorId`` when it was named, and a
+    published one the ``senderActorId`` it was published with (N1)."""
     senders = [participant_to_json(p) for p in message.senders]
-    if agent and message.actor_id is not None:
+    if message.actor_id is not None:
         for sender in senders:
             sender["actorId"] = message.actor_id
     return senders

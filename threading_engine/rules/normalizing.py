@@ -107,6 +107,7 @@ def _normalize_publish(command: PublishMessage, spellings: KnownSpellings | None
         check_attachments(command.attachments),
         _optional_text(command.rich_text, "richText"),
         _optional_id(command.in_reply_to_id, "inReplyToId", "V5"),
+        check_agent_actor(command.actor_id),
     )
     # Always the rebuilt command: it may equal ``command`` and still differ, since a plain string equals its
     # IdentifierType. (A canonical command never gets here: ``normalize`` returns it as it is.)
@@ -140,6 +141,7 @@ def _is_canonical_publish(command: PublishMessage, spellings: KnownSpellings) ->
         and not command.attachments
         and command.rich_text is None
         and command.in_reply_to_id is None
+        and command.actor_id is None
         and (
             timestamp is None
             or (isinstance(timestamp, datetime) and timestamp.tzinfo is UTC and 1 < timestamp.year < 9999)
@@ -176,6 +178,7 @@ def _normalize_start(command: StartConversation, spellings: KnownSpellings | Non
     text = check_text(command.text, "text", limit=MAX_TEXT_LENGTH)
     attachments = check_attachments(command.attachments)
     check_agent_actor(command.actor_id)
+    _optional_text(command.rich_text, "richText")
     # The checks hand back what they were given when it is canonical: no new command then.
     if recipients is command.recipients and attachments is command.attachments:
         return command

@@ -192,6 +192,7 @@ class AgreementMachine(RuleBasedStateMachine):
         text=st.sampled_from(["hi", "hello"]),
         attachments=st.sampled_from(_ATTACHMENTS),
         rich_text=st.sampled_from([None, "<p>hi</p>"]),
+        actor_id=st.sampled_from([None, "A-9"]),
     )
     def publish(
         self,
@@ -204,6 +205,7 @@ class AgreementMachine(RuleBasedStateMachine):
         text: str,
         attachments: tuple[Attachment, ...],
         rich_text: str | None,
+        actor_id: str | None,
     ) -> str:
         result = self.run(
             PublishMessage(
@@ -217,6 +219,8 @@ class AgreementMachine(RuleBasedStateMachine):
                 idempotency_id,
                 attachments,
                 rich_text,
+                None,
+                actor_id,
             )
         )
         if result.message_id is not None and result.outcome is not Outcome.DUPLICATE:
