@@ -13,7 +13,7 @@ outside any unit of work, like the other reads.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -22,7 +22,7 @@ import attrs
 from .errors import ValidationError
 from .identifiers import IdentifierType
 from .model import Channel, ChannelAccount, Message, Thread, ThreadStatus
-from .storable import MAX_ID_LENGTH, is_id, shown
+from .storable import MAX_EXTERNAL_ID_LENGTH, MAX_ID_LENGTH, has_surrogate, is_id, shown
 from .validation import check_portal_id, check_reference, not_found
 
 if TYPE_CHECKING:
@@ -99,11 +99,18 @@ def check_paging(after: object, limit: object) -> tuple[str | None, int]:
     return after, limit  # type: ignore[return-value]  # is_id checked it is a string
 
 
-def _texts(values: Iterable[object], field: str) -> tuple[str, ...]:
-    if isinstance(values, str) or not isinstance(values, Iterable):
-        raise ValidationError(f"{field} {shown(values)} is not a list of strings", field=field, value=values)
-    found = tuple(values)
-    if len(found) > _MAX_FILTER_VALUES or not all(isinstance(v, str) and is_id(v) for v in found):
+def _items(values: object, field: str) -> tuple[object, ...]:
+    """``values`` as a tuple of at most 100 items; a string, or anything but a list or tuple, is refused."""
+    if not isinstance(values, list | tuple) or len(values) > _MAX_FILTER_VALUES:
+        raise ValidationError(
+            f"{field} {shown(values)} is not a list of at most {_MAX_FILTER_VALUES} values", field=field, value=values
+        )
+    return tuple(values)
+
+
+def _texts(values: object, field: str) -> tuple[str, ...]:
+    found = _items(values, field)
+    if not all(isinstance(v, str) and is_id(v) for v in found):
         raise ValidationError(
             f"{field} {shown(found)} is not a list of at most {_MAX_FILTER_VALUES} ids", field=field, value=found
         )
@@ -125,7 +132,7 @@ def _optional_flag(value: object, field: str) -> bool | None:
 def check_account_filter(where: object) -> AccountFilter:
     if not isinstance(where, AccountFilter):
         raise ValidationError(f"filter {shown(where)} is not an AccountFilter", field="filter", value=where)
-    types = tuple(where.identifier_types)
+    types = _items(where.identifier_types, "deliveryIdentifierType")
     for item in types:
         if not isinstance(item, IdentifierType):
             raise ValidationError(
@@ -133,10 +140,10 @@ def check_account_filter(where: object) -> AccountFilter:
                 field="deliveryIdentifierType",
                 value=item,
             )
-    values = tuple(where.identifier_values)
-    if len(values) > _MAX_FILTER_VALUES or not all(isinstance(v, str) for v in values):
+    values = _items(where.identifier_values, "deliveryIdentifierValue")
+    if not all(isinstance(v, str) and len(v) <= MAX_EXTERNAL_ID_LENGTH and not has_surrogate(v) for v in values):
         raise ValidationError(
-            f"deliveryIdentifierValue {shown(values)} is not a list of at most {_MAX_FILTER_VALUES} strings",
+            f"deliveryIdentifierValue {shown(values)} is not a list of identifier values",
             field="deliveryIdentifierValue",
             value=values,
         )
@@ -144,8 +151,8 @@ def check_account_filter(where: object) -> AccountFilter:
         channel_ids=_texts(where.channel_ids, "channelId"),
         portal_id=None if where.portal_id is None else check_portal_id(where.portal_id),
         archived=_optional_flag(where.archived, "archived"),
-        identifier_types=types,
-        identifier_values=values,
+        identifier_types=types,  # type: ignore[arg-type]  # each item was checked to be an IdentifierType
+        identifier_values=values,  # type: ignore[arg-type]  # each item was checked to be a string
         inbox_ids=_texts(where.inbox_ids, "inboxId"),
     )
 
@@ -181,7 +188,7 @@ def _moment(value: object) -> datetime:
 
 
 def _key(value: object) -> str:
-    if not isinstance(value, str) or len(value) > 1_000_000:
+    if not isinstance(value, str) or len(value) > 1_000_000 or has_surrogate(value):
         raise ValidationError(
             f"associatedContactId {shown(value)} is not a thread key", field="associatedContactId", value=value
         )
