@@ -14,6 +14,7 @@ from threading_engine import (
     Capabilities,
     DeliveryIdentifier,
     Engine,
+    HubSpotIds,
     IdentifierType,
     NotAllowedError,
     NotFoundError,
@@ -210,3 +211,22 @@ def test_t1_hubspot_renders_the_token_and_parses_its_patch() -> None:
     facts = staging_token_to_json(engine.staging_token(token_id))["threadingEngine"]
     assert facts == {"portalId": "42", "channelAccountId": "account-1", "completedAt": "2026-03-02T09:00:00Z"}
     assert "threadingEngine" not in staging_token_to_json(token, engine_facts=False)
+
+
+def test_t1_hubspots_documented_body_completes_a_token_and_the_answer_has_the_documented_keys() -> None:
+    """HubSpot's documented PATCH body (``hubspot_examples``) completes a token; the answer has every key of
+    HubSpot's documented answer, of the same JSON types."""
+    from hubspot_examples import STAGING_TOKEN, STAGING_TOKEN_UPDATE
+
+    engine = Engine(clock=_Clock(), ids=HubSpotIds())
+    capabilities = Capabilities((IdentifierType.HS_PHONE_NUMBER,), ThreadingModel.DELIVERY_IDENTIFIER)
+    channel_id = engine.create_channel("SMS", capabilities).channel_id
+    assert channel_id is not None
+    token_id = engine.create_staging_token(channel_id, inbox_id="417", user_id="9001").staging_token_id
+    assert token_id is not None
+    engine.execute(parse_complete_staging_token(channel_id, token_id, STAGING_TOKEN_UPDATE))
+    rendered = staging_token_to_json(engine.staging_token(token_id), engine_facts=False)
+    assert {key: type(value) for key, value in rendered.items()} == {
+        key: type(value) for key, value in STAGING_TOKEN.items()
+    }
+    assert (rendered["accountName"], rendered["inboxId"], rendered["userId"]) == ("Acme Support", 417, 9001)
