@@ -59,6 +59,9 @@ class _LosingUnit:
     def load(self, query: ViewQuery) -> View:
         return self._inner.load(query)
 
+    def load_staging_token(self, token: str) -> StagingToken | None:
+        return self._inner.load_staging_token(token)
+
     def save(self, changes: Changes, events: Iterable[PendingEvent]) -> None:
         self._inner.save(changes, list(events))
 

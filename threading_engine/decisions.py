@@ -89,7 +89,6 @@ class ViewQuery:
     - ``message_id``: the message, and (unless the query names them otherwise) its account and channel (S1).
     - ``channel_identifier_types``: with the channel, the delivery identifier types its accounts use (V7).
     - ``participant_names``: with the thread, the names its participants were last given (N1).
-    - ``staging_token``: the staging token with that id (T1), read afresh under the token's lock.
     """
 
     channel_id: str | None = None
@@ -102,7 +101,6 @@ class ViewQuery:
     message_id: str | None = None
     channel_identifier_types: bool = False
     participant_names: bool = False
-    staging_token: str | None = None
 
 
 @attrs.frozen(slots=False)
@@ -113,6 +111,8 @@ class View:
     ``None`` whenever ``open_thread`` is set. ``channel_identifier_types`` is ``None`` unless the query asked
     for it, and empty for a channel without accounts. ``participant_names`` maps a participant's key part
     (``TYPE:value``) to the name the thread's latest messages give it (N1), when the query asked for it.
+    ``staging_token`` is the token a completion names (T1): the engine reads it with the unit's
+    ``load_staging_token``, not through a query field, which would cost every message its share.
     """
 
     channel: Channel | None = None

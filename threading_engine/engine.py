@@ -13,11 +13,14 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
+import attrs
+
 from . import rules
 from .clock import utc_now
 from .command_methods import CommandMethods, Result
 from .commands import (
     Command,
+    CompleteStagingToken,
     PublishMessage,
     StartConversation,
 )
@@ -205,7 +208,7 @@ class Engine(CommandMethods, ReadMethods):
         """Load, decide and save one normalized command inside ``unit``; returns the decision and its events.
 
         ``planned`` is the command's query if a batch already planned it for its read-ahead."""
-        account = channel = None
+        account = channel = token = None
         if isinstance(command, _ROUTED_BY_ACCOUNT):
             account_id = command.channel_account_id
             # The cache read first, here: the common case then costs no call.
@@ -213,8 +216,12 @@ class Engine(CommandMethods, ReadMethods):
             account, channel = routing or self._routing_for(
                 unit, account_id, "V5" if isinstance(command, PublishMessage) else "R3"
             )
+        elif isinstance(command, CompleteStagingToken):  # T1: the token, read in this unit too
+            token = command.account_token
         query = planned if planned is not None else rules.plan(command, account, channel)
         view = unit.load(query)
+        if token is not None:
+            view = attrs.evolve(view, staging_token=unit.load_staging_token(token))
         now = self.clock() if at is None else at
         fast = self.fast_paths
         # ``storable.is_plain_moment`` written out (it runs for every command); anything else is checked in full.

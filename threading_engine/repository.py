@@ -82,6 +82,11 @@ class UnitOfWork(Protocol):
         """
         ...
 
+    def load_staging_token(self, token: str) -> StagingToken | None:
+        """The staging token with that id (T1), as this unit sees it (what it saved included), read so that no
+        concurrent unit completes the same token in between (a store that locks takes the token's lock)."""
+        ...
+
     def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
         """Write ``changes`` and append ``events`` to the outbox, inside this unit's transaction.
 

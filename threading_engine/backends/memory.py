@@ -97,9 +97,6 @@ class MemoryRepository:
         ids = self._thread_messages.get(thread_id, [])[-NAMES_FROM_MESSAGES:]
         return [self._messages[message_id] for message_id in reversed(ids)]
 
-    def staging_token(self, token: str) -> StagingToken | None:
-        return self._staging_tokens.get(token)
-
     def identifier_types_in_use(self, channel_id: str) -> frozenset[IdentifierType]:
         return frozenset(a.delivery_identifier.type for a in self._accounts.values() if a.channel_id == channel_id)
 
@@ -412,6 +409,9 @@ class _MemoryUnitOfWork:
         if self.committed:
             raise RuntimeError("this unit of work has committed")
         self._records.extend(self._repository._save(changes, events, self.undo))
+
+    def load_staging_token(self, token: str) -> StagingToken | None:
+        return self._repository._staging_tokens.get(token)
 
     def commit(self) -> tuple[EventRecord, ...]:
         if self.committed:

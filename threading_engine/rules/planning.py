@@ -63,12 +63,8 @@ def plan(command: Command, account: ChannelAccount | None = None, channel: Chann
         return ViewQuery(channel_id=command.channel_id, account_identifier=command.delivery_identifier)
     if isinstance(command, CreateStagingToken):
         return ViewQuery(channel_id=command.channel_id)
-    if isinstance(command, CompleteStagingToken):  # the token, and what an account creation reads (V2)
-        return ViewQuery(
-            channel_id=command.channel_id,
-            account_identifier=command.delivery_identifier,
-            staging_token=command.account_token,
-        )
+    if isinstance(command, CompleteStagingToken):  # what an account creation reads (V2); the engine adds the token
+        return ViewQuery(channel_id=command.channel_id, account_identifier=command.delivery_identifier)
     if isinstance(command, UpdateChannelAccount | ArchiveChannelAccount):
         return ViewQuery(channel_account_id=command.channel_account_id)
     return ViewQuery()

@@ -436,8 +436,6 @@ class Statements:
             names.append(f"{prefix}{account}\x1fintegration\x1f{query.integration_thread_id}")
         if query.message_id is not None:  # S1: statuses of one message are set one at a time
             names.append(f"{prefix}{query.message_id}\x1fmessage")
-        if query.staging_token is not None:  # T1: a token is completed once
-            names.append(f"{prefix}{query.staging_token}\x1fstaging_token")
         if query.account_identifier is not None and query.channel_id is not None:
             identifier = query.account_identifier
             names.append(f"{prefix}{query.channel_id}\x1fidentifier\x1f{identifier.type.value}\x1f{identifier.value}")

@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import attrs
 import psycopg
 from psycopg.pq import TransactionStatus
 
 from ...decisions import Changes, View, ViewQuery
 from ...errors import WriteConflict
 from ...events import EventRecord, EventRecordByPosition
-from ...model import Message
+from ...model import Message, StagingToken
 from ...repository import PendingEvent
 from .. import rows
 from ..readahead import ReadAhead
@@ -60,27 +59,30 @@ class PostgresUnitOfWork:
     def load(self, query: ViewQuery) -> View:
         ahead = self._ahead.take(query)
         if ahead is not None:
-            return ahead if query.staging_token is None else self._with_staging_token(query.staging_token, ahead)
+            return ahead
         found, locked = self._load_views([query])
         view = found[0]
         if view.thread is not None and self._statements.thread_lock_name(view.thread) not in locked:
             # The thread was committed between LOCK and VIEW, so its key was not locked: read again.
             raise WriteConflict(f"thread {view.thread.id} appeared while its lock was being taken")
-        return view if query.staging_token is None else self._with_staging_token(query.staging_token, view)
+        return view
 
-    def _with_staging_token(self, token_id: str, view: View) -> View:
-        """``view`` with the staging token (T1), read after what this unit saved, under the token's lock."""
+    def load_staging_token(self, token: str) -> StagingToken | None:
+        """T1: one round trip that sends what this unit saved, takes the token's lock and reads it."""
+        statements = self._statements
         with self._connections.translated():
             connection, found = self._connection, self._connection.cursor()
 
             def send() -> None:
                 self._begin_if_idle()
                 self._send_queued()
-                found.execute(self._statements.GET_STAGING_TOKEN, (token_id,), prepare=True)
+                lock = {"name": f"{statements.lock_prefix}{token}\x1fstaging_token"}
+                connection.execute(statements.LOCK_ONE, lock, prepare=True)
+                found.execute(statements.GET_STAGING_TOKEN, (token,), prepare=True)
 
             in_one_round_trip(connection, send)
             row = found.fetchone()
-        return attrs.evolve(view, staging_token=None if row is None else rows.staging_token_from_json(row[0]))
+        return None if row is None else rows.staging_token_from_json(row[0])
 
     def prefetch(self, queries: Sequence[ViewQuery]) -> None:
         """Lock the subjects of every query and load all their views in one round trip (see ``Repository``).

@@ -6,11 +6,9 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 
-import attrs
-
 from ...decisions import Changes, View, ViewQuery
 from ...events import EventRecord, EventRecordByPosition
-from ...model import Thread
+from ...model import StagingToken, Thread
 from ...repository import PendingEvent
 from .. import rows
 from ..view import ViewRows
@@ -79,11 +77,13 @@ class SQLiteUnitOfWork:
 
     def load(self, query: ViewQuery) -> View:
         with translated:
-            view = self._load(query)
-            if query.staging_token is not None:  # T1: rare, read afresh and never remembered
-                row = self._connection.execute(STAGING_TOKEN_BY_ID, (query.staging_token,)).fetchone()
-                view = attrs.evolve(view, staging_token=None if row is None else rows.staging_token_from_json(row[0]))
-            return view
+            return self._load(query)
+
+    def load_staging_token(self, token: str) -> StagingToken | None:
+        """T1: under the write lock this unit holds since BEGIN IMMEDIATE, so no other unit completes it."""
+        with translated:
+            row = self._connection.execute(STAGING_TOKEN_BY_ID, (token,)).fetchone()
+        return None if row is None else rows.staging_token_from_json(row[0])
 
     def _load(self, query: ViewQuery) -> View:
         views = self._views

@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-import attrs
-
 from ...decisions import View, ViewByPosition, ViewQuery
 from ...identifiers import DeliveryIdentifier, IdentifierType, key_part
-from ...model import Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
+from ...model import Channel, ChannelAccount, Message, Thread, Ticket
 
 
 class ViewLookups(Protocol):
@@ -50,10 +48,6 @@ class ViewLookups(Protocol):
 
     def message(self, message_id: str, /) -> Message | None:
         """The message with that id (S1)."""
-        ...
-
-    def staging_token(self, token: str, /) -> StagingToken | None:
-        """The staging token with that id (T1)."""
         ...
 
     def latest_messages(self, thread_id: str, /) -> Iterable[Message]:
@@ -136,7 +130,7 @@ def assemble_view(lookups: ViewLookups, query: ViewQuery) -> View:
             if ticket is not None:
                 tickets[ticket.id] = ticket
     # By position, in View's field order: one is made for every command.
-    view = ViewByPosition(
+    return ViewByPosition(
         channel,
         account,
         thread,
@@ -151,6 +145,3 @@ def assemble_view(lookups: ViewLookups, query: ViewQuery) -> View:
         types_in_use,
         names,
     )
-    if query.staging_token is not None:  # T1: rare
-        return attrs.evolve(view, staging_token=lookups.staging_token(query.staging_token))
-    return view
