@@ -65,8 +65,7 @@ def rendered_documents(lines: list[str], portal_id: str = "0") -> Iterator[tuple
             made = engine.create_staging_token(channel.id, inbox_id="417", portal_id=portal_id, user_id="9")
         except ThreadingError:
             continue
-        assert made.staging_token_id is not None
-        yield "PublicChannelAccountStagingToken", hs.staging_token_to_json(engine.staging_token(made.staging_token_id))
+        yield "PublicChannelAccountStagingToken", hs.staging_token_to_json(made)
     # The pages the service answers, from the engine's paged reads.
     channels = engine.channels_page(limit=1)
     documents = [hs.channel_to_json(channel) for channel in channels.results]

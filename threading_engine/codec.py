@@ -381,6 +381,7 @@ _FIELD_DECODERS: dict[str, Any] = {
     "message": message_from_primitive,
     "direction": Direction,
     "status": MessageStatus,
+    "token": staging_token_from_primitive,
 }
 
 

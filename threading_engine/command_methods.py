@@ -36,9 +36,9 @@ from .commands import (
     UpdateMessageStatus,
 )
 from .decisions import Outcome
-from .events import EventRecord
+from .events import EventRecord, StagingTokenCreated
 from .identifiers import DeliveryIdentifier
-from .model import DEFAULT_PORTAL_ID, Capabilities, Direction, MessageStatus, Participant
+from .model import DEFAULT_PORTAL_ID, Capabilities, Direction, MessageStatus, Participant, StagingToken
 
 ParticipantLike = Participant | DeliveryIdentifier
 
@@ -54,7 +54,6 @@ class Result:
     ticket_id: str | None = None
     message_id: str | None = None
     events: tuple[EventRecord, ...] = ()
-    staging_token_id: str | None = None  # the staging token made or completed (T1)
 
 
 class CommandMethods:
@@ -136,12 +135,14 @@ class CommandMethods:
 
     def create_staging_token(
         self, channel_id: str, *, inbox_id: str, portal_id: str = DEFAULT_PORTAL_ID, user_id: str = "0"
-    ) -> Result:
+    ) -> StagingToken:
         """What HubSpot's inbox does when user ``user_id`` of ``portal_id`` clicks "connect" on the channel in
-        inbox ``inbox_id`` (T1): a single-use staging token, named by the result's ``staging_token_id``."""
-        return self.execute(
+        inbox ``inbox_id`` (T1): a new single-use staging token. ``execute`` of the command answers a
+        :class:`Result` whose STAGING_TOKEN_CREATED event holds the token."""
+        result = self.execute(
             CreateStagingToken(channel_id=channel_id, inbox_id=inbox_id, portal_id=portal_id, user_id=user_id)
         )
+        return next(r.event.token for r in result.events if isinstance(r.event, StagingTokenCreated))
 
     def complete_staging_token(
         self, channel_id: str, account_token: str, *, account_name: str, delivery_identifier: DeliveryIdentifier

@@ -177,7 +177,6 @@ class Decision:
     thread_id: str | None = None
     ticket_id: str | None = None
     message_id: str | None = None
-    staging_token_id: str | None = None
 
 
 # A view is made for every command (by the memory store, by a SQL store's rows, by a remembered view brought up

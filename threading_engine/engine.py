@@ -343,5 +343,4 @@ def _result(decision: Decision, records: Sequence[EventRecord]) -> Result:
         decision.ticket_id,
         decision.message_id,
         tuple(records),
-        decision.staging_token_id,
     )

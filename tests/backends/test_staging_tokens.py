@@ -24,6 +24,7 @@ from threading_engine import (
     open_repository,
 )
 from threading_engine.commands import CompleteStagingToken, CreateStagingToken
+from threading_engine.events import StagingTokenCreated
 from threading_engine.hubspot import connection_url, parse_complete_staging_token, staging_token_to_json
 from threading_engine.testing.conformance import snapshot
 
@@ -63,9 +64,11 @@ def _channel(engine: Engine, *, redirect: str | None = "https://example.com/conn
 
 def test_t1_a_token_is_completed_once_into_an_account_of_its_portal_and_inbox(engine: Engine) -> None:
     channel_id = _channel(engine)
-    made = engine.create_staging_token(channel_id, inbox_id="100", portal_id="42", user_id="7")
-    assert made.staging_token_id is not None and made.events == ()
-    token = engine.staging_token(made.staging_token_id)
+    made = engine.execute(CreateStagingToken(channel_id=channel_id, inbox_id="100", portal_id="42", user_id="7"))
+    event = made.events[0].event
+    assert isinstance(event, StagingTokenCreated) and len(made.events) == 1 and event.rule == "T1"
+    token = engine.staging_token(event.token.id)
+    assert token == event.token  # the event holds the token as stored
     assert (token.channel_id, token.portal_id, token.inbox_id, token.user_id, token.created_at) == (
         channel_id,
         "42",
@@ -76,7 +79,7 @@ def test_t1_a_token_is_completed_once_into_an_account_of_its_portal_and_inbox(en
     assert not token.completed
     engine.clock.now = T0 + timedelta(minutes=5)  # type: ignore[attr-defined]  # the test's own clock
     done = engine.complete_staging_token(channel_id, token.id, account_name="Front desk", delivery_identifier=PHONE)
-    assert done.channel_account_id is not None and done.staging_token_id == token.id
+    assert done.channel_account_id is not None
     assert [record.event.type for record in done.events] == ["CHANNEL_ACCOUNT_CREATED"]
     account = engine.channel_account(done.channel_account_id)
     assert (account.name, account.inbox_id, account.portal_id, account.delivery_identifier.value) == (
@@ -102,8 +105,7 @@ def test_t1_a_token_is_completed_once_into_an_account_of_its_portal_and_inbox(en
 
 def test_t1_unknown_tokens_and_other_channels_paths_are_not_found(engine: Engine) -> None:
     channel_id, other_id = _channel(engine), _channel(engine)
-    token = engine.create_staging_token(channel_id, inbox_id="100").staging_token_id
-    assert token is not None
+    token = engine.create_staging_token(channel_id, inbox_id="100").id
     for channel, account_token in ((channel_id, "token-404"), (other_id, token)):
         with pytest.raises(NotFoundError) as missing:
             engine.complete_staging_token(channel, account_token, account_name="x", delivery_identifier=PHONE)
@@ -119,8 +121,7 @@ def test_t1_unknown_tokens_and_other_channels_paths_are_not_found(engine: Engine
 def test_t1_completion_checks_the_account_as_a_creation_does(engine: Engine) -> None:
     channel_id = _channel(engine)
     engine.create_channel_account(channel_id, name="Desk", inbox_id="1", delivery_identifier=PHONE)
-    token = engine.create_staging_token(channel_id, inbox_id="100").staging_token_id
-    assert token is not None
+    token = engine.create_staging_token(channel_id, inbox_id="100").id
     before = snapshot(engine.repository)
     cases: list[tuple[Callable[[], object], str, str]] = [
         (
@@ -156,8 +157,7 @@ def test_t1_completion_checks_the_account_as_a_creation_does(engine: Engine) -> 
 
 def test_t1_an_archived_channel_gets_no_token_and_completes_none(engine: Engine) -> None:
     channel_id = _channel(engine)
-    token = engine.create_staging_token(channel_id, inbox_id="100").staging_token_id
-    assert token is not None
+    token = engine.create_staging_token(channel_id, inbox_id="100").id
     engine.archive_channel(channel_id)
     attempts: list[Callable[[], object]] = [
         lambda: engine.create_staging_token(channel_id, inbox_id="100"),
@@ -172,9 +172,10 @@ def test_t1_an_archived_channel_gets_no_token_and_completes_none(engine: Engine)
 def test_t1_a_token_made_and_completed_in_one_batch_is_read_as_saved(engine: Engine) -> None:
     channel_id = _channel(engine)
     made = engine.execute_many([CreateStagingToken(channel_id=channel_id, inbox_id="100")])[0]
-    assert not isinstance(made, Exception) and made.staging_token_id is not None
+    assert not isinstance(made, Exception) and isinstance(made.events[0].event, StagingTokenCreated)
+    token_id = made.events[0].event.token.id
     completion = CompleteStagingToken(
-        channel_id=channel_id, account_token=made.staging_token_id, account_name="Desk", delivery_identifier=PHONE
+        channel_id=channel_id, account_token=token_id, account_name="Desk", delivery_identifier=PHONE
     )
     first, second = engine.execute_many([completion, completion])
     assert not isinstance(first, Exception) and first.channel_account_id is not None
@@ -185,8 +186,7 @@ def test_t1_a_token_made_and_completed_in_one_batch_is_read_as_saved(engine: Eng
 def test_t1_hubspot_renders_the_token_and_parses_its_patch() -> None:
     engine = Engine(clock=_Clock(), ids=SequentialIds())
     channel_id = _channel(engine, redirect="https://example.com/connect?app=7&accountToken=stale")
-    token_id = engine.create_staging_token(channel_id, inbox_id="100", portal_id="42", user_id="7").staging_token_id
-    assert token_id is not None
+    token_id = engine.create_staging_token(channel_id, inbox_id="100", portal_id="42", user_id="7").id
     token = engine.staging_token(token_id)
     assert staging_token_to_json(token) == {
         "accountToken": token_id,
@@ -222,8 +222,7 @@ def test_t1_hubspots_documented_body_completes_a_token_and_the_answer_has_the_do
     capabilities = Capabilities((IdentifierType.HS_PHONE_NUMBER,), ThreadingModel.DELIVERY_IDENTIFIER)
     channel_id = engine.create_channel("SMS", capabilities).channel_id
     assert channel_id is not None
-    token_id = engine.create_staging_token(channel_id, inbox_id="417", user_id="9001").staging_token_id
-    assert token_id is not None
+    token_id = engine.create_staging_token(channel_id, inbox_id="417", user_id="9001").id
     engine.execute(parse_complete_staging_token(channel_id, token_id, STAGING_TOKEN_UPDATE))
     rendered = staging_token_to_json(engine.staging_token(token_id), engine_facts=False)
     assert {key: type(value) for key, value in rendered.items()} == {

@@ -3,9 +3,10 @@
 
 A user of a portal clicks "connect" on a channel in an inbox: the engine makes a staging token for that
 channel, portal, inbox and user (:class:`CreateStagingToken`, HubSpot's own step, which HubSpot publishes no
-operation for). The integration then completes it once with the account's name and delivery identifier
-(:class:`CompleteStagingToken`, HubSpot's PATCH): the account is created in the token's portal and inbox,
-exactly as an account creation would create it (V2, A1, the CHANNEL_ACCOUNT_CREATED webhook).
+operation for), recorded by the domain event STAGING_TOKEN_CREATED. The integration then completes it once
+with the account's name and delivery identifier (:class:`CompleteStagingToken`, HubSpot's PATCH): the account
+is created in the token's portal and inbox, exactly as an account creation would create it (V2, A1, the
+CHANNEL_ACCOUNT_CREATED webhook).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import attrs
 from ..commands import CompleteStagingToken, CreateChannelAccount, CreateStagingToken
 from ..decisions import Changes, Decision, Outcome, View
 from ..errors import NotAllowedError, ValidationError
+from ..events import StagingTokenCreated
 from ..identifiers import KnownSpellings
 from ..model import StagingToken
 from ..storable import MAX_NAME_LENGTH, shown
@@ -82,7 +84,10 @@ def decide_create_token(view: View, command: CreateStagingToken, now: datetime, 
         created_at=now,
     )
     return Decision(
-        outcome=Outcome.CHANGED, changes=Changes(staging_token=token), channel_id=channel.id, staging_token_id=token.id
+        outcome=Outcome.CHANGED,
+        changes=Changes(staging_token=token),
+        events=(StagingTokenCreated(token),),
+        channel_id=channel.id,
     )
 
 
@@ -116,8 +121,4 @@ def decide_complete_token(view: View, command: CompleteStagingToken, now: dateti
         channel_account_id=created.channel_account_id,
         completed_at=now,
     )
-    return attrs.evolve(
-        created,
-        changes=attrs.evolve(created.changes, staging_token=used),
-        staging_token_id=used.id,
-    )
+    return attrs.evolve(created, changes=attrs.evolve(created.changes, staging_token=used))

@@ -49,15 +49,13 @@ async def create_staging_token(request: Request) -> JSONResponse:
             f"body {shown(body)} is not an object of inboxId and userId (T1)", field="body", value=body, rule="T1"
         )
     channel_id = request.path_params["channelId"]
-    result = await service.call(
+    token = await service.call(
         service.engine.create_staging_token,
         channel_id,
         inbox_id=_id_text(body, "inboxId", None),
         portal_id=portal,
         user_id=_id_text(body, "userId", "0"),
     )
-    assert result.staging_token_id is not None
-    token = service.engine.staging_token(result.staging_token_id)
     channel = service.engine.channel(token.channel_id)
     document = {
         "stagingToken": hubspot.staging_token_to_json(token),

@@ -57,6 +57,7 @@ from ..commands import (
 from ..decisions import Outcome
 from ..engine import Engine
 from ..errors import ThreadingError
+from ..events import StagingTokenCreated
 from ..identifiers import DeliveryIdentifier, IdentifierType
 from ..ids import SequentialIds
 from ..model import Capabilities, Direction, MessageStatus, Participant, ThreadingModel, ThreadStatus
@@ -293,8 +294,9 @@ class AgreementMachine(RuleBasedStateMachine):
     def make_staging_token(self, channel: int, inbox: str) -> None:
         """T1: HubSpot's "connect" makes a token of a portal; an archived channel gets none."""
         result = self.run(CreateStagingToken(self.channels[channel], inbox, portal_id="4300", user_id="7"))
-        if result.staging_token_id is not None:
-            self.tokens.append((channel, result.staging_token_id))
+        for record in result.events:
+            if isinstance(record.event, StagingTokenCreated):
+                self.tokens.append((channel, record.event.token.id))
 
     @precondition(lambda self: bool(self.tokens))
     @rule(
