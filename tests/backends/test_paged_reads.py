@@ -19,7 +19,9 @@ from threading_engine import (
     Direction,
     Engine,
     IdentifierType,
+    NotFoundError,
     SequentialIds,
+    ThreadingError,
     ThreadingModel,
     ThreadStatus,
     ValidationError,
@@ -209,7 +211,20 @@ def test_a_cursor_that_names_nothing_gives_an_empty_page_and_bad_arguments_are_r
             "latestMessageTimestampAfter",
         ),
         (lambda: engine.threads_page(ThreadFilter(inbox_ids="100")), "inboxId"),  # type: ignore[arg-type]
+        (lambda: engine.threads_page(ThreadFilter(inbox_ids=("",))), "inboxId"),
+        (lambda: engine.threads_page(ThreadFilter(channel_account_id=7)), "channelAccountId"),  # type: ignore[arg-type]
+        (lambda: engine.threads_page(ThreadFilter(archived="yes")), "archived"),  # type: ignore[arg-type]
+        (lambda: engine.threads_page(ThreadFilter(key=7)), "associatedContactId"),  # type: ignore[arg-type]
+        (lambda: engine.threads_page(newest_first="yes"), "newestFirst"),  # type: ignore[arg-type]
+        (lambda: engine.accounts_page("all"), "filter"),  # type: ignore[arg-type]
+        (lambda: engine.threads_page("all"), "filter"),  # type: ignore[arg-type]
+        (
+            lambda: engine.accounts_page(AccountFilter(identifier_values=(7,))),  # type: ignore[arg-type]
+            "deliveryIdentifierValue",
+        ),
+        (lambda: engine.messages_page("thread-404"), "threadId"),
     ):
-        with pytest.raises(ValidationError) as refused:
+        with pytest.raises(ThreadingError) as refused:
             call()
         assert refused.value.field == field
+        assert isinstance(refused.value, NotFoundError if field == "threadId" else ValidationError)

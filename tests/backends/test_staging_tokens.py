@@ -211,6 +211,9 @@ def test_t1_hubspot_renders_the_token_and_parses_its_patch() -> None:
     facts = staging_token_to_json(engine.staging_token(token_id))["threadingEngine"]
     assert facts == {"portalId": "42", "channelAccountId": "account-1", "completedAt": "2026-03-02T09:00:00Z"}
     assert "threadingEngine" not in staging_token_to_json(token, engine_facts=False)
+    with pytest.raises(ValidationError) as missing:  # the engine's own check, for commands built in Python
+        engine.execute(CompleteStagingToken(channel_id, token_id, "x", None))  # type: ignore[arg-type]
+    assert (missing.value.field, missing.value.rule) == ("deliveryIdentifier", "V2")
 
 
 def test_t1_hubspots_documented_body_completes_a_token_and_the_answer_has_the_documented_keys() -> None:
