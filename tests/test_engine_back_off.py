@@ -32,6 +32,7 @@ from threading_engine import (
     PublishMessage,
     Result,
     SequentialIds,
+    StagingToken,
     StorageError,
     Thread,
     ThreadingError,
@@ -43,6 +44,7 @@ from threading_engine import (
 )
 from threading_engine.backends.memory import MemoryRepository
 from threading_engine.decisions import Changes, View, ViewQuery
+from threading_engine.reads import AccountFilter, Page, ThreadFilter
 from threading_engine.repository import PendingEvent
 from threading_engine.testing.conformance import snapshot
 
@@ -56,6 +58,9 @@ class _LosingUnit:
 
     def load(self, query: ViewQuery) -> View:
         return self._inner.load(query)
+
+    def load_staging_token(self, token: str) -> StagingToken | None:
+        return self._inner.load_staging_token(token)
 
     def save(self, changes: Changes, events: Iterable[PendingEvent]) -> None:
         self._inner.save(changes, list(events))
@@ -96,6 +101,9 @@ class LosingRepository:
     def get_message(self, message_id: str) -> Message | None:
         return self.inner.get_message(message_id)
 
+    def get_staging_token(self, token: str) -> StagingToken | None:
+        return self.inner.get_staging_token(token)
+
     def list_channels(self) -> list[Channel]:
         return self.inner.list_channels()
 
@@ -104,6 +112,18 @@ class LosingRepository:
 
     def list_threads(self, channel_account_id: str | None = None) -> list[Thread]:
         return self.inner.list_threads(channel_account_id)
+
+    def page_channels(self, after: str | None, limit: int) -> Page[Channel]:
+        return self.inner.page_channels(after, limit)
+
+    def page_accounts(self, where: AccountFilter, after: str | None, limit: int) -> Page[ChannelAccount]:
+        return self.inner.page_accounts(where, after, limit)
+
+    def page_threads(self, where: ThreadFilter, after: str | None, limit: int, newest_first: bool) -> Page[Thread]:
+        return self.inner.page_threads(where, after, limit, newest_first)
+
+    def page_messages(self, thread_id: str, after: str | None, limit: int, newest_first: bool) -> Page[Message]:
+        return self.inner.page_messages(thread_id, after, limit, newest_first)
 
     def list_tickets(self) -> list[Ticket]:
         return self.inner.list_tickets()

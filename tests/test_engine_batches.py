@@ -31,6 +31,7 @@ from threading_engine.backends.memory import MemoryRepository
 from threading_engine.decisions import Changes, View, ViewQuery
 from threading_engine.events import EventRecord
 from threading_engine.ids import SequentialIds
+from threading_engine.model import StagingToken
 from threading_engine.repository import PendingEvent, UnitOfWork
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -46,6 +47,9 @@ class RecordingUnit:
     def load(self, query: ViewQuery) -> View:
         self.repository.loaded.append(query)
         return self.unit.load(query)
+
+    def load_staging_token(self, token: str) -> StagingToken | None:
+        return self.unit.load_staging_token(token)
 
     def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
         self.unit.save(changes, events)

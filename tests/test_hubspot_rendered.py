@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from jsonschema import Draft202012Validator
 
-from threading_engine import Engine, SequentialIds
+from threading_engine import Engine, HubSpotIds, SequentialIds
 from threading_engine import hubspot as hs
 from threading_engine.backends.memory import MemoryRepository
-from threading_engine.errors import ValidationError
+from threading_engine.errors import ThreadingError, ValidationError
 from threading_engine.hubspot import schemas
 from threading_engine.replay import replay
 from threading_engine.testing.strategies import traces
@@ -36,9 +36,11 @@ def validator(name: str) -> Draft202012Validator:
 
 
 def rendered_documents(lines: list[str], portal_id: str = "0") -> Iterator[tuple[str, Any]]:
-    """(schema name, document) for everything a replay of ``lines`` leaves in the store, and its events."""
+    """(schema name, document) for everything a replay of ``lines`` leaves in the store, and its events, with
+    HubSpot-shaped ids (a staging token's ``genericChannelId`` is an integer in HubSpot's schema)."""
     repository = MemoryRepository()
-    results = list(replay(lines, Engine(repository, ids=SequentialIds()), portal_id=portal_id))
+    ids = HubSpotIds()
+    results = list(replay(lines, Engine(repository, ids=ids), portal_id=portal_id))
     accounts = {account.id: account for account in repository.list_accounts()}
     for channel in repository.list_channels():
         yield "PublicChannelIntegrationChannel", hs.channel_to_json(channel)
@@ -57,6 +59,28 @@ def rendered_documents(lines: list[str], portal_id: str = "0") -> Iterator[tuple
     for result in results:
         for event in result.get("events", ()):
             yield WEBHOOK_SCHEMAS.get(event["type"], "DomainEvent"), event
+    engine = Engine(repository, ids=ids)
+    for channel in repository.list_channels():  # T1: a token of each channel that takes one
+        try:
+            made = engine.create_staging_token(channel.id, inbox_id="417", portal_id=portal_id, user_id="9")
+        except ThreadingError:
+            continue
+        yield "PublicChannelAccountStagingToken", hs.staging_token_to_json(made)
+    # The pages the service answers, from the engine's paged reads.
+    channels = engine.channels_page(limit=1)
+    documents = [hs.channel_to_json(channel) for channel in channels.results]
+    yield (
+        "CollectionResponseWithTotalPublicChannelIntegrationChannel",
+        hs.collection_to_json(documents, total=channels.total, after=channels.after),
+    )
+    threads = engine.threads_page(limit=2, newest_first=True)
+    documents = [hs.thread_to_json(t, account=accounts[t.channel_account_id]) for t in threads.results]
+    yield "CollectionResponsePublicThreadForwardPaging", hs.collection_to_json(documents, after=threads.after)
+    for thread in threads.results:
+        messages = engine.messages_page(thread.id, limit=2)
+        channel_id = accounts[thread.channel_account_id].channel_id
+        documents = [hs.message_to_json(m, channel_id=channel_id) for m in messages.results]
+        yield "CollectionResponsePublicMessageForwardPaging", hs.collection_to_json(documents, after=messages.after)
 
 
 def errors_of(documents: Iterator[tuple[str, Any]]) -> list[str]:
@@ -78,6 +102,9 @@ def test_every_document_of_the_example_replay_is_hubspots_shape() -> None:
         "OutgoingChannelMessageCreatedWebhook",
         "ChannelAccountCreatedWebhook",
         "DomainEvent",
+        "PublicChannelAccountStagingToken",
+        "CollectionResponsePublicThreadForwardPaging",
+        "CollectionResponsePublicMessageForwardPaging",
     }
     assert errors_of(iter(documents)) == []
 

@@ -248,6 +248,15 @@ def unknown_ids(draw: st.DrawFn) -> Invalid:
         "restore": (lambda s: s.engine.restore_thread(missing), "threadId"),
         "reopen": (lambda s: s.engine.reopen_thread(missing), "threadId"),
         "close ticket": (lambda s: s.engine.close_ticket(missing), "threadId"),
+        "create staging token": (lambda s: s.engine.create_staging_token(missing, inbox_id="1"), "channelId"),
+        "complete staging token": (
+            lambda s: s.engine.complete_staging_token(
+                s.world.channel_id, missing, account_name="x", delivery_identifier=B
+            ),
+            "accountToken",
+        ),
+        "staging token": (lambda s: s.engine.staging_token(missing), "accountToken"),
+        "messages page": (lambda s: s.engine.messages_page(missing), "threadId"),
     }
     name = draw(st.sampled_from(sorted(calls)))
     run, field = calls[name]

@@ -43,6 +43,7 @@ from threading_engine import (
     hubspot,
     open_repository,
 )
+from threading_engine.reads import AccountFilter, ThreadFilter
 from threading_engine.testing.extremes import nested
 from threading_engine.testing.strategies import (
     extreme_datetimes,
@@ -122,6 +123,34 @@ ENGINE_CALLS: dict[str, Callable[[Engine, Any, Any], object]] = {
         engine.messages(a),
     ],
     "lists": lambda engine, a, b: [engine.threads(a), engine.pending_events(b)],
+    "create_staging_token": lambda engine, a, b: engine.create_staging_token(a, inbox_id=b, portal_id=b, user_id=a),
+    "complete_staging_token": lambda engine, a, b: engine.complete_staging_token(
+        "channel-1", a, account_name=b, delivery_identifier=b
+    ),
+    "staging_token": lambda engine, a, b: engine.staging_token(a),
+    "pages": lambda engine, a, b: [
+        engine.channels_page(after=a, limit=b),
+        engine.accounts_page(a, after=b),
+        engine.threads_page(a, after=b, newest_first=b),
+        engine.messages_page(a, after=b, limit=b),
+    ],
+    "page_filters": lambda engine, a, b: [
+        engine.accounts_page(
+            AccountFilter(channel_ids=a, portal_id=b, archived=b, identifier_types=a, identifier_values=b, inbox_ids=a)
+        ),
+        engine.threads_page(
+            ThreadFilter(
+                portal_id=a,
+                channel_account_id=b,
+                status=a,
+                archived=b,
+                inbox_ids=b,
+                key=a,
+                ticket_id=b,
+                latest_message_after=a,
+            )
+        ),
+    ],
     "acknowledge": lambda engine, a, b: engine.acknowledge(a),
     "execute": lambda engine, a, b: engine.execute(a),
     "execute_many": lambda engine, a, b: engine.execute_many(a, times=b),
@@ -175,6 +204,7 @@ PARSERS: dict[str, Callable[[Any, Any], object]] = {
     "parse_delivery_identifier": lambda a, b: hubspot.parse_delivery_identifier(a),
     "parse_participants": lambda a, b: hubspot.parse_participants(a, "senders"),
     "parse_timestamp": lambda a, b: hubspot.parse_timestamp(a),
+    "parse_complete_staging_token": lambda a, b: hubspot.parse_complete_staging_token("channel-1", "token-1", a),
 }
 bodies = st.one_of(
     json_values(),

@@ -28,6 +28,7 @@ from .model import (
     MessageOrigin,
     MessageStatus,
     Participant,
+    StagingToken,
     Thread,
     ThreadingModel,
     ThreadStatus,
@@ -194,6 +195,7 @@ _MODEL_TYPES: tuple[type, ...] = (
     Thread,
     Ticket,
     Message,
+    StagingToken,
     *EVENT_TYPES.values(),
 )
 _ENCODERS: dict[type, _Encoder] = {kind: _encoder_for(kind) for kind in _MODEL_TYPES} | _written_out()
@@ -201,8 +203,8 @@ _ENCODERS: dict[type, _Encoder] = {kind: _encoder_for(kind) for kind in _MODEL_T
 _MESSAGE_WRITTEN_OUT = _ENCODERS.get(Message) is _message
 
 
-def to_primitive(value: Channel | ChannelAccount | Message | Event) -> Primitive:
-    """Encode a channel, account, message or event; events carry their ``type``."""
+def to_primitive(value: Channel | ChannelAccount | Message | StagingToken | Event) -> Primitive:
+    """Encode a channel, account, message, staging token or event; events carry their ``type``."""
     data = _encode(value)
     assert isinstance(data, dict)
     if isinstance(value, Event):
@@ -334,6 +336,20 @@ def account_from_primitive(data: Primitive) -> ChannelAccount:
     )
 
 
+def staging_token_from_primitive(data: Primitive) -> StagingToken:
+    created_at = _time(data["created_at"])
+    assert created_at is not None
+    identifier = data["delivery_identifier"]
+    return StagingToken(
+        **{
+            **data,
+            "created_at": created_at,
+            "delivery_identifier": None if identifier is None else _identifier(identifier),
+            "completed_at": _time(data["completed_at"]),
+        }
+    )
+
+
 def _participants(raw: list[Primitive]) -> tuple[Participant, ...]:
     return tuple(Participant(delivery_identifier=_identifier(p["delivery_identifier"]), name=p["name"]) for p in raw)
 
@@ -365,6 +381,7 @@ _FIELD_DECODERS: dict[str, Any] = {
     "message": message_from_primitive,
     "direction": Direction,
     "status": MessageStatus,
+    "token": staging_token_from_primitive,
 }
 
 

@@ -21,8 +21,10 @@ from .commands import (
     CloseThread,
     CloseTicket,
     Command,
+    CompleteStagingToken,
     CreateChannel,
     CreateChannelAccount,
+    CreateStagingToken,
     PublishMessageByPosition,
     ReopenThread,
     Reply,
@@ -34,9 +36,9 @@ from .commands import (
     UpdateMessageStatus,
 )
 from .decisions import Outcome
-from .events import EventRecord
+from .events import EventRecord, StagingTokenCreated
 from .identifiers import DeliveryIdentifier
-from .model import DEFAULT_PORTAL_ID, Capabilities, Direction, MessageStatus, Participant
+from .model import DEFAULT_PORTAL_ID, Capabilities, Direction, MessageStatus, Participant, StagingToken
 
 ParticipantLike = Participant | DeliveryIdentifier
 
@@ -131,6 +133,31 @@ class CommandMethods:
             )
         )
 
+    def create_staging_token(
+        self, channel_id: str, *, inbox_id: str, portal_id: str = DEFAULT_PORTAL_ID, user_id: str = "0"
+    ) -> StagingToken:
+        """What HubSpot's inbox does when user ``user_id`` of ``portal_id`` clicks "connect" on the channel in
+        inbox ``inbox_id`` (T1): a new single-use staging token. ``execute`` of the command answers a
+        :class:`Result` whose STAGING_TOKEN_CREATED event holds the token."""
+        result = self.execute(
+            CreateStagingToken(channel_id=channel_id, inbox_id=inbox_id, portal_id=portal_id, user_id=user_id)
+        )
+        return next(r.event.token for r in result.events if isinstance(r.event, StagingTokenCreated))
+
+    def complete_staging_token(
+        self, channel_id: str, account_token: str, *, account_name: str, delivery_identifier: DeliveryIdentifier
+    ) -> Result:
+        """HubSpot's staging-token PATCH (T1): the token's account is created in its portal and inbox, as
+        :meth:`create_channel_account` creates one (V2, CHANNEL_ACCOUNT_CREATED); a token is used once."""
+        return self.execute(
+            CompleteStagingToken(
+                channel_id=channel_id,
+                account_token=account_token,
+                account_name=account_name,
+                delivery_identifier=delivery_identifier,
+            )
+        )
+
     def update_channel_account(
         self, channel_account_id: str, *, name: str | Unset = UNSET, authorized: bool | Unset = UNSET
     ) -> Result:
@@ -159,20 +186,21 @@ class CommandMethods:
         timestamp: datetime | None = None,
         integration_thread_id: str | None = None,
         integration_idempotency_id: str | None = None,
+        actor_id: str | None = None,
     ) -> Result:
-        """Publish a message the integration received (INCOMING) or mirrors (OUTGOING): R3, R4, I1, D1."""
-        return self.execute(
-            PublishMessageByPosition(
-                channel_account_id,
-                direction,
-                _participants(senders),
-                text,
-                _participants(recipients),
-                timestamp,
-                integration_thread_id,
-                integration_idempotency_id,
-            )
+        """Publish a message the integration received (INCOMING) or mirrors (OUTGOING): R3, R4, I1, D1; sent
+        by HubSpot actor ``actor_id`` (its senders' ``senderActorId``, ``A-…``, N1) when one is named."""
+        command = PublishMessageByPosition(
+            channel_account_id,
+            direction,
+            _participants(senders),
+            text,
+            _participants(recipients),
+            timestamp,
+            integration_thread_id,
+            integration_idempotency_id,
         )
+        return self.execute(command if actor_id is None else attrs.evolve(command, actor_id=actor_id))
 
     def reply(
         self,
@@ -199,8 +227,10 @@ class CommandMethods:
         text: str,
         attachments: Iterable[Attachment] = (),
         actor_id: str | None = None,
+        rich_text: str | None = None,
     ) -> Result:
-        """An agent's message addressed by recipients (R3): to the key's open thread, or a new one."""
+        """An agent's message addressed by recipients (R3): to the key's open thread, or a new one; with the
+        text as HTML in ``rich_text``, as a reply takes it."""
         return self.execute(
             StartConversation(
                 channel_account_id=channel_account_id,
@@ -208,6 +238,7 @@ class CommandMethods:
                 text=text,
                 attachments=tuple(attachments),
                 actor_id=actor_id,
+                rich_text=rich_text,
             )
         )
 

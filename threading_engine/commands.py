@@ -73,6 +73,28 @@ class CreateChannelAccount(Command):
 
 
 @attrs.frozen
+class CreateStagingToken(Command):
+    """What HubSpot's inbox does when a user of ``portal_id`` clicks "connect" on a channel (T1): a single-use
+    token the integration completes with :class:`CompleteStagingToken`. ``user_id`` is the HubSpot user."""
+
+    channel_id: str
+    inbox_id: str
+    portal_id: str = DEFAULT_PORTAL_ID
+    user_id: str = "0"  # no user named: HubSpot's ids start at 1
+
+
+@attrs.frozen
+class CompleteStagingToken(Command):
+    """HubSpot's ``PATCH /{channelId}/channel-account-staging-tokens/{accountToken}`` (T1): the token's account
+    is created, in the token's portal and inbox, with this name and delivery identifier (V2)."""
+
+    channel_id: str
+    account_token: str
+    account_name: str
+    delivery_identifier: DeliveryIdentifier
+
+
+@attrs.frozen
 class UpdateChannelAccount(Command):
     channel_account_id: str
     name: str | Unset = UNSET
@@ -109,6 +131,7 @@ class PublishMessage(Command):
     attachments: tuple[Attachment, ...] = ()
     rich_text: str | None = None
     in_reply_to_id: str | None = None
+    actor_id: str | None = None  # the senders' ``senderActorId`` (``A-…``, N1), kept and rendered as their actorId
 
 
 @attrs.frozen
@@ -144,6 +167,7 @@ class StartConversation(Command):
     text: str
     attachments: tuple[Attachment, ...] = ()
     actor_id: str | None = None  # the agent sending it (HubSpot's ``senderActorId``, ``A-…``)
+    rich_text: str | None = None  # the text as HTML, kept as given
 
 
 class ThreadAction(enum.StrEnum):
@@ -203,4 +227,5 @@ PublishMessageByPosition = by_position(
     "attachments",
     "rich_text",
     "in_reply_to_id",
+    "actor_id",
 )

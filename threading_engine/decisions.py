@@ -18,7 +18,7 @@ import attrs
 from .errors import ValidationError
 from .events import Event
 from .identifiers import DeliveryIdentifier, IdentifierType
-from .model import Channel, ChannelAccount, Message, Thread, Ticket
+from .model import Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
 from .positional import by_position
 from .storable import shown
 
@@ -111,6 +111,8 @@ class View:
     ``None`` whenever ``open_thread`` is set. ``channel_identifier_types`` is ``None`` unless the query asked
     for it, and empty for a channel without accounts. ``participant_names`` maps a participant's key part
     (``TYPE:value``) to the name the thread's latest messages give it (N1), when the query asked for it.
+    ``staging_token`` is the token a completion names (T1): the engine reads it with the unit's
+    ``load_staging_token``, not through a query field, which would cost every message its share.
     """
 
     channel: Channel | None = None
@@ -126,6 +128,7 @@ class View:
     message: Message | None = None
     channel_identifier_types: frozenset[IdentifierType] | None = None
     participant_names: Mapping[str, str] | None = None
+    staging_token: StagingToken | None = None
 
     def ticket_of(self, thread: Thread) -> Ticket | None:
         return None if thread.ticket_id is None else self.tickets.get(thread.ticket_id)
@@ -136,7 +139,7 @@ class Changes:
     """The rows a decision writes: new or changed values, each replacing the stored one with its id.
 
     ``message`` is a new message, inserted (its id must be free); ``changed_message`` an existing one rewritten
-    (its status, S1).
+    (its status, S1); ``staging_token`` a staging token made or completed (T1).
     """
 
     channel: Channel | None = None
@@ -145,10 +148,17 @@ class Changes:
     tickets: tuple[Ticket, ...] = ()
     message: Message | None = None
     changed_message: Message | None = None
+    staging_token: StagingToken | None = None  # new or completed (T1): rare
 
     def __bool__(self) -> bool:
         return bool(
-            self.channel or self.account or self.threads or self.tickets or self.message or self.changed_message
+            self.channel
+            or self.account
+            or self.threads
+            or self.tickets
+            or self.message
+            or self.changed_message
+            or self.staging_token
         )
 
 

@@ -13,11 +13,14 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
+import attrs
+
 from . import rules
 from .clock import utc_now
 from .command_methods import CommandMethods, Result
 from .commands import (
     Command,
+    CompleteStagingToken,
     PublishMessage,
     StartConversation,
 )
@@ -26,8 +29,9 @@ from .errors import StorageError, ThreadingError, ValidationError, WriteConflict
 from .events import EventRecord
 from .ids import SequentialIds, UniqueIds
 from .memos import Memo
-from .model import Channel, ChannelAccount, Message, Thread, Ticket
+from .model import Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
 from .positional import by_position
+from .reads import ReadMethods
 from .repository import PendingEvent, Repository, UnitOfWork
 from .rules import IdFactory
 from .rules.remembered import Memos
@@ -50,7 +54,7 @@ _Result = by_position(
 _PendingEvent = by_position(PendingEvent, "event_id", "timestamp", "event")
 
 
-class Engine(CommandMethods):
+class Engine(CommandMethods, ReadMethods):
     """Decides threads for messages and keeps them in a :class:`Repository`.
 
     ``clock`` gives the engine's time (R4's "now"); ``ids`` makes new ids from a kind (``"thread"``,
@@ -204,7 +208,7 @@ class Engine(CommandMethods):
         """Load, decide and save one normalized command inside ``unit``; returns the decision and its events.
 
         ``planned`` is the command's query if a batch already planned it for its read-ahead."""
-        account = channel = None
+        account = channel = token = None
         if isinstance(command, _ROUTED_BY_ACCOUNT):
             account_id = command.channel_account_id
             # The cache read first, here: the common case then costs no call.
@@ -212,8 +216,12 @@ class Engine(CommandMethods):
             account, channel = routing or self._routing_for(
                 unit, account_id, "V5" if isinstance(command, PublishMessage) else "R3"
             )
+        elif isinstance(command, CompleteStagingToken):  # T1: the token, read in this unit too
+            token = command.account_token
         query = planned if planned is not None else rules.plan(command, account, channel)
         view = unit.load(query)
+        if token is not None:
+            view = attrs.evolve(view, staging_token=unit.load_staging_token(token))
         now = self.clock() if at is None else at
         fast = self.fast_paths
         # ``storable.is_plain_moment`` written out (it runs for every command); anything else is checked in full.
@@ -268,6 +276,10 @@ class Engine(CommandMethods):
 
     def message(self, message_id: str) -> Message:
         return _found(self.repository.get_message, message_id, "messageId", "message")
+
+    def staging_token(self, token: str) -> StagingToken:
+        """A staging token (T1) by its ``accountToken``; completed ones too."""
+        return _found(self.repository.get_staging_token, token, "accountToken", "staging token")
 
     def threads(self, channel_account_id: str | None = None) -> list[Thread]:
         """Threads of one account (or all), archived ones included, in creation order; none for an id that

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import attrs
 
-from .model import DEFAULT_PORTAL_ID, Channel, ChannelAccount, Direction, Message, MessageStatus
+from .model import DEFAULT_PORTAL_ID, Channel, ChannelAccount, Direction, Message, MessageStatus, StagingToken
 from .positional import by_position
 
 
@@ -34,6 +34,15 @@ class ChannelCreated(Event):
 class ChannelUpdated(Event):
     type: ClassVar[str] = "CHANNEL_UPDATED"
     channel: Channel
+
+
+@attrs.frozen
+class StagingTokenCreated(Event):
+    """T1: a staging token was made, as HubSpot's inbox makes one when a user clicks "connect" (no webhook)."""
+
+    type: ClassVar[str] = "STAGING_TOKEN_CREATED"
+    token: StagingToken
+    rule: str = "T1"
 
 
 @attrs.frozen
@@ -147,6 +156,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ChannelAccountCreated,
         ChannelAccountUpdated,
         OutgoingMessageCreated,
+        StagingTokenCreated,
         ThreadCreated,
         ThreadReopened,
         ThreadClosed,

@@ -100,14 +100,16 @@ class SequentialIds:
         return f"{kind}-{next(counter)}"
 
 
-# The kinds whose ids HubSpot writes as 32 hex digits; every other kind's ids are numeric strings there.
-_HEX_KINDS = frozenset({"message"})
+# The kinds whose ids HubSpot writes as 32 hex digits; every other kind's ids are numeric strings there. A
+# staging token (T1) is HubSpot's opaque ``accountToken`` string, not an object id.
+_HEX_KINDS = frozenset({"message", "token"})
 _LOW_BITS = 22  # below the millisecond: 41 + 22 bits fit a signed 64-bit integer until 2039
 
 
 class HubSpotIds:
     """Ids shaped as HubSpot's: a numeric string for a channel, account, thread, ticket or event (HubSpot's
-    object ids are integers), 32 hex digits for a message. For integrations that parse ids as HubSpot's.
+    object ids are integers), 32 hex digits for a message and a staging token. For integrations that parse ids
+    as HubSpot's.
 
     A numeric id is the millisecond it was made in, shifted left by 22 bits, plus the low 22 bits of a
     :class:`UniqueIds` factory's counter for that millisecond: ordered by time, unique within the factory, and

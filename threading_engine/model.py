@@ -132,6 +132,28 @@ class ChannelAccount:
 
 
 @attrs.frozen
+class StagingToken:
+    """A channel account connection in progress (T1): what HubSpot's inbox makes when a user of ``portal_id``
+    clicks "connect" on the channel in inbox ``inbox_id``. The integration completes it once, with the account's
+    name and delivery identifier; the account it then made is ``channel_account_id`` (``None`` until then)."""
+
+    id: str  # HubSpot's ``accountToken``
+    channel_id: str
+    portal_id: str
+    inbox_id: str
+    user_id: str
+    created_at: datetime
+    account_name: str | None = None
+    delivery_identifier: DeliveryIdentifier | None = None
+    channel_account_id: str | None = None
+    completed_at: datetime | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.channel_account_id is not None
+
+
+@attrs.frozen
 class Participant:
     """A sender or recipient of a message."""
 
@@ -226,7 +248,8 @@ class Message:
 
     ``status`` is the last status the integration reported (S1), ``None`` until it reports one;
     ``status_error`` is the error it gave with ``FAILED``. ``attachments`` are kept as given (V8).
-    ``actor_id`` is the agent (``A-…``) who sent an agent's message, when it was named (N1). ``rich_text``
+    ``actor_id`` is the agent (``A-…``) who sent an agent's message, or the ``senderActorId`` a published one
+    came with, when it was named (N1). ``rich_text``
     (HubSpot's HTML form of the text) and ``in_reply_to_id`` (the message it answers) are kept as given.
     """
 

@@ -41,7 +41,8 @@ import attrs
 from .decisions import Changes, View, ViewQuery
 from .errors import StorageError
 from .events import Event, EventRecord
-from .model import Channel, ChannelAccount, Message, Thread, Ticket
+from .model import Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
+from .reads import AccountFilter, Page, ThreadFilter
 
 
 def id_taken(field: str, value: object) -> StorageError:
@@ -79,6 +80,11 @@ class UnitOfWork(Protocol):
         Fields the query does not ask for are ``None``; ``tickets`` holds the ticket of every thread returned.
         What this unit of work saved earlier is visible to it.
         """
+        ...
+
+    def load_staging_token(self, token: str) -> StagingToken | None:
+        """The staging token with that id (T1), as this unit sees it (what it saved included), read so that no
+        concurrent unit completes the same token in between (a store that locks takes the token's lock)."""
         ...
 
     def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
@@ -134,6 +140,10 @@ class Repository(Protocol):
 
     def get_message(self, message_id: str) -> Message | None: ...
 
+    def get_staging_token(self, token: str) -> StagingToken | None:
+        """The staging token with that id (T1), completed or not."""
+        ...
+
     def list_channels(self) -> list[Channel]:
         """Every channel, in creation order."""
         ...
@@ -144,6 +154,23 @@ class Repository(Protocol):
 
     def list_threads(self, channel_account_id: str | None = None) -> list[Thread]:
         """Threads (of one account, or all), archived ones included, in creation order."""
+        ...
+
+    def page_channels(self, after: str | None, limit: int) -> Page[Channel]:
+        """Channels after the one ``after`` names (all, for ``None``), in creation order: at most ``limit``, the
+        next page's cursor if more follow, and how many there are in all (see ``reads``)."""
+        ...
+
+    def page_accounts(self, where: AccountFilter, after: str | None, limit: int) -> Page[ChannelAccount]:
+        """Accounts that ``where`` holds, after the one ``after`` names, in creation order; with their total."""
+        ...
+
+    def page_threads(self, where: ThreadFilter, after: str | None, limit: int, newest_first: bool) -> Page[Thread]:
+        """Threads that ``where`` holds, after the one ``after`` names, in creation order (or newest first)."""
+        ...
+
+    def page_messages(self, thread_id: str, after: str | None, limit: int, newest_first: bool) -> Page[Message]:
+        """The thread's messages after the one ``after`` names, in the order stored (or newest first)."""
         ...
 
     def list_tickets(self) -> list[Ticket]:

@@ -27,6 +27,7 @@ from threading_engine.backends.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from threading_engine.decisions import Changes  # noqa: E402
 from threading_engine.identifiers import thread_key  # noqa: E402
 from threading_engine.model import Channel, ChannelAccount, Thread  # noqa: E402
+from threading_engine.reads import AccountFilter  # noqa: E402
 from threading_engine.testing.contract_checks import commit  # noqa: E402
 
 pytestmark = pytest.mark.postgres
@@ -77,8 +78,11 @@ def test_a_version_1_store_is_migrated_forward_and_keeps_its_threads(postgres_ur
     try:
         with psycopg.connect(postgres_url, autocommit=True) as connection:
             versions = f'SELECT max(version) FROM "{postgres_schema}".schema_version'
-            assert connection.execute(versions).fetchone() == (SCHEMA_VERSION,) == (2,)
+            assert connection.execute(versions).fetchone() == (SCHEMA_VERSION,) == (4,)
         engine = Engine(repository, clock=lambda: T0)
+        # Version 4's computed columns read the stored documents: the account is found by its portal and flag.
+        found = engine.accounts_page(AccountFilter(portal_id=ACCOUNT.portal_id, archived=False)).results
+        assert [account.id for account in found] == [ACCOUNT.id]
         appended = engine.publish_message(ACCOUNT.id, direction=Direction.INCOMING, senders=[CUSTOMER], text="hi")
         assert (appended.outcome, appended.thread_id) == (Outcome.APPENDED, OPEN.id)
         with pytest.raises(WriteConflict) as raised:  # U1 still holds: no second open thread of the key

@@ -8,16 +8,19 @@ raises :class:`WriteConflict` rather than store a state the contract forbids.
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from ..decisions import Changes, View, ViewQuery
 from ..errors import WriteConflict
 from ..events import EventRecord, EventRecordByPosition
 from ..identifiers import DeliveryIdentifier, IdentifierType
-from ..model import THREAD_OPEN, Channel, ChannelAccount, Message, Thread, Ticket
+from ..model import THREAD_OPEN, Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
+from ..reads import AccountFilter, Page, ThreadFilter, page_of
 from ..repository import PendingEvent, id_taken
+from .listing import account_held, thread_held
 from .view import NAMES_FROM_MESSAGES, assemble_view
 
 _Pair = tuple[str, str]
@@ -51,6 +54,7 @@ class MemoryRepository:
         self._events: list[EventRecord] = []
         self._event_ids: set[str] = set()  # U0 for events
         self._pending: dict[str, EventRecord] = {}
+        self._staging_tokens: dict[str, StagingToken] = {}  # T1
 
     # -- the view's lookups (``view.ViewLookups``): the memory store is nothing more -----------------------
 
@@ -134,6 +138,10 @@ class MemoryRepository:
         if changes.changed_message is not None:
             undo.append(("changed_message", changes.changed_message.id, self._messages[changes.changed_message.id]))
             self._replace_message(changes.changed_message)
+        if changes.staging_token is not None:
+            token = changes.staging_token
+            undo.append(("staging_token", token.id, self._staging_tokens.get(token.id)))
+            self._staging_tokens[token.id] = token
         stored = self._events
         undo.append(("events", "", len(stored)))
         records = []
@@ -169,6 +177,8 @@ class MemoryRepository:
                 self._undo_thread(value_id, old)
             elif kind == "ticket":
                 self._restore(self._tickets, value_id, old)
+            elif kind == "staging_token":
+                self._restore(self._staging_tokens, value_id, old)
             elif kind == "channel":
                 self._restore(self._channels, value_id, old)
             else:
@@ -285,6 +295,10 @@ class MemoryRepository:
         with self._lock:
             return self._messages.get(message_id)
 
+    def get_staging_token(self, token: str) -> StagingToken | None:
+        with self._lock:
+            return self._staging_tokens.get(token)
+
     def list_channels(self) -> list[Channel]:
         with self._lock:
             return list(self._channels.values())
@@ -300,6 +314,40 @@ class MemoryRepository:
                 for t in self._threads.values()
                 if channel_account_id is None or t.channel_account_id == channel_account_id
             ]
+
+    def page_channels(self, after: str | None, limit: int) -> Page[Channel]:
+        with self._lock:
+            channels = self._channels
+            return page_of(_after(list(channels.values()), after, channels), limit, _id_of, len(channels))
+
+    def page_accounts(self, where: AccountFilter, after: str | None, limit: int) -> Page[ChannelAccount]:
+        with self._lock:
+            held = [account for account in self._accounts.values() if account_held(where, account)]
+            return page_of(_after(held, after, self._accounts), limit, _id_of, len(held))
+
+    def page_threads(self, where: ThreadFilter, after: str | None, limit: int, newest_first: bool) -> Page[Thread]:
+        with self._lock:
+            accounts = self._accounts
+            held = [
+                thread
+                for thread in self._threads.values()
+                if thread_held(where, thread, accounts[thread.channel_account_id])
+            ]
+            if newest_first:
+                held.reverse()
+            return page_of(_after(held, after, self._threads, newest_first), limit, _id_of)
+
+    def page_messages(self, thread_id: str, after: str | None, limit: int, newest_first: bool) -> Page[Message]:
+        with self._lock:  # the thread's own index of its messages, in the order stored
+            ids = self._thread_messages.get(thread_id, [])
+            ordered = reversed(ids) if newest_first else iter(ids)
+            if after is not None:
+                if after not in ids:
+                    return Page(results=())
+                ordered = itertools.dropwhile(lambda message_id: message_id != after, ordered)
+                next(ordered)
+            wanted = [self._messages[message_id] for message_id in itertools.islice(ordered, limit + 1)]
+            return page_of(wanted, limit, _id_of)
 
     def list_tickets(self) -> list[Ticket]:
         with self._lock:
@@ -362,11 +410,36 @@ class _MemoryUnitOfWork:
             raise RuntimeError("this unit of work has committed")
         self._records.extend(self._repository._save(changes, events, self.undo))
 
+    def load_staging_token(self, token: str) -> StagingToken | None:
+        return self._repository._staging_tokens.get(token)
+
     def commit(self) -> tuple[EventRecord, ...]:
         if self.committed:
             raise RuntimeError("a unit of work commits at most once")
         self.committed = True
         return tuple(self._records)
+
+
+def _id_of(value: Channel | ChannelAccount | Thread | Message) -> str:
+    return value.id
+
+
+_V = TypeVar("_V", Channel, ChannelAccount, Thread)
+
+
+def _after(held: list[_V], after: str | None, stored: Mapping[str, object], newest_first: bool = False) -> list[_V]:
+    """What follows the item ``after`` names, in the store's creation order (or before it, newest first), as a
+    SQL store's ``seq`` comparison gives it: nothing if the store holds no such item; the item itself need not
+    be in ``held``."""
+    if after is None:
+        return held
+    if after not in stored:
+        return []
+    order = {value_id: position for position, value_id in enumerate(stored)}
+    mark = order[after]
+    if newest_first:
+        return [value for value in held if order[value.id] < mark]
+    return [value for value in held if order[value.id] > mark]
 
 
 def _holds(index: dict[_Pair, Thread], pair: _Pair, thread_id: str) -> bool:

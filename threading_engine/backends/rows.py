@@ -14,11 +14,22 @@ from ..codec import (
     dumps,
     event_from_primitive,
     message_from_primitive,
+    staging_token_from_primitive,
     to_primitive,
 )
 from ..events import EventRecord, EventRecordByPosition
 from ..memos import Memo
-from ..model import Channel, ChannelAccount, Message, Thread, ThreadByPosition, ThreadStatus, Ticket, TicketStatus
+from ..model import (
+    Channel,
+    ChannelAccount,
+    Message,
+    StagingToken,
+    Thread,
+    ThreadByPosition,
+    ThreadStatus,
+    Ticket,
+    TicketStatus,
+)
 from ..repository import PendingEvent
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -105,6 +116,14 @@ def account_json(account: ChannelAccount) -> str:
 
 def account_from_json(data: str) -> ChannelAccount:
     return account_from_primitive(json.loads(data))
+
+
+def staging_token_json(token: StagingToken) -> str:
+    return dumps(to_primitive(token))
+
+
+def staging_token_from_json(data: str) -> StagingToken:
+    return staging_token_from_primitive(json.loads(data))
 
 
 def message_json(message: Message) -> str:

@@ -40,6 +40,7 @@ from .rendering import (
     thread_to_json,
     ticket_to_json,
 )
+from .staging import connection_url, parse_complete_staging_token, staging_token_to_json
 
 __all__ = [
     "error_to_json",
@@ -47,6 +48,9 @@ __all__ = [
     "DEFAULT_PORTAL_ID",
     "check_portal_id",
     "collection_to_json",
+    "connection_url",
+    "parse_complete_staging_token",
+    "staging_token_to_json",
     "Json",
     "account_to_json",
     "camel_case",

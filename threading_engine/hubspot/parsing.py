@@ -278,8 +278,23 @@ def parse_publish_message(body: object) -> PublishMessage:
         attachments=_attachments(data),
         rich_text=data.get("richText"),
         in_reply_to_id=data.get("inReplyToId"),
+        actor_id=_sender_actor(data["senders"]),
     )
     return _normalized(command)
+
+
+def _sender_actor(senders: list[Any]) -> str | None:
+    """The senders' ``senderActorId`` (N1): one actor sends a message, so every sender that names one names
+    the same (a recipient's is not a sender's, and is ignored). ``parse_participants`` checked the shape."""
+    found: str | None = None
+    for index, sender in enumerate(senders):
+        actor = sender.get("senderActorId")
+        if actor is None:
+            continue
+        if found is not None and actor != found:
+            raise fail(f"senders[{index}].senderActorId", actor, f"differs from the other senders' {found!r}", "N1")
+        found = actor
+    return found
 
 
 def parse_update_message_status(channel_id: str, message_id: str, body: object) -> UpdateMessageStatus:
@@ -311,13 +326,15 @@ def parse_reply(thread_id: str, body: object) -> Reply:
 
 def parse_start_conversation(channel_account_id: str, body: object) -> StartConversation:
     """An agent's message addressed by recipients: ``{recipients, text}`` (R3)."""
-    data = _fields(body, ("recipients", "text", "attachments", "senderActorId"), "a conversation start", "V5")
+    known = ("recipients", "text", "richText", "attachments", "senderActorId")
+    data = _fields(body, known, "a conversation start", "V5")
     command = StartConversation(
         channel_account_id=channel_account_id,
         recipients=parse_participants(_require(data, "recipients", "R3"), "recipients"),
         text=_require(data, "text", "V5"),
         attachments=_attachments(data),
         actor_id=data.get("senderActorId"),
+        rich_text=data.get("richText"),
     )
     return _normalized(command)
 

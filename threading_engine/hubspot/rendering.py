@@ -16,6 +16,7 @@ from ..events import (
     ChannelUpdated,
     EventRecord,
     OutgoingMessageCreated,
+    StagingTokenCreated,
     ThreadCreated,
     ThreadEvent,
 )
@@ -29,6 +30,7 @@ from ..model import (
     MessageOrigin,
     MessageStatus,
     Participant,
+    StagingToken,
     Thread,
     Ticket,
 )
@@ -159,12 +161,47 @@ def message_to_json(message: Message, *, channel_id: str, engine_facts: bool = T
 
 
 def _senders(message: Message, agent: bool) -> list[Json]:
-    """The senders; an agent's message names its agent as the sender's ``actorId`` when it was named (N1)."""
+    """The senders; an agent's message names its agent as the sender's ``actorId`` when it was named, and a
+    published one the ``senderActorId`` it was published with (N1)."""
     senders = [participant_to_json(p) for p in message.senders]
-    if agent and message.actor_id is not None:
+    if message.actor_id is not None:
         for sender in senders:
             sender["actorId"] = message.actor_id
     return senders
+
+
+_MAX_INT64 = 2**63 - 1
+
+
+def _number(value: str) -> int | str:
+    """An id as HubSpot's integer when it is one (HubSpot's ids, ``HubSpotIds``'), else as the engine's text."""
+    if value.isascii() and value.isdigit() and int(value) <= _MAX_INT64:
+        return int(value)
+    return value
+
+
+def staging_token_to_json(token: StagingToken, *, engine_facts: bool = True) -> Json:
+    """HubSpot's ``PublicChannelAccountStagingToken``: ``genericChannelId``, ``inboxId`` and ``userId`` are
+    integers there, so numeric ids are rendered as numbers. The portal, and once completed the account it made
+    and when, go under ``threadingEngine`` unless ``engine_facts`` is false."""
+    rendered: Json = {
+        "accountToken": token.id,
+        "createdAt": format_timestamp(token.created_at),
+        "genericChannelId": _number(token.channel_id),
+        "inboxId": _number(token.inbox_id),
+        "userId": _number(token.user_id),
+    }
+    if token.account_name is not None:
+        rendered["accountName"] = token.account_name
+    if token.delivery_identifier is not None:
+        rendered["deliveryIdentifier"] = identifier_to_json(token.delivery_identifier)
+    if engine_facts:
+        facts: Json = {"portalId": token.portal_id}
+        if token.channel_account_id is not None and token.completed_at is not None:
+            facts["channelAccountId"] = token.channel_account_id
+            facts["completedAt"] = format_timestamp(token.completed_at)
+        rendered["threadingEngine"] = facts
+    return rendered
 
 
 def status_to_json(message: Message) -> Json:
@@ -268,6 +305,9 @@ def event_to_json(record: EventRecord, *, portal_id: str | None = None) -> Json:
     }
     if isinstance(event, ChannelCreated | ChannelUpdated):
         return head | {"channelId": event.channel.id, "channel": channel_to_json(event.channel)}
+    if isinstance(event, StagingTokenCreated):
+        token = event.token
+        return head | {"rule": event.rule, "channelId": token.channel_id, "stagingToken": staging_token_to_json(token)}
     if isinstance(event, ThreadEvent):
         fields: Json = {"rule": event.rule, "threadId": event.thread_id}
         for attribute in attrs.fields(type(event)):

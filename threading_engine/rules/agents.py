@@ -181,4 +181,5 @@ def decide_start(
         None,
         command.attachments,
         command.actor_id,
+        command.rich_text,
     )

@@ -122,7 +122,7 @@ def normalize_archive_account(
     return command
 
 
-def _check_not_archived(what: str, value_id: str, archived: bool, field: str) -> None:
+def ensure_not_archived(what: str, value_id: str, archived: bool, field: str) -> None:
     """A1: an archived channel or account is kept as it was archived (its threads stay readable)."""
     if archived:
         raise NotAllowedError(
@@ -156,7 +156,7 @@ def decide_update_channel(view: View, command: UpdateChannel) -> Decision:
     channel = view.channel
     if channel is None:
         raise not_found("channelId", command.channel_id, "channel", "V3")
-    _check_not_archived("channel", channel.id, channel.archived, "channelId")
+    ensure_not_archived("channel", channel.id, channel.archived, "channelId")
     if command.capabilities is not UNSET:
         _check_capabilities_suit_accounts(channel, command.capabilities, view.channel_identifier_types)
     mentioned = (
@@ -207,7 +207,7 @@ def decide_create_account(view: View, command: CreateChannelAccount, now: dateti
     channel = view.channel
     if channel is None:
         raise not_found("channelId", command.channel_id, "channel", "V2")
-    _check_not_archived("channel", channel.id, channel.archived, "channelId")
+    ensure_not_archived("channel", channel.id, channel.archived, "channelId")
     identifier = command.delivery_identifier
     allowed = channel.capabilities.delivery_identifier_types
     if identifier.type not in allowed:
@@ -248,7 +248,7 @@ def decide_update_account(view: View, command: UpdateChannelAccount) -> Decision
     account = view.account
     if account is None:
         raise not_found("channelAccountId", command.channel_account_id, "channel account", "V2")
-    _check_not_archived("channel account", account.id, account.archived, "channelAccountId")
+    ensure_not_archived("channel account", account.id, account.archived, "channelAccountId")
     updated = attrs.evolve(account, **_mentioned(command, ("name", "authorized")))
     unchanged = Decision(Outcome.UNCHANGED, channel_id=account.channel_id, channel_account_id=account.id)
     if updated == account:

@@ -8,8 +8,10 @@ from ..commands import (
     ArchiveChannel,
     ArchiveChannelAccount,
     Command,
+    CompleteStagingToken,
     CreateChannel,
     CreateChannelAccount,
+    CreateStagingToken,
     PublishMessage,
     Reply,
     StartConversation,
@@ -33,6 +35,7 @@ from .channels import (
 from .normalizing import not_a_command
 from .publishing import decide_publish
 from .remembered import Memos
+from .staging import decide_complete_token, decide_create_token
 from .statuses import decide_message_status
 
 
@@ -73,4 +76,8 @@ def decide(
         return decide_archive_channel(view, command, now)
     if isinstance(command, ArchiveChannelAccount):
         return decide_archive_account(view, command, now)
+    if isinstance(command, CreateStagingToken):
+        return decide_create_token(view, command, now, new_id)
+    if isinstance(command, CompleteStagingToken):
+        return decide_complete_token(view, command, now, new_id)
     return not_a_command(command)

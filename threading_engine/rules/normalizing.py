@@ -14,8 +14,10 @@ from ..commands import (
     ArchiveChannel,
     ArchiveChannelAccount,
     Command,
+    CompleteStagingToken,
     CreateChannel,
     CreateChannelAccount,
+    CreateStagingToken,
     PublishMessage,
     PublishMessageByPosition,
     Reply,
@@ -49,6 +51,7 @@ from .channels import (
     normalize_update_account,
     normalize_update_channel,
 )
+from .staging import normalize_complete_token, normalize_create_token
 from .statuses import normalize_message_status
 
 
@@ -104,6 +107,7 @@ def _normalize_publish(command: PublishMessage, spellings: KnownSpellings | None
         check_attachments(command.attachments),
         _optional_text(command.rich_text, "richText"),
         _optional_id(command.in_reply_to_id, "inReplyToId", "V5"),
+        check_agent_actor(command.actor_id),
     )
     # Always the rebuilt command: it may equal ``command`` and still differ, since a plain string equals its
     # IdentifierType. (A canonical command never gets here: ``normalize`` returns it as it is.)
@@ -137,6 +141,7 @@ def _is_canonical_publish(command: PublishMessage, spellings: KnownSpellings) ->
         and not command.attachments
         and command.rich_text is None
         and command.in_reply_to_id is None
+        and command.actor_id is None
         and (
             timestamp is None
             or (isinstance(timestamp, datetime) and timestamp.tzinfo is UTC and 1 < timestamp.year < 9999)
@@ -173,6 +178,7 @@ def _normalize_start(command: StartConversation, spellings: KnownSpellings | Non
     text = check_text(command.text, "text", limit=MAX_TEXT_LENGTH)
     attachments = check_attachments(command.attachments)
     check_agent_actor(command.actor_id)
+    _optional_text(command.rich_text, "richText")
     # The checks hand back what they were given when it is canonical: no new command then.
     if recipients is command.recipients and attachments is command.attachments:
         return command
@@ -204,6 +210,8 @@ _NORMALIZERS: dict[type, _Normalizer] = {
     ArchiveChannel: normalize_archive_channel,
     ArchiveChannelAccount: normalize_archive_account,
     UpdateMessageStatus: normalize_message_status,
+    CreateStagingToken: normalize_create_token,
+    CompleteStagingToken: normalize_complete_token,
     PublishMessage: _normalize_publish,
     StartConversation: _normalize_start,
     Reply: _normalize_reply,

@@ -9,7 +9,9 @@ from ..commands import (
     ArchiveChannel,
     ArchiveChannelAccount,
     Command,
+    CompleteStagingToken,
     CreateChannelAccount,
+    CreateStagingToken,
     PublishMessage,
     Reply,
     StartConversation,
@@ -58,6 +60,10 @@ def plan(command: Command, account: ChannelAccount | None = None, channel: Chann
     if isinstance(command, ArchiveChannel):
         return ViewQuery(channel_id=command.channel_id)
     if isinstance(command, CreateChannelAccount):
+        return ViewQuery(channel_id=command.channel_id, account_identifier=command.delivery_identifier)
+    if isinstance(command, CreateStagingToken):
+        return ViewQuery(channel_id=command.channel_id)
+    if isinstance(command, CompleteStagingToken):  # what an account creation reads (V2); the engine adds the token
         return ViewQuery(channel_id=command.channel_id, account_identifier=command.delivery_identifier)
     if isinstance(command, UpdateChannelAccount | ArchiveChannelAccount):
         return ViewQuery(channel_account_id=command.channel_account_id)

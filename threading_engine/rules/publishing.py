@@ -119,13 +119,19 @@ def decide_publish(
         command.integration_thread_id,
         command.integration_idempotency_id,
     )
-    if command.attachments or command.rich_text is not None or command.in_reply_to_id is not None:
+    if (
+        command.attachments
+        or command.rich_text is not None
+        or command.in_reply_to_id is not None
+        or command.actor_id is not None
+    ):
         # Kept as given (attachments checked for shape only, V8); never a part of where the message lands.
         message = attrs.evolve(
             message,
             attachments=command.attachments,
             rich_text=command.rich_text,
             in_reply_to_id=command.in_reply_to_id,
+            actor_id=command.actor_id,
         )
     return message_decision(outcome, thread, tickets, message, events)
 

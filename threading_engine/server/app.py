@@ -28,7 +28,7 @@ from ..engine import Engine
 from ..errors import ThreadingError, ValidationError
 from ..ids import HubSpotIds
 from ..stores import open_repository
-from . import channels, conversations, inboxes, openapi
+from . import channels, conversations, inboxes, openapi, staging
 from .clock import ManualClock, parse_advance
 from .logs import log
 from .service import AuthError, HttpError, Service
@@ -138,7 +138,7 @@ def all_routes() -> list[BaseRoute]:
         Route("/_engine/webhooks/failed/{eventId}/retry", retry_failed, methods=["POST"]),
         Route("/openapi.json", openapi_document, methods=["GET"]),
     ]
-    return [*channels.routes(), *conversations.routes(), *inboxes.routes(), *control]
+    return [*channels.routes(), *conversations.routes(), *inboxes.routes(), *staging.routes(), *control]
 
 
 # -- the service's own routes ----------------------------------------------------------------------------------

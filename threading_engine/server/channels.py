@@ -15,8 +15,9 @@ from starlette.routing import Route
 from .. import hubspot
 from ..errors import ValidationError
 from ..identifiers import IdentifierType
+from ..reads import AccountFilter
 from ..storable import shown
-from .service import Service, absent, archived_or_not, page
+from .service import Service, absent, flag, paging
 
 PREFIXES = ("/conversations/v3/custom-channels", "/conversations/custom-channels/2026-09")
 CHANNEL_LIST_PREFIXES = (*PREFIXES, "/conversations/custom-channels/v3")
@@ -39,10 +40,10 @@ async def create_channel(request: Request) -> JSONResponse:
 async def list_channels(request: Request) -> JSONResponse:
     service = _service(request)
     service.portal(request)
-    channels = await service.call(service.engine.repository.list_channels)
-    results, after = page(channels, request)
-    documents = [hubspot.channel_to_json(channel) for channel in results]
-    return JSONResponse(hubspot.collection_to_json(documents, total=len(channels), after=after))
+    after, limit = paging(request)
+    found = await service.call(service.engine.channels_page, after=after, limit=limit)
+    documents = [hubspot.channel_to_json(channel) for channel in found.results]
+    return JSONResponse(hubspot.collection_to_json(documents, total=found.total, after=found.after))
 
 
 async def get_channel(request: Request) -> JSONResponse:
@@ -93,7 +94,6 @@ async def list_accounts(request: Request) -> JSONResponse:
     portal = service.portal(request)
     channel_id = request.path_params["channelId"]
     await service.call(service.engine.channel, channel_id)  # NOT_FOUND for an unknown channel
-    accounts = archived_or_not(await service.call(service.accounts, portal, channel_id), request)
     types = request.query_params.getlist("deliveryIdentifierType")
     for name in types:
         if name not in IdentifierType.__members__:
@@ -103,16 +103,17 @@ async def list_accounts(request: Request) -> JSONResponse:
                 field="deliveryIdentifierType",
                 value=name,
             )
-    values = request.query_params.getlist("deliveryIdentifierValue")
-    accounts = [
-        account
-        for account in accounts
-        if (not types or account.delivery_identifier.type.value in types)
-        and (not values or account.delivery_identifier.value in values)
-    ]
-    results, after = page(accounts, request)
-    documents = [hubspot.account_to_json(account, portal_id=portal) for account in results]
-    return JSONResponse(hubspot.collection_to_json(documents, total=len(accounts), after=after))
+    where = AccountFilter(
+        channel_ids=(channel_id,),
+        portal_id=portal,  # a portal sees the accounts it connected (P1)
+        archived=flag(request, "archived") is True,  # HubSpot's: the archived ones with true, the others otherwise
+        identifier_types=tuple(IdentifierType(name) for name in types),
+        identifier_values=tuple(request.query_params.getlist("deliveryIdentifierValue")),
+    )
+    after, limit = paging(request)
+    found = await service.call(service.engine.accounts_page, where, after=after, limit=limit)
+    documents = [hubspot.account_to_json(account, portal_id=portal) for account in found.results]
+    return JSONResponse(hubspot.collection_to_json(documents, total=found.total, after=found.after))
 
 
 async def get_account(request: Request) -> JSONResponse:

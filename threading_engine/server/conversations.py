@@ -18,8 +18,9 @@ from starlette.routing import Route
 from .. import hubspot
 from ..errors import ValidationError
 from ..model import ChannelAccount, Thread, ThreadStatus
+from ..reads import AccountFilter, ThreadFilter
 from ..storable import shown
-from .service import Service, absent, archived_or_not, check_same, flag, page
+from .service import Service, absent, check_same, flag, page, paging
 
 PREFIX = "/conversations/v3/conversations"
 _SORTS = ("id", "-id", "latestMessageTimestamp", "-latestMessageTimestamp")
@@ -32,6 +33,14 @@ def _service(request: Request) -> Service:
 
 def _thread_json(thread: Thread, account: ChannelAccount, portal: str) -> dict[str, Any]:
     return hubspot.thread_to_json(thread, account=account, portal_id=portal)
+
+
+def _threads_json(service: Service, threads: tuple[Thread, ...], portal: str) -> list[dict[str, Any]]:
+    accounts: dict[str, ChannelAccount] = {}
+    for thread in threads:
+        if thread.channel_account_id not in accounts:
+            accounts[thread.channel_account_id] = service.engine.channel_account(thread.channel_account_id)
+    return [_thread_json(thread, accounts[thread.channel_account_id], portal) for thread in threads]
 
 
 def _visible_threads(service: Service, portal: str) -> list[tuple[Thread, ChannelAccount]]:
@@ -58,6 +67,23 @@ async def list_threads(request: Request) -> JSONResponse:
     sort = query.get("sort", "id")
     if sort not in _SORTS:
         raise ValidationError(f"sort {shown(sort)} is not one of {', '.join(_SORTS)}", field="sort", value=sort)
+    if sort.lstrip("-") == "id":  # creation order: the engine's paged read
+        where = ThreadFilter(
+            portal_id=portal,
+            status=None if status is None else ThreadStatus(status),
+            archived=archived,
+            inbox_ids=tuple(inboxes),
+            key=contact,
+            ticket_id=ticket,
+            latest_message_after=after_time,
+        )
+        cursor, limit = paging(request)
+        found = await service.call(
+            service.engine.threads_page, where, after=cursor, limit=limit, newest_first=sort == "-id"
+        )
+        documents = await service.call(_threads_json, service, found.results, portal)
+        return JSONResponse(hubspot.collection_to_json(documents, after=found.after))
+    # By the latest message's time: the engine has no such read yet, so these are sorted here.
     threads = [
         (thread, account)
         for thread, account in await service.call(_visible_threads, service, portal)
@@ -68,10 +94,7 @@ async def list_threads(request: Request) -> JSONResponse:
         and (ticket is None or thread.ticket_id == ticket)
         and (after_time is None or (thread.latest_message_at is not None and thread.latest_message_at > after_time))
     ]
-    if sort.lstrip("-") == "latestMessageTimestamp":
-        threads.sort(
-            key=lambda pair: pair[0].latest_message_at or datetime.min.replace(tzinfo=pair[0].created_at.tzinfo)
-        )
+    threads.sort(key=lambda pair: pair[0].latest_message_at or datetime.min.replace(tzinfo=pair[0].created_at.tzinfo))
     if sort.startswith("-"):
         threads.reverse()
     results, after = page(threads, request)
@@ -126,14 +149,15 @@ async def list_messages(request: Request) -> JSONResponse:
     service = _service(request)
     portal = service.portal(request)
     thread, account = await service.call(service.thread, portal, request.path_params["threadId"])
-    messages = await service.call(service.engine.messages, thread.id)
     if request.query_params.get("sort", "createdAt") not in ("createdAt", "-createdAt"):
         raise ValidationError("sort is not createdAt or -createdAt", field="sort", value=request.query_params["sort"])
-    if request.query_params.get("sort", "") == "-createdAt":
-        messages.reverse()
-    results, after = page(messages, request)
-    documents = [hubspot.message_to_json(message, channel_id=account.channel_id) for message in results]
-    return JSONResponse(hubspot.collection_to_json(documents, after=after))
+    newest_first = request.query_params.get("sort", "") == "-createdAt"
+    after, limit = paging(request)
+    found = await service.call(
+        service.engine.messages_page, thread.id, after=after, limit=limit, newest_first=newest_first
+    )
+    documents = [hubspot.message_to_json(message, channel_id=account.channel_id) for message in found.results]
+    return JSONResponse(hubspot.collection_to_json(documents, after=found.after))
 
 
 async def get_message(request: Request) -> JSONResponse:
@@ -183,10 +207,10 @@ async def send_message(request: Request) -> JSONResponse:
 async def list_channels(request: Request) -> JSONResponse:
     service = _service(request)
     service.portal(request)
-    channels = await service.call(service.engine.repository.list_channels)
-    results, after = page(channels, request)
-    documents = [{"id": c.id, "name": c.name} for c in results]
-    return JSONResponse(hubspot.collection_to_json(documents, total=len(channels), after=after))
+    after, limit = paging(request)
+    found = await service.call(service.engine.channels_page, after=after, limit=limit)
+    documents = [{"id": c.id, "name": c.name} for c in found.results]
+    return JSONResponse(hubspot.collection_to_json(documents, total=found.total, after=found.after))
 
 
 async def get_channel(request: Request) -> JSONResponse:
@@ -199,15 +223,16 @@ async def get_channel(request: Request) -> JSONResponse:
 async def list_accounts(request: Request) -> JSONResponse:
     service = _service(request)
     portal = service.portal(request)
-    channels, inboxes = request.query_params.getlist("channelId"), request.query_params.getlist("inboxId")
-    accounts = [
-        account
-        for account in archived_or_not(await service.call(service.accounts, portal), request)
-        if (not channels or account.channel_id in channels) and (not inboxes or account.inbox_id in inboxes)
-    ]
-    results, after = page(accounts, request)
-    documents = [hubspot.account_to_json(account, portal_id=portal) for account in results]
-    return JSONResponse(hubspot.collection_to_json(documents, total=len(accounts), after=after))
+    where = AccountFilter(
+        channel_ids=tuple(request.query_params.getlist("channelId")),
+        portal_id=portal,  # a portal sees the accounts it connected (P1)
+        archived=flag(request, "archived") is True,  # the archived ones with true, the others otherwise (A1)
+        inbox_ids=tuple(request.query_params.getlist("inboxId")),
+    )
+    after, limit = paging(request)
+    found = await service.call(service.engine.accounts_page, where, after=after, limit=limit)
+    documents = [hubspot.account_to_json(account, portal_id=portal) for account in found.results]
+    return JSONResponse(hubspot.collection_to_json(documents, total=found.total, after=found.after))
 
 
 async def get_account(request: Request) -> JSONResponse:

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from ..hubspot import schemas
 from ..identifiers import IdentifierType
 from ..model import ThreadStatus
-from . import channels, conversations, inboxes
+from . import channels, conversations, inboxes, staging
 from .service import MAX_LIMIT
 
 Json = dict[str, Any]
@@ -104,6 +104,12 @@ _OPERATIONS: dict[Callable[..., Any], Operation] = {
         answer="PublicConversationsMessage",
         body="PublicChannelIntegrationMessageUpdateRequest",
     ),
+    staging.complete_staging_token: Operation(
+        summary="Complete a channel account staging token: the account is created (once)",
+        status=200,
+        answer="PublicChannelAccountStagingToken",
+        body="PublicChannelAccountStagingTokenUpdateRequest",
+    ),
     conversations.list_threads: Operation(
         summary="List threads",
         status=200,
@@ -180,6 +186,11 @@ _CONTROL = {
     "/_engine/webhooks/failed": Operation(summary="Webhook deliveries that gave up", status=200),
     "/_engine/webhooks/failed/{eventId}/retry": Operation(summary="Deliver a failed webhook event again", status=200),
     "/openapi.json": Operation(summary="This document", status=200),
+    "/_engine/channels/{channelId}/staging-tokens": Operation(
+        summary="What HubSpot's inbox does on \"connect\": a staging token and the link to the channel's "
+        'connection page ({"inboxId", "userId"?})',
+        status=201,
+    ),
 }
 _PUBLIC = {"/_engine/health", "/openapi.json"}
 

@@ -152,6 +152,13 @@ def page(items: Sequence[_T], request: Request) -> tuple[list[_T], str | None]:
     return list(items[start:end]), (str(end) if end < len(items) else None)
 
 
+def paging(request: Request) -> tuple[str | None, int]:
+    """The request's ``after`` (an opaque cursor the engine gave: an item's id) and ``limit`` (1 to 500, 100
+    by default), for the engine's paged reads (``reads.py``), which check them."""
+    limit = _whole(request.query_params.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    return request.query_params.get("after"), limit
+
+
 def flag(request: Request, name: str) -> bool | None:
     """A boolean query parameter (``true``/``false``), ``None`` when absent."""
     value = request.query_params.get(name)

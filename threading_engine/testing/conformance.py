@@ -41,8 +41,10 @@ from ..commands import (
     CloseThread,
     CloseTicket,
     Command,
+    CompleteStagingToken,
     CreateChannel,
     CreateChannelAccount,
+    CreateStagingToken,
     PublishMessage,
     ReopenThread,
     Reply,
@@ -55,9 +57,11 @@ from ..commands import (
 from ..decisions import Outcome
 from ..engine import Engine
 from ..errors import ThreadingError
+from ..events import StagingTokenCreated
 from ..identifiers import DeliveryIdentifier, IdentifierType
 from ..ids import SequentialIds
-from ..model import Capabilities, Direction, MessageStatus, Participant, ThreadingModel
+from ..model import Capabilities, Direction, MessageStatus, Participant, ThreadingModel, ThreadStatus
+from ..reads import AccountFilter, Page, ThreadFilter
 from ..repository import Repository
 from .contract_checks import ContractChecks
 
@@ -132,6 +136,7 @@ class AgreementMachine(RuleBasedStateMachine):
         self.accounts: list[str] = []
         self.channels: list[str] = []
         self.messages: list[tuple[str, str]] = []  # (channel, message) of every message stored
+        self.tokens: list[tuple[int, str]] = []  # (channel, staging token) of every token made (T1)
         types = (IdentifierType.HS_PHONE_NUMBER, IdentifierType.HS_EMAIL_ADDRESS)
         for model, tickets in (
             (ThreadingModel.DELIVERY_IDENTIFIER, True),
@@ -188,6 +193,7 @@ class AgreementMachine(RuleBasedStateMachine):
         text=st.sampled_from(["hi", "hello"]),
         attachments=st.sampled_from(_ATTACHMENTS),
         rich_text=st.sampled_from([None, "<p>hi</p>"]),
+        actor_id=st.sampled_from([None, "A-9"]),
     )
     def publish(
         self,
@@ -200,6 +206,7 @@ class AgreementMachine(RuleBasedStateMachine):
         text: str,
         attachments: tuple[Attachment, ...],
         rich_text: str | None,
+        actor_id: str | None,
     ) -> str:
         result = self.run(
             PublishMessage(
@@ -213,6 +220,8 @@ class AgreementMachine(RuleBasedStateMachine):
                 idempotency_id,
                 attachments,
                 rich_text,
+                None,
+                actor_id,
             )
         )
         if result.message_id is not None and result.outcome is not Outcome.DUPLICATE:
@@ -281,6 +290,63 @@ class AgreementMachine(RuleBasedStateMachine):
         else:
             self.run(ArchiveChannelAccount(self.accounts[account]))
 
+    @rule(channel=st.integers(0, 2), inbox=st.sampled_from(["1", "2"]))
+    def make_staging_token(self, channel: int, inbox: str) -> None:
+        """T1: HubSpot's "connect" makes a token of a portal; an archived channel gets none."""
+        result = self.run(CreateStagingToken(self.channels[channel], inbox, portal_id="4300", user_id="7"))
+        for record in result.events:
+            if isinstance(record.event, StagingTokenCreated):
+                self.tokens.append((channel, record.event.token.id))
+
+    @precondition(lambda self: bool(self.tokens))
+    @rule(
+        which=st.integers(0, 1_000),
+        phone=st.sampled_from(["+15550100", "+15550190", "+15550191"]),
+        elsewhere=st.booleans(),
+    )
+    def complete_staging_token(self, which: int, phone: str, elsewhere: bool) -> None:
+        """T1: completing a token creates its account (V2 as any creation: ``+15550100`` is account 0's); a
+        token is used once, and one of another channel's path is not found."""
+        channel, token = self.tokens[which % len(self.tokens)]
+        if elsewhere:
+            channel = (channel + 1) % len(self.channels)
+        identifier = DeliveryIdentifier.of("HS_PHONE_NUMBER", phone)
+        self.run(CompleteStagingToken(self.channels[channel], token, "Connected desk", identifier))
+
+    @rule(
+        portal=st.sampled_from([None, "4200", "4201", "4300"]),
+        archived=st.sampled_from([None, True, False]),
+        status=st.sampled_from([None, *ThreadStatus]),
+        limit=st.integers(1, 3),
+        newest_first=st.booleans(),
+        page=st.integers(0, 2),
+    )
+    def read_pages(
+        self,
+        portal: str | None,
+        archived: bool | None,
+        status: ThreadStatus | None,
+        limit: int,
+        newest_first: bool,
+        page: int,
+    ) -> None:
+        """The paged reads (``reads``) give the same page, cursor and total on every store, for a page reached
+        by following the cursors."""
+        accounts, threads = AccountFilter(portal_id=portal, archived=archived), ThreadFilter(portal, status=status)
+        reads: list[Callable[[Engine, str | None], Page[Any]]] = [
+            lambda engine, after: engine.channels_page(after=after, limit=limit),
+            lambda engine, after: engine.accounts_page(accounts, after=after, limit=limit),
+            lambda engine, after: engine.threads_page(threads, after=after, limit=limit, newest_first=newest_first),
+        ]
+        for read in reads:
+            cursor: str | None = None
+            for _ in range(page + 1):
+                found = [read(engine, cursor) for engine in (self.candidate, self.reference)]
+                assert found[0] == found[1], f"candidate {found[0]!r} != reference {found[1]!r}"
+                cursor = found[1].after
+                if cursor is None:
+                    break
+
     @rule(jump=st.sampled_from(_JUMPS))
     def tick(self, jump: timedelta) -> None:
         self.clock.now += jump
@@ -294,6 +360,9 @@ class AgreementMachine(RuleBasedStateMachine):
     @invariant()
     def stores_agree(self) -> None:
         assert snapshot(self.candidate.repository) == snapshot(self.reference.repository)
+        tokens = [token for _, token in self.tokens]
+        candidate, reference = self.candidate.repository, self.reference.repository
+        assert [candidate.get_staging_token(t) for t in tokens] == [reference.get_staging_token(t) for t in tokens]
 
 
 def check_repository(factory: RepositoryFactory, *, max_examples: int = 50, stateful_step_count: int = 30) -> None:

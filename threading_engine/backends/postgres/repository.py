@@ -12,8 +12,9 @@ from typing import Any
 from psycopg.pq import TransactionStatus
 
 from ...events import EventRecord
-from ...model import Channel, ChannelAccount, Message, Thread, Ticket
-from .. import rows
+from ...model import Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
+from ...reads import AccountFilter, Page, ThreadFilter, page_of
+from .. import listing, rows
 from .connections import Connection, Connections, Pool, in_one_round_trip
 from .schema import Statements, quoted_schema
 from .unit import PostgresUnitOfWork
@@ -61,6 +62,7 @@ class PostgresRepository:
         self.schema = schema
         self.lock_timeout = lock_timeout
         self._statements = Statements(schema)
+        self._dialect = listing.Dialect(prefix=f"{quoted_schema(schema)}.", parameter="%s")
         self._outbox_lock = f"{self._statements.lock_prefix}outbox"
         self._decoded = rows.Documents()
         self._connections = Connections(
@@ -114,6 +116,28 @@ class PostgresRepository:
     def get_message(self, message_id: str) -> Message | None:
         row = self._one(self._statements.GET_MESSAGE, message_id)
         return None if row is None else rows.message_from_json(row[0])
+
+    def get_staging_token(self, token: str) -> StagingToken | None:
+        row = self._one(self._statements.GET_STAGING_TOKEN, token)
+        return None if row is None else rows.staging_token_from_json(row[0])
+
+    def page_channels(self, after: str | None, limit: int) -> Page[Channel]:
+        sql, parameters, total_sql = listing.channels_sql(self._dialect, after, limit)
+        found = [rows.channel_from_json(r[0]) for r in self._rows(sql, parameters)]
+        return page_of(found, limit, _id_of, self._rows(total_sql, ())[0][0])
+
+    def page_accounts(self, where: AccountFilter, after: str | None, limit: int) -> Page[ChannelAccount]:
+        sql, parameters, total_sql, total_parameters = listing.accounts_sql(self._dialect, where, after, limit)
+        found = [rows.account_from_json(r[0]) for r in self._rows(sql, parameters)]
+        return page_of(found, limit, _id_of, self._rows(total_sql, total_parameters)[0][0])
+
+    def page_threads(self, where: ThreadFilter, after: str | None, limit: int, newest_first: bool) -> Page[Thread]:
+        sql, parameters = listing.threads_sql(self._dialect, where, after, limit, newest_first)
+        return page_of([rows.thread_from_row(r) for r in self._rows(sql, parameters)], limit, _id_of)
+
+    def page_messages(self, thread_id: str, after: str | None, limit: int, newest_first: bool) -> Page[Message]:
+        sql, parameters = listing.messages_sql(self._dialect, thread_id, after, limit, newest_first)
+        return page_of([rows.message_from_json(r[0]) for r in self._rows(sql, parameters)], limit, _id_of)
 
     def list_channels(self) -> list[Channel]:
         return [rows.channel_from_json(r[0]) for r in self._rows(self._statements.LIST_CHANNELS, ())]
@@ -171,3 +195,7 @@ class PostgresRepository:
     def close(self) -> None:
         """Close the pool the repository opened; a pool or connection passed in is left to its owner."""
         self._connections.close()
+
+
+def _id_of(value: Channel | ChannelAccount | Thread | Message) -> str:
+    return value.id

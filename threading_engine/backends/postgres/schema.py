@@ -111,6 +111,27 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX {schema}.threads_by_key;
     CREATE INDEX threads_by_key ON {schema}.threads (account_id, hashtextextended(key, 0), closed_at);
     """,
+    # 3: staging tokens (T1), a table of their own; nothing else changes.
+    """
+    CREATE TABLE {schema}.staging_tokens (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        channel_id text NOT NULL,
+        data text NOT NULL
+    );
+    """,
+    # 4: the paged reads' filters (``listing.py``): an account's portal, inbox and archived flag as columns
+    # computed from its document (nothing that writes an account changes), and the indexes that scope accounts
+    # to a portal or a channel.
+    """
+    ALTER TABLE {schema}.accounts
+        ADD COLUMN portal_id text GENERATED ALWAYS AS (coalesce((data::jsonb) ->> 'portal_id', '0')) STORED,
+        ADD COLUMN inbox_id text GENERATED ALWAYS AS ((data::jsonb) ->> 'inbox_id') STORED,
+        ADD COLUMN archived smallint
+            GENERATED ALWAYS AS (coalesce(((data::jsonb) ->> 'archived')::boolean, false)::int::smallint) STORED;
+    CREATE INDEX accounts_by_portal ON {schema}.accounts (portal_id, channel_id, seq);
+    CREATE INDEX accounts_by_channel ON {schema}.accounts (channel_id, seq);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -370,6 +391,11 @@ class Statements:
         self.GET_THREAD = f"SELECT {columns} FROM {s}.threads WHERE id = %s"
         self.GET_TICKET = f"SELECT id, thread_id, status FROM {s}.tickets WHERE id = %s"
         self.GET_MESSAGE = f"SELECT data FROM {s}.messages WHERE id = %s"
+        self.GET_STAGING_TOKEN = f"SELECT data FROM {s}.staging_tokens WHERE id = %s"  # T1
+        self.UPSERT_STAGING_TOKEN = (
+            f"INSERT INTO {s}.staging_tokens (id, channel_id, data) VALUES (%s, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data"
+        )
         self.LIST_CHANNELS = f"SELECT data FROM {s}.channels ORDER BY seq"
         self.LIST_ACCOUNTS = (
             f"SELECT data FROM {s}.accounts WHERE %(channel_id)s::text IS NULL OR channel_id = %(channel_id)s "

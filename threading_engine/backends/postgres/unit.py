@@ -16,7 +16,7 @@ from psycopg.pq import TransactionStatus
 from ...decisions import Changes, View, ViewQuery
 from ...errors import WriteConflict
 from ...events import EventRecord, EventRecordByPosition
-from ...model import Message
+from ...model import Message, StagingToken
 from ...repository import PendingEvent
 from .. import rows
 from ..readahead import ReadAhead
@@ -66,6 +66,23 @@ class PostgresUnitOfWork:
             # The thread was committed between LOCK and VIEW, so its key was not locked: read again.
             raise WriteConflict(f"thread {view.thread.id} appeared while its lock was being taken")
         return view
+
+    def load_staging_token(self, token: str) -> StagingToken | None:
+        """T1: one round trip that sends what this unit saved, takes the token's lock and reads it."""
+        statements = self._statements
+        with self._connections.translated():
+            connection, found = self._connection, self._connection.cursor()
+
+            def send() -> None:
+                self._begin_if_idle()
+                self._send_queued()
+                lock = {"name": f"{statements.lock_prefix}{token}\x1fstaging_token"}
+                connection.execute(statements.LOCK_ONE, lock, prepare=True)
+                found.execute(statements.GET_STAGING_TOKEN, (token,), prepare=True)
+
+            in_one_round_trip(connection, send)
+            row = found.fetchone()
+        return None if row is None else rows.staging_token_from_json(row[0])
 
     def prefetch(self, queries: Sequence[ViewQuery]) -> None:
         """Lock the subjects of every query and load all their views in one round trip (see ``Repository``).
@@ -154,6 +171,10 @@ class PostgresUnitOfWork:
                 account, identifier = changes.account, changes.account.delivery_identifier
                 columns = (account.id, account.channel_id, identifier.type.value, identifier.value)
                 connection.execute(statements.UPSERT_ACCOUNT, (*columns, rows.account_json(account)), prepare=True)
+            if changes.staging_token is not None:  # T1
+                token = changes.staging_token
+                token_row = (token.id, token.channel_id, rows.staging_token_json(token))
+                connection.execute(statements.UPSERT_STAGING_TOKEN, token_row, prepare=True)
         threads = [rows.thread_row(thread) for changes in saved for thread in changes.threads]
         for run in _runs_of_distinct_ids(threads):
             self._write_rows(statements.UPSERT_THREAD, statements.UPSERT_THREADS, run)

@@ -8,14 +8,20 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from ...events import EventRecord
-from ...model import Channel, ChannelAccount, Message, Thread, Ticket
-from .. import rows
+from ...model import Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
+from ...reads import AccountFilter, Page, ThreadFilter, page_of
+from .. import listing, rows
 from ..viewcache import DEFAULT_VIEW_CACHE_SIZE, ViewCache
 from .schema import migrate
 from .translation import translated
 from .unit import SQLiteUnitOfWork
 
 Synchronous = Literal["FULL", "NORMAL"]
+_SQLITE = listing.Dialect(prefix="", parameter="?")
+
+
+def _id_of(value: Channel | ChannelAccount | Thread | Message) -> str:
+    return value.id
 
 
 class SQLiteRepository:
@@ -86,6 +92,10 @@ class SQLiteRepository:
         row = self._one("SELECT data FROM messages WHERE id = ?", (message_id,))
         return None if row is None else rows.message_from_json(row[0])
 
+    def get_staging_token(self, token: str) -> StagingToken | None:
+        row = self._one("SELECT data FROM staging_tokens WHERE id = ?", (token,))
+        return None if row is None else rows.staging_token_from_json(row[0])
+
     def list_channels(self) -> list[Channel]:
         return [rows.channel_from_json(r[0]) for r in self._all("SELECT data FROM channels ORDER BY seq")]
 
@@ -103,6 +113,24 @@ class SQLiteRepository:
         else:
             found = self._all(f"{sql} WHERE account_id = ? ORDER BY seq", (channel_account_id,))
         return [rows.thread_from_row(r) for r in found]
+
+    def page_channels(self, after: str | None, limit: int) -> Page[Channel]:
+        sql, parameters, total_sql = listing.channels_sql(_SQLITE, after, limit)
+        found = [rows.channel_from_json(r[0]) for r in self._all(sql, parameters)]
+        return page_of(found, limit, _id_of, self._one(total_sql, ())[0])
+
+    def page_accounts(self, where: AccountFilter, after: str | None, limit: int) -> Page[ChannelAccount]:
+        sql, parameters, total_sql, total_parameters = listing.accounts_sql(_SQLITE, where, after, limit)
+        found = [rows.account_from_json(r[0]) for r in self._all(sql, parameters)]
+        return page_of(found, limit, _id_of, self._one(total_sql, total_parameters)[0])
+
+    def page_threads(self, where: ThreadFilter, after: str | None, limit: int, newest_first: bool) -> Page[Thread]:
+        sql, parameters = listing.threads_sql(_SQLITE, where, after, limit, newest_first)
+        return page_of([rows.thread_from_row(r) for r in self._all(sql, parameters)], limit, _id_of)
+
+    def page_messages(self, thread_id: str, after: str | None, limit: int, newest_first: bool) -> Page[Message]:
+        sql, parameters = listing.messages_sql(_SQLITE, thread_id, after, limit, newest_first)
+        return page_of([rows.message_from_json(r[0]) for r in self._all(sql, parameters)], limit, _id_of)
 
     def list_tickets(self) -> list[Ticket]:
         return [rows.ticket_from_row(r) for r in self._all("SELECT id, thread_id, status FROM tickets ORDER BY seq")]

@@ -83,6 +83,26 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_pending ON events (sequence) WHERE acknowledged = 0;
     """,
+    # 2: staging tokens (T1), a table of their own; nothing else changes.
+    """
+    CREATE TABLE staging_tokens (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        channel_id TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    """,
+    # 3: the paged reads' filters (``listing.py``): an account's portal, inbox and archived flag as columns
+    # computed from its document, and the indexes that scope accounts to a portal or a channel.
+    """
+    ALTER TABLE accounts ADD COLUMN portal_id TEXT
+        GENERATED ALWAYS AS (coalesce(json_extract(data, '$.portal_id'), '0')) VIRTUAL;
+    ALTER TABLE accounts ADD COLUMN inbox_id TEXT GENERATED ALWAYS AS (json_extract(data, '$.inbox_id')) VIRTUAL;
+    ALTER TABLE accounts ADD COLUMN archived INTEGER
+        GENERATED ALWAYS AS (coalesce(json_extract(data, '$.archived'), 0)) VIRTUAL;
+    CREATE INDEX accounts_by_portal ON accounts (portal_id, channel_id, seq);
+    CREATE INDEX accounts_by_channel ON accounts (channel_id, seq);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -56,6 +56,12 @@ TAKEN = "SELECT 1 FROM messages WHERE account_id = ? AND idempotency_id = ?"
 # S1: a message by id, as a view document, and its new version written back (its status).
 MESSAGE_BY_ID = f"SELECT 'message', {_NO_THREAD}, data FROM messages WHERE id = ?"
 CHANGE_MESSAGE = "UPDATE messages SET data = ? WHERE id = ?"
+# T1: a staging token by id, and a new or completed one written.
+STAGING_TOKEN_BY_ID = "SELECT data FROM staging_tokens WHERE id = ?"
+UPSERT_STAGING_TOKEN = (
+    "INSERT INTO staging_tokens (id, channel_id, data) VALUES (?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET data = excluded.data"
+)
 # N1: the documents of a thread's latest messages, newest first, for its participants' names.
 LATEST_MESSAGES = f"SELECT data FROM messages WHERE thread_id = ? ORDER BY seq DESC LIMIT {NAMES_FROM_MESSAGES}"
 # V7: the identifier types a channel's accounts use (through U4's index, which begins with the channel).

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from ...decisions import Changes, View, ViewQuery
 from ...events import EventRecord, EventRecordByPosition
-from ...model import Thread
+from ...model import StagingToken, Thread
 from ...repository import PendingEvent
 from .. import rows
 from ..view import ViewRows
@@ -20,8 +20,10 @@ from .statements import (
     LATEST_MESSAGES,
     MESSAGE_BY_ID,
     MUTABLE_THREAD_FIELDS,
+    STAGING_TOKEN_BY_ID,
     TAKEN,
     THREAD_BY_ID,
+    UPSERT_STAGING_TOKEN,
     UPSERT_THREAD,
     add_rows,
     thread_update_sql,
@@ -76,6 +78,12 @@ class SQLiteUnitOfWork:
     def load(self, query: ViewQuery) -> View:
         with translated:
             return self._load(query)
+
+    def load_staging_token(self, token: str) -> StagingToken | None:
+        """T1: under the write lock this unit holds since BEGIN IMMEDIATE, so no other unit completes it."""
+        with translated:
+            row = self._connection.execute(STAGING_TOKEN_BY_ID, (token,)).fetchone()
+        return None if row is None else rows.staging_token_from_json(row[0])
 
     def _load(self, query: ViewQuery) -> View:
         views = self._views
@@ -225,6 +233,9 @@ class SQLiteUnitOfWork:
         if changes.changed_message is not None:
             changed = changes.changed_message
             execute(CHANGE_MESSAGE, (rows.message_json(changed), changed.id))
+        if changes.staging_token is not None:
+            token = changes.staging_token
+            execute(UPSERT_STAGING_TOKEN, (token.id, token.channel_id, rows.staging_token_json(token)))
         records = []
         for pending in events:
             try:
