@@ -2,7 +2,8 @@
 
 For each command it normalizes the input, plans the read, and then, in one unit of work, loads the view,
 decides, and commits the decision with its events. When a backend reports a lost race (``WriteConflict``) the
-whole unit of work is retried with a jittered backoff, so the decision is always made on fresh state.
+whole unit of work is retried with a jittered backoff, so the decision is always made on fresh state; a stale view
+a backend remembered (``StaleView``) is retried at once.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .commands import (
     StartConversation,
 )
 from .decisions import Decision, Policy, ViewQuery
-from .errors import StorageError, ThreadingError, ValidationError, WriteConflict
+from .errors import StaleView, StorageError, ThreadingError, ValidationError, WriteConflict
 from .events import EventRecord
 from .ids import SequentialIds, UniqueIds
 from .memos import Memo
@@ -238,7 +239,8 @@ class Engine(CommandMethods):
                 value=conflict.value,
                 rule=conflict.rule,
             ) from conflict
-        time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
+        if not isinstance(conflict, StaleView):  # a stale remembered view lost no race: the next try reads afresh
+            time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
 
     def _routing_for(self, unit: UnitOfWork, channel_account_id: str, rule: str) -> tuple[ChannelAccount, Channel]:
         """The account and channel a message is keyed by; read once, inside the unit, then cached.

@@ -77,7 +77,7 @@ def test_a_version_1_store_is_migrated_forward_and_keeps_its_threads(postgres_ur
     try:
         with psycopg.connect(postgres_url, autocommit=True) as connection:
             versions = f'SELECT max(version) FROM "{postgres_schema}".schema_version'
-            assert connection.execute(versions).fetchone() == (SCHEMA_VERSION,) == (2,)
+            assert connection.execute(versions).fetchone() == (SCHEMA_VERSION,) == (3,)
         engine = Engine(repository, clock=lambda: T0)
         appended = engine.publish_message(ACCOUNT.id, direction=Direction.INCOMING, senders=[CUSTOMER], text="hi")
         assert (appended.outcome, appended.thread_id) == (Outcome.APPENDED, OPEN.id)

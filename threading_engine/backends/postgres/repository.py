@@ -11,10 +11,13 @@ from typing import Any
 
 from psycopg.pq import TransactionStatus
 
+from ...errors import StorageError, ThreadingError
 from ...events import EventRecord
 from ...model import Channel, ChannelAccount, Message, Thread, Ticket
 from .. import rows
+from ..viewcache import DEFAULT_VIEW_CACHE_SIZE
 from .connections import Connection, Connections, Pool, in_one_round_trip
+from .remembered import RememberedViews
 from .schema import Statements, quoted_schema
 from .unit import PostgresUnitOfWork
 
@@ -29,6 +32,8 @@ class PostgresRepository:
     ``schema`` names the PostgreSQL schema that holds the tables; it is created and migrated on opening.
     ``lock_timeout`` bounds the wait for a key's lock (SQLSTATE 55P03 then makes the engine retry);
     ``pool_timeout`` bounds the wait for a free connection of the pool (then :class:`StorageError`).
+    ``view_cache_size``: how many keys' views to remember between commands (``remembered.py``), so that a
+    command on a key this process wrote costs one round trip; 0 turns it off.
 
     Durability follows the server's ``synchronous_commit``: with the default (``on``) a commit returns once it
     is flushed to disk, so at most a few hundred commits per second and connection on an ordinary disk. A
@@ -51,6 +56,7 @@ class PostgresRepository:
         lock_timeout: float = 10.0,
         connect_timeout: float = 10.0,
         pool_timeout: float = 30.0,
+        view_cache_size: int = DEFAULT_VIEW_CACHE_SIZE,
     ) -> None:
         quoted_schema(schema)
         if lock_timeout <= 0:
@@ -63,6 +69,8 @@ class PostgresRepository:
         self._statements = Statements(schema)
         self._outbox_lock = f"{self._statements.lock_prefix}outbox"
         self._decoded = rows.Documents()
+        # The views remembered between commands, with their hit rates (``remembered.py``).
+        self.remembered_views = RememberedViews(view_cache_size)
         self._connections = Connections(
             target,
             schema=schema,
@@ -80,9 +88,16 @@ class PostgresRepository:
     def unit_of_work(self) -> Iterator[PostgresUnitOfWork]:
         connections = self._connections
         with connections.translated(), connections.connection() as connection:
-            unit = PostgresUnitOfWork(connections, connection, self._decoded)
+            unit = PostgresUnitOfWork(connections, connection, self._decoded, self.remembered_views)
             try:
                 yield unit
+                if unit.unconfirmed:  # an outcome without a commit, decided from memory: decide it again
+                    raise unit.forget_unconfirmed()
+            except ThreadingError as error:
+                if unit.unconfirmed and not isinstance(error, StorageError):
+                    # A rejection decided from a remembered view stands only once a fresh read confirms it.
+                    raise unit.forget_unconfirmed() from error
+                raise
             finally:
                 unit.end()
 
