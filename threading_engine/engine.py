@@ -25,7 +25,7 @@ from .commands import (
 from .decisions import Decision, Policy, ViewQuery
 from .errors import StaleView, StorageError, ThreadingError, ValidationError, WriteConflict
 from .events import EventRecord
-from .ids import SequentialIds, UniqueIds
+from .ids import SequentialIds, SpareIds, UniqueIds
 from .memos import Memo
 from .model import Channel, ChannelAccount, Message, Thread, Ticket
 from .positional import by_position
@@ -103,6 +103,8 @@ class Engine(CommandMethods):
         # remembered (up to MAX_ROUTES_REMEMBERED accounts); anything that does change (``authorized``) is
         # read fresh in every view.
         self._routing: Memo[str, tuple[ChannelAccount, Channel]] = Memo(MAX_ROUTES_REMEMBERED if fast_paths else 0)
+        # Ids of attempts that stored nothing, for a store that may find a remembered view stale (``SpareIds``).
+        self._spare_ids = SpareIds() if getattr(repository, "may_answer_stale", False) else None
 
     # -- the one entry point -------------------------------------------------------------------------------
 
@@ -110,12 +112,16 @@ class Engine(CommandMethods):
         """Handle one command; raises a :class:`ThreadingError` subclass if it is rejected."""
         command = rules.normalize(command, self._spellings)
         for attempt in range(1, self.max_attempts + 1):
+            # On a store that may decide from a stale remembered view, each attempt's ids are recorded.
+            drawing = None if self._spare_ids is None else self._spare_ids.drawing(self._checked_ids())
             try:
                 with self.repository.unit_of_work() as unit:
-                    decision, events = self._decide(unit, command)
+                    decision, events = self._decide(unit, command, ids=drawing)
                     records = unit.commit() if events or decision.changes else ()
                 return _result(decision, records)
             except WriteConflict as conflict:
+                if drawing is not None and isinstance(conflict, StaleView):  # nothing was stored: ids are spare
+                    drawing.give_back()
                 self._back_off(attempt, conflict)
         raise AssertionError("unreachable")
 
@@ -199,12 +205,25 @@ class Engine(CommandMethods):
             position += count
         return results
 
+    def _checked_ids(self) -> IdFactory:
+        """The ids factory, checked unless it is one of the library's own and fast paths are on."""
+        new_id = self.ids
+        if not self.fast_paths or (type(new_id) is not UniqueIds and type(new_id) is not SequentialIds):
+            return checked_ids(new_id)
+        return new_id
+
     def _decide(
-        self, unit: UnitOfWork, command: Command, at: datetime | None = None, planned: ViewQuery | None = None
+        self,
+        unit: UnitOfWork,
+        command: Command,
+        at: datetime | None = None,
+        planned: ViewQuery | None = None,
+        ids: IdFactory | None = None,
     ) -> tuple[Decision, list[PendingEvent]]:
         """Load, decide and save one normalized command inside ``unit``; returns the decision and its events.
 
-        ``planned`` is the command's query if a batch already planned it for its read-ahead."""
+        ``planned`` is the command's query if a batch already planned it for its read-ahead; ``ids``, a factory
+        (already checked) to draw this command's ids from instead of the engine's."""
         account = channel = None
         if isinstance(command, _ROUTED_BY_ACCOUNT):
             account_id = command.channel_account_id
@@ -220,8 +239,8 @@ class Engine(CommandMethods):
         # ``storable.is_plain_moment`` written out (it runs for every command); anything else is checked in full.
         if not (fast and now.__class__ is datetime and now.tzinfo is UTC and 1 < now.year < 9999):
             now = check_clock(now)
-        new_id = self.ids
-        if not fast or (type(new_id) is not UniqueIds and type(new_id) is not SequentialIds):
+        new_id = self.ids if ids is None else ids
+        if ids is None and (not fast or (type(new_id) is not UniqueIds and type(new_id) is not SequentialIds)):
             new_id = checked_ids(new_id)
         decision = rules.decide(view, command, now, self.policy, new_id, query if fast else None, self._memos)
         events = []

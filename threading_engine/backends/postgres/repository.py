@@ -71,6 +71,8 @@ class PostgresRepository:
         self._decoded = rows.Documents()
         # The views remembered between commands, with their hit rates (``remembered.py``).
         self.remembered_views = RememberedViews(view_cache_size)
+        # A command may be decided on a remembered view its commit then finds stale (and sent again).
+        self.may_answer_stale = view_cache_size > 0
         self._connections = Connections(
             target,
             schema=schema,
