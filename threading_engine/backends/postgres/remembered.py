@@ -24,14 +24,17 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import attrs
 
 from ...decisions import View, ViewQuery
+from ..view import shown_threads
 from ..viewcache import CacheKey
 
 # A row's version by (table, id): ("thread", id), ("ticket", id), ("account", id), ("channel", id).
 Versions = dict[tuple[str, str], int]
+VersionsRead = Mapping[tuple[str, str], int]
 
 # Break-even: a hit costs one round trip, a miss three (the failed pipeline, then the plain path's two), the
 # plain path two. Above a hit rate of 1/2 the path pays; a margin keeps it off where it would barely pay.
@@ -53,7 +56,7 @@ class Guard:
     thread: str | None
 
 
-def guard_of(view: View, versions: Versions) -> Guard | None:
+def guard_of(view: View, versions: VersionsRead) -> Guard | None:
     """The guard of ``view`` (a remembered view: one thread at most, of its key or integration thread id), or
     ``None`` when it cannot be remembered (no account or channel, or a row whose version is not known)."""
     account, channel = view.account, view.channel
@@ -78,6 +81,28 @@ def guard_of(view: View, versions: Versions) -> Guard | None:
         channel_version=channel_version,
         thread=thread,
     )
+
+
+def without_duplicate(view: View) -> View:
+    """``view`` as a load without an idempotency id would return it: the rest of a view does not depend on it."""
+    if view.duplicate is None and view.duplicate_thread is None:
+        return view
+    shown = attrs.evolve(view, duplicate=None, duplicate_thread=None)
+    tickets = {t.ticket_id for t in shown_threads(shown) if t.ticket_id is not None}
+    return attrs.evolve(shown, tickets={i: t for i, t in view.tickets.items() if i in tickets})
+
+
+def own_versions(view: View, versions: VersionsRead) -> Versions:
+    """The versions of the rows ``view`` shows (its account, channel, threads and their tickets), from ``versions``."""
+    wanted = [
+        ("account", view.account.id if view.account else ""),
+        ("channel", view.channel.id if view.channel else ""),
+    ]
+    for thread in shown_threads(view):
+        wanted.append(("thread", thread.id))
+        if thread.ticket_id is not None:
+            wanted.append(("ticket", thread.ticket_id))
+    return {row: versions[row] for row in wanted if row in versions}
 
 
 def plain_query(key: CacheKey) -> ViewQuery:
@@ -122,7 +147,7 @@ class RememberedViews:
                 return None
             return entry.known
 
-    def read(self, key: CacheKey, view: View, versions: Versions, idempotency_taken: bool) -> None:
+    def read(self, key: CacheKey, view: View, versions: VersionsRead, idempotency_taken: bool) -> None:
         """A plain read of ``key`` found ``view``: the remembered view would have hit if it was read from the same
         rows and the idempotency id was free. Remember what was read, without a duplicate it found."""
         guard = guard_of(view, versions)
@@ -130,11 +155,9 @@ class RememberedViews:
             entry = self._entries.get(key)
             if entry is not None and entry.known is not None:
                 self._count(entry, hit=guard is not None and guard == entry.known[2] and not idempotency_taken)
-            if idempotency_taken:  # the rest of the view is the key's as it is: remember it without the duplicate
-                view = attrs.evolve(view, duplicate=None, duplicate_thread=None)
-            self._put(key, entry, view, versions, guard)
+            self._put(key, entry, without_duplicate(view), versions, guard)
 
-    def committed(self, key: CacheKey, view: View | None, versions: Versions, *, guarded: bool) -> None:
+    def committed(self, key: CacheKey, view: View | None, versions: VersionsRead, *, guarded: bool) -> None:
         """A unit that used the view of ``key`` committed; ``view`` is the key's as the commit left it (``None``:
         not known). ``guarded``: the view came from here and its guard passed, a hit."""
         guard = None if view is None else guard_of(view, versions)
@@ -176,9 +199,9 @@ class RememberedViews:
             self.misses += 1
 
     def _put(
-        self, key: CacheKey, entry: _Entry | None, view: View | None, versions: Versions, guard: Guard | None
+        self, key: CacheKey, entry: _Entry | None, view: View | None, versions: VersionsRead, guard: Guard | None
     ) -> None:
-        known = None if view is None or guard is None else (view, versions, guard)
+        known = None if view is None or guard is None else (view, own_versions(view, versions), guard)
         if entry is None:
             if known is None:
                 return

@@ -7,6 +7,7 @@ appends the events and commits.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -24,7 +25,7 @@ from ..readahead import ReadAhead
 from ..view import updated_view
 from ..viewcache import CacheKey, cache_key
 from .connections import SET_LOCK_TIMEOUT, Connection, Connections, connection_lost, in_one_round_trip, translate
-from .remembered import Guard, RememberedViews, Versions, plain_query
+from .remembered import Guard, RememberedViews, Versions, plain_query, without_duplicate
 from .schema import STALE_VIEW
 from .viewrows import batch_parameters, batch_views, batchable, view_from_rows, view_parameters
 
@@ -61,16 +62,16 @@ class PostgresUnitOfWork:
         self._ahead = ReadAhead()
         self._remembered = remembered
         self._batch = False
-        # The one remembered key this unit loaded (from memory or read), its view as the unit's saves left it
-        # (None: not certain) and the versions of its rows as read; and what else the saves wrote.
-        self._key: CacheKey | None = None
-        self._view: View | None = None
-        self._versions: Versions = {}
+        # The remembered keys this unit loaded (from memory, read, or read ahead): each one's view as the unit's
+        # saves left it (None: not certain) and the versions of its rows as read; and what else the saves wrote.
+        self._tracked: dict[CacheKey, tuple[View | None, Versions]] = {}
+        self._ahead_versions: dict[ViewQuery, Versions] = {}
         self._written: set[CacheKey] = set()
         self._wrote_setup = False
         # The cursors of the thread and ticket writes, which return each row's new version.
         self._returned: list[tuple[str, psycopg.Cursor[tuple[Any, ...]]]] = []
-        # The query answered from memory and the guard that must pass before anything decided from it stands.
+        # The key and query answered from memory and the guard that must pass before what was decided stands.
+        self._key: CacheKey | None = None
         self._from_memory: ViewQuery | None = None
         self._guard: Guard | None = None
         self._guard_sent = False
@@ -85,34 +86,35 @@ class PostgresUnitOfWork:
                 connection.execute(SET_LOCK_TIMEOUT, (self._connections.lock_timeout_text, True), prepare=True)
 
     def load(self, query: ViewQuery) -> View:
+        key = self._rememberable(query)
         ahead = self._ahead.take(query)
         if ahead is not None:
+            if key is not None and key not in self._tracked:
+                self._tracked[key] = (without_duplicate(ahead), self._ahead_versions.get(query, {}))
             return ahead
-        key = self._rememberable(query)
-        if key is not None and self._idle():
+        if key is not None and not self._batch and self._idle():
             usable = self._remembered.usable(key)
-            if usable is not None:  # nothing is sent: BEGIN, the lock and the guard go with COMMIT
+            if usable is not None:  # nothing is sent: the lock and the guard go with the writes
+                view, versions, self._guard = usable
                 self._key, self._from_memory = key, query
-                self._view, self._versions, self._guard = usable
-                return self._view
-        versions: Versions = {}
-        found, locked = self._load_views([query], versions)
+                self._tracked[key] = (view, versions)
+                return view
+        read: list[Versions] = [{}]
+        found, locked = self._load_views([query], read)
         view = found[0]
         if view.thread is not None and self._statements.thread_lock_name(view.thread) not in locked:
             # The thread was committed between LOCK and VIEW, so its key was not locked: read again.
             raise WriteConflict(f"thread {view.thread.id} appeared while its lock was being taken")
-        if key is not None:
-            self._remembered.read(key, view, versions, view.duplicate is not None)
-            if view.duplicate is None:
-                self._key, self._view, self._versions = key, view, versions
+        if key is not None and key not in self._tracked:
+            self._remembered.read(key, view, read[0], view.duplicate is not None)
+            self._tracked[key] = (without_duplicate(view), read[0])
         return view
 
     def _rememberable(self, query: ViewQuery) -> CacheKey | None:
-        """Where the view of ``query`` is remembered, if this unit may use it: the first such load of a unit
-        that is not a batch's (a batch reads its views ahead in one round trip anyway)."""
-        if not self._remembered.size or self._batch or self._key is not None:
-            return None
-        if query.channel_identifier_types or query.participant_names:
+        """Where the view of ``query`` is remembered, if it is (``viewcache.cache_key``) and the store remembers
+        views; only a unit's first load that is not a batch's may be answered from there (a batch reads its
+        views ahead in one round trip anyway), but every such view the unit commits is remembered."""
+        if not self._remembered.size or query.channel_identifier_types or query.participant_names:
             return None
         return cache_key(query)
 
@@ -163,7 +165,9 @@ class PostgresUnitOfWork:
         wanted = list(dict.fromkeys(queries))
         if not wanted:
             return
-        found, locked = self._load_views(wanted)
+        versions: list[Versions] = [{} for _ in wanted]
+        found, locked = self._load_views(wanted, versions)
+        self._ahead_versions = dict(zip(wanted, versions, strict=True))
         thread_lock_name = self._statements.thread_lock_name
         self._ahead = ReadAhead(
             {
@@ -173,12 +177,10 @@ class PostgresUnitOfWork:
             }
         )
 
-    def _load_views(
-        self, queries: Sequence[ViewQuery], versions: Versions | None = None
-    ) -> tuple[list[View], set[str]]:
+    def _load_views(self, queries: Sequence[ViewQuery], versions: list[Versions]) -> tuple[list[View], set[str]]:
         """One pipeline: the guard of a view answered from memory (if any), the queued writes, one LOCK for every
         query's subjects, then the views: those of a batch's publishes in one ``BATCH_VIEW``, any other with its
-        own ``VIEW``. ``versions`` receives the versions of the rows of a single query's view."""
+        own ``VIEW``. ``versions``, one per query, receives the versions of the rows of each view."""
         statements = self._statements
         names = sorted({name for query in queries for name in statements.lock_names(query)})
         thread_ids = [query.thread_id for query in queries if query.thread_id is not None]
@@ -207,18 +209,20 @@ class PostgresUnitOfWork:
             self._guard_passed = self._guard_sent
             locked = {row[0] for row in lock.fetchall()}
             decoded = self._decoded
+            versions_of = dict(zip(queries, versions, strict=True))
             found = {
                 query: view_from_rows(
                     view.fetchall(),
                     decoded,
                     asked_types=query.channel_identifier_types,
                     asked_names=query.participant_names,
-                    versions=versions,
+                    versions=versions_of[query],
                 )
                 for query, view in zip(alone, views, strict=True)
             }
             if batched:
-                found.update(zip(batched, batch_views(batched, batch.fetchall(), self._decoded), strict=True))
+                read = batch_views(batched, batch.fetchall(), decoded, [versions_of[query] for query in batched])
+                found.update(zip(batched, read, strict=True))
             return [found[query] for query in queries], locked
 
     def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
@@ -229,11 +233,16 @@ class PostgresUnitOfWork:
         if changes.message is not None:
             self._last_message = changes.message
         self._ahead.saved(changes)
+        tracked = self._tracked
         if changes.channel is not None or changes.account is not None:
             self._wrote_setup = True
-        self._written.update(_places(changes))
-        if self._view is not None and self._key is not None:
-            self._view = updated_view(plain_query(self._key), self._view, changes)
+            for key, (_, versions) in tracked.items():
+                tracked[key] = (None, versions)
+        for place in set(_places(changes)):
+            self._written.add(place)
+            known = tracked.get(place)
+            if known is not None and known[0] is not None:
+                tracked[place] = (updated_view(plain_query(place), known[0], changes), known[1])
 
     def _send_queued(self) -> None:
         """Queue the saved writes and events on the open pipeline (the caller syncs it): a few statements for
@@ -359,21 +368,21 @@ class PostgresUnitOfWork:
             remembered.forget(self._written)
 
     def _remember_committed(self) -> None:
-        """What this unit committed: the key's view as its saves left it, at the versions its writes returned;
-        any other remembered view its saves concern is forgotten (its guard would fail)."""
-        remembered, key = self._remembered, self._key
+        """What this unit committed: each view it loaded as its saves left it, at the versions its writes
+        returned; any other remembered view its saves concern is forgotten (its guard would fail)."""
+        remembered, tracked = self._remembered, self._tracked
         if not remembered.size:
             return
         if self._wrote_setup:
             remembered.forget_all()
         else:
-            remembered.forget(self._written - {key} if key is not None else self._written)
-        if key is None:
-            return
-        versions = dict(self._versions)
+            remembered.forget(self._written - tracked.keys())
+        returned: Versions = {}
         for table, cursor in self._returned:  # in the order written: a row written twice keeps its last version
-            versions.update(((table, row_id), version) for row_id, version in cursor.fetchall())
-        remembered.committed(key, self._view, versions, guarded=self._guard_passed)
+            returned.update(((table, row_id), version) for row_id, version in cursor.fetchall())
+        for key, (view, versions) in tracked.items():
+            guarded = key == self._key and self._guard_passed
+            remembered.committed(key, view, ChainMap(returned, versions), guarded=guarded)
 
     def end(self) -> None:
         """End the transaction if ``commit`` did not; a dead connection is left for the pool to discard.

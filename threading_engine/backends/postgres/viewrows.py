@@ -37,8 +37,11 @@ def batch_parameters(queries: Sequence[ViewQuery]) -> dict[str, list[str | None]
     }
 
 
-def batch_views(queries: Sequence[ViewQuery], found: list[_Row], decoded: rows.Documents) -> list[View]:
-    """The view of each query from ``BATCH_VIEW``'s rows: its own, and its account's account and channel."""
+def batch_views(
+    queries: Sequence[ViewQuery], found: list[_Row], decoded: rows.Documents, versions: Sequence[Versions]
+) -> list[View]:
+    """The view of each query from ``BATCH_VIEW``'s rows: its own, and its account's account and channel;
+    ``versions``, one per query, receives the versions of its rows."""
     own: list[list[_Row]] = [[] for _ in queries]
     by_account: dict[str, list[_Row]] = {}
     for position, account_id, *row in found:
@@ -47,8 +50,8 @@ def batch_views(queries: Sequence[ViewQuery], found: list[_Row], decoded: rows.D
         else:
             own[position - 1].append(tuple(row))
     return [
-        view_from_rows(rows_ + by_account.get(query.channel_account_id or "", []), decoded)
-        for query, rows_ in zip(queries, own, strict=True)
+        view_from_rows(rows_ + by_account.get(query.channel_account_id or "", []), decoded, versions=read)
+        for query, rows_, read in zip(queries, own, versions, strict=True)
     ]
 
 
