@@ -41,7 +41,7 @@ VersionsRead = Mapping[tuple[str, str], int]
 HIT_RATE_TO_USE = 0.6
 # How much one outcome moves a key's hit rate, and the store's (which sees every key's, so moves less for each).
 KEY_WEIGHT = 0.5
-STORE_WEIGHT = 1 / 16
+STORE_WEIGHT = 1 / 8
 
 
 @attrs.frozen
@@ -205,7 +205,9 @@ class RememberedViews:
         if entry is None:
             if known is None:
                 return
-            self._entries[key] = _Entry(known=known)
+            # A key seen for the first time starts at the store's rate: where other writers share most keys, its
+            # first use is then the plain path too.
+            self._entries[key] = _Entry(known=known, hit_rate=self.hit_rate)
             if len(self._entries) > self.size:
                 self._entries.popitem(last=False)
         else:
