@@ -28,7 +28,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from ...decisions import View, ViewQuery
+from ...decisions import View, ViewQuery, ViewQueryByPosition
 from ..view import shown_threads
 from ..viewcache import CacheKey
 
@@ -94,8 +94,9 @@ def without_duplicate(view: View) -> View:
     return attrs.evolve(shown, tickets={i: t for i, t in view.tickets.items() if i in tickets})
 
 
-def own_versions(view: View, versions: VersionsRead) -> Versions:
-    """The versions of the rows ``view`` shows (its account, channel, threads and their tickets), from ``versions``."""
+def own_versions(view: View, versions: VersionsRead, written: VersionsRead | None = None) -> Versions:
+    """The versions of the rows ``view`` shows (its account, channel, threads and their tickets): from ``written``
+    where a row is there (what a commit returned), else from ``versions`` (as read)."""
     wanted = [
         ("account", view.account.id if view.account else ""),
         ("channel", view.channel.id if view.channel else ""),
@@ -104,14 +105,22 @@ def own_versions(view: View, versions: VersionsRead) -> Versions:
         wanted.append(("thread", thread.id))
         if thread.ticket_id is not None:
             wanted.append(("ticket", thread.ticket_id))
-    return {row: versions[row] for row in wanted if row in versions}
+    found: Versions = {}
+    for row in wanted:
+        version = written.get(row) if written else None
+        if version is None:
+            version = versions.get(row)
+        if version is not None:
+            found[row] = version
+    return found
 
 
 def plain_query(key: CacheKey) -> ViewQuery:
     """The query whose view is remembered under ``key``: without an idempotency id (a remembered view has no
     duplicate, so it is the view of every message on the key whose idempotency id is free)."""
     account_id, thread_key, integration_thread_id = key
-    return ViewQuery(channel_account_id=account_id, key=thread_key, integration_thread_id=integration_thread_id)
+    # By position (channel, account, thread, key, integration thread id): one is made for every message saved.
+    return ViewQueryByPosition(None, account_id, None, thread_key, integration_thread_id)
 
 
 @attrs.define
@@ -159,15 +168,19 @@ class RememberedViews:
                 self._count(entry, hit=guard is not None and guard == entry.known[2] and not idempotency_taken)
             self._put(key, entry, without_duplicate(view), versions, guard)
 
-    def committed(self, key: CacheKey, view: View | None, versions: VersionsRead, *, guarded: bool) -> None:
+    def committed(
+        self, key: CacheKey, view: View | None, read: VersionsRead, written: VersionsRead, *, guarded: bool
+    ) -> None:
         """A unit that used the view of ``key`` committed; ``view`` is the key's as the commit left it (``None``:
-        not known). ``guarded``: the view came from here and its guard passed, a hit."""
-        guard = None if view is None else guard_of(view, versions)
+        not known), its rows at the versions ``written`` returned or else as ``read``. ``guarded``: the view came
+        from here and its guard passed, a hit."""
+        versions = None if view is None else own_versions(view, read, written)
+        guard = None if view is None or versions is None else guard_of(view, versions)
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and guarded:
                 self._count(entry, hit=True)
-            self._put(key, entry, view, versions, guard)
+            self._put(key, entry, view, versions or {}, guard, own=True)
 
     def missed(self, key: CacheKey) -> None:
         """A guard failed: the view of ``key`` is stale, and the command goes the plain way."""
@@ -201,9 +214,20 @@ class RememberedViews:
             self.misses += 1
 
     def _put(
-        self, key: CacheKey, entry: _Entry | None, view: View | None, versions: VersionsRead, guard: Guard | None
+        self,
+        key: CacheKey,
+        entry: _Entry | None,
+        view: View | None,
+        versions: VersionsRead,
+        guard: Guard | None,
+        *,
+        own: bool = False,
     ) -> None:
-        known = None if view is None or guard is None else (view, own_versions(view, versions), guard)
+        """Remember ``view`` (``None``: forget it) with ``versions`` (``own``: only its rows' already)."""
+        if view is None or guard is None:
+            known = None
+        else:
+            known = (view, dict(versions) if own else own_versions(view, versions), guard)
         if entry is None:
             if known is None:
                 return

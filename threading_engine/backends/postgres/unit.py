@@ -7,7 +7,6 @@ appends the events and commits.
 
 from __future__ import annotations
 
-from collections import ChainMap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -62,10 +61,9 @@ class PostgresUnitOfWork:
         self._ahead = ReadAhead()
         self._remembered = remembered
         self._batch = False
-        # The remembered keys this unit loaded (from memory, read, or read ahead): each one's view as the unit's
+        # The remembered keys this unit loaded (from memory, or read): each one's view as the unit's
         # saves left it (None: not certain) and the versions of its rows as read; and what else the saves wrote.
         self._tracked: dict[CacheKey, tuple[View | None, Versions]] = {}
-        self._ahead_versions: dict[ViewQuery, Versions] = {}
         self._written: set[CacheKey] = set()
         self._wrote_setup = False
         # The cursors of the thread and ticket writes, which return each row's new version.
@@ -86,13 +84,11 @@ class PostgresUnitOfWork:
                 connection.execute(SET_LOCK_TIMEOUT, (self._connections.lock_timeout_text, True), prepare=True)
 
     def load(self, query: ViewQuery) -> View:
-        key = self._rememberable(query)
         ahead = self._ahead.take(query)
         if ahead is not None:
-            if key is not None and key not in self._tracked:
-                self._tracked[key] = (without_duplicate(ahead), self._ahead_versions.get(query, {}))
             return ahead
-        if key is not None and not self._batch and self._idle():
+        key = self._rememberable(query)
+        if key is not None and self._idle():
             usable = self._remembered.usable(key)
             if usable is not None:  # nothing is sent: the lock and the guard go with the writes
                 view, versions, self._guard = usable
@@ -111,10 +107,11 @@ class PostgresUnitOfWork:
         return view
 
     def _rememberable(self, query: ViewQuery) -> CacheKey | None:
-        """Where the view of ``query`` is remembered, if it is (``viewcache.cache_key``) and the store remembers
-        views; only a unit's first load that is not a batch's may be answered from there (a batch reads its
-        views ahead in one round trip anyway), but every such view the unit commits is remembered."""
-        if not self._remembered.size or query.channel_identifier_types or query.participant_names:
+        """Where the view of ``query`` is remembered, if it is (``viewcache.cache_key``), the store remembers
+        views and the unit is not a batch's. A batch reads its views ahead in one round trip anyway, and
+        remembering a hundred views costs it more (some 30 us of CPU a message) than its round trips: what it
+        writes is forgotten instead."""
+        if not self._remembered.size or self._batch or query.channel_identifier_types or query.participant_names:
             return None
         return cache_key(query)
 
@@ -165,9 +162,7 @@ class PostgresUnitOfWork:
         wanted = list(dict.fromkeys(queries))
         if not wanted:
             return
-        versions: list[Versions] = [{} for _ in wanted]
-        found, locked = self._load_views(wanted, versions)
-        self._ahead_versions = dict(zip(wanted, versions, strict=True))
+        found, locked = self._load_views(wanted, [{} for _ in wanted])
         thread_lock_name = self._statements.thread_lock_name
         self._ahead = ReadAhead(
             {
@@ -382,7 +377,7 @@ class PostgresUnitOfWork:
             returned.update(((table, row_id), version) for row_id, version in cursor.fetchall())
         for key, (view, versions) in tracked.items():
             guarded = key == self._key and self._guard_passed
-            remembered.committed(key, view, ChainMap(returned, versions), guarded=guarded)
+            remembered.committed(key, view, versions, returned, guarded=guarded)
 
     def end(self) -> None:
         """End the transaction if ``commit`` did not; a dead connection is left for the pool to discard.
