@@ -24,7 +24,8 @@ from threading_engine import (
     ThreadNotOpenError,
 )
 from threading_engine.backends.postgres import PostgresRepository
-from threading_engine.backends.postgres.remembered import HIT_RATE_TO_USE
+from threading_engine.backends.postgres.remembered import HIT_RATE_TO_USE, RememberedViews
+from threading_engine.decisions import View
 from threading_engine.testing.roundtrips import RoundTripRelay
 
 pytestmark = pytest.mark.postgres
@@ -213,3 +214,19 @@ def test_the_path_can_be_turned_off(relayed_url: tuple[str, RoundTripRelay], pos
         assert len(ours.repository.remembered_views) == 0
     finally:
         ours.close()
+
+
+def test_the_least_recently_used_view_is_forgotten_first_and_a_view_without_versions_is_not_kept() -> None:
+    from .test_postgres_migration import ACCOUNT, CHANNEL
+
+    with pytest.raises(ValueError, match="negative"):
+        RememberedViews(-1)
+    views = RememberedViews(1)
+    view = View(channel=CHANNEL, account=ACCOUNT)
+    versions = {("account", ACCOUNT.id): 1, ("channel", CHANNEL.id): 1}
+    first, second = (ACCOUNT.id, "key-1", None), (ACCOUNT.id, "key-2", None)
+    views.read(first, view, versions, False)
+    views.read(second, view, {("account", ACCOUNT.id): 1}, False)  # no channel version: nothing to guard
+    assert len(views) == 1 and views.usable(first) is not None
+    views.read(second, view, versions, False)
+    assert len(views) == 1 and views.usable(first) is None and views.usable(second) is not None
