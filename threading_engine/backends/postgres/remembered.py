@@ -4,10 +4,12 @@ round trip instead of two.
 The views are SQLite's remembered views (``viewcache.cache_key`` says which queries have one; ``view.updated_view``
 keeps them current after a save), each kept with the versions of the rows it was read from (see "Row versions"
 in ``schema.py``). A unit of work answers a command's load from here without sending anything; its commit then
-sends one pipeline: ``BEGIN``, the key's lock, the guard (``GUARD_KEY`` or ``GUARD_INTEGRATION``), the writes,
-the events and ``COMMIT``. The guard fails the transaction unless every row the view was read from is unchanged
-and the command's idempotency id is free, so a view that another process (or another connection of this one)
-has made stale costs one wasted round trip, and the command is sent again at once on the two-round-trip path.
+sends one pipeline, one transaction: the key's lock, the guard (``GUARD_KEY`` or ``GUARD_INTEGRATION``), the
+writes and the events, committed by the pipeline's Sync (``unit.py``: no ``BEGIN``, no ``COMMIT``, so a failed
+guard costs no ``ROLLBACK``). The guard fails the transaction unless every row the view was read from is
+unchanged and the command's idempotency id is free, so a view that another process (or another connection of
+this one) has made stale costs one wasted round trip, and the command is sent again at once on the
+two-round-trip path. A batch's unit remembers nothing: it forgets the views of what it writes.
 
 Where other writers share a key, most remembered views are stale by the time they are used, and a miss costs
 three round trips where the plain path costs two. So each key, and the store as a whole, keeps a running hit
