@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from threading_engine import HubSpotIds, UniqueIds, cli, unique_id
+from threading_engine import HubSpotIds, SequentialIds, UniqueIds, cli, unique_id
+from threading_engine.ids import SpareIds
 
 
 def _uuid(made: str, kind: str) -> uuid.UUID:
@@ -115,3 +116,19 @@ def test_a_replay_with_hubspot_ids_stores_and_answers_them(tmp_path: Path) -> No
     message_ids = {result["messageId"] for result in results if result.get("messageId")}
     assert thread_ids and all(thread_id.isdigit() for thread_id in thread_ids)
     assert message_ids and all(len(message_id) == 32 for message_id in message_ids)
+
+
+def test_ids_of_an_attempt_that_stored_nothing_are_handed_out_again_in_order() -> None:
+    spares = SpareIds()
+    sequential = SequentialIds()
+    first = spares.drawing(sequential)
+    assert [first("message"), first("event"), first("event")] == ["message-1", "event-1", "event-2"]
+    first.give_back()  # a stale remembered view: nothing was stored
+    again = spares.drawing(sequential)
+    assert [again("event"), again("thread"), again("message"), again("event")] == [
+        "event-1",
+        "thread-1",
+        "message-1",
+        "event-2",
+    ]
+    assert [spares.drawing(sequential)(kind) for kind in ("event", "message")] == ["event-3", "message-2"]

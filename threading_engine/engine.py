@@ -2,7 +2,8 @@
 
 For each command it normalizes the input, plans the read, and then, in one unit of work, loads the view,
 decides, and commits the decision with its events. When a backend reports a lost race (``WriteConflict``) the
-whole unit of work is retried with a jittered backoff, so the decision is always made on fresh state.
+whole unit of work is retried with a jittered backoff, so the decision is always made on fresh state; a stale view
+a backend remembered (``StaleView``) is retried at once.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from .commands import (
     StartConversation,
 )
 from .decisions import Decision, Policy, ViewQuery
-from .errors import StorageError, ThreadingError, ValidationError, WriteConflict
+from .errors import StaleView, StorageError, ThreadingError, ValidationError, WriteConflict
 from .events import EventRecord
-from .ids import SequentialIds, UniqueIds
+from .ids import SequentialIds, SpareIds, UniqueIds
 from .memos import Memo
 from .model import Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
 from .positional import by_position
@@ -106,6 +107,8 @@ class Engine(CommandMethods, ReadMethods):
         # remembered (up to MAX_ROUTES_REMEMBERED accounts); anything that does change (``authorized``) is
         # read fresh in every view.
         self._routing: Memo[str, tuple[ChannelAccount, Channel]] = Memo(MAX_ROUTES_REMEMBERED if fast_paths else 0)
+        # Ids of attempts that stored nothing, for a store that may find a remembered view stale (``SpareIds``).
+        self._spare_ids = SpareIds() if getattr(repository, "may_answer_stale", False) else None
 
     # -- the one entry point -------------------------------------------------------------------------------
 
@@ -113,12 +116,16 @@ class Engine(CommandMethods, ReadMethods):
         """Handle one command; raises a :class:`ThreadingError` subclass if it is rejected."""
         command = rules.normalize(command, self._spellings)
         for attempt in range(1, self.max_attempts + 1):
+            # On a store that may decide from a stale remembered view, each attempt's ids are recorded.
+            drawing = None if self._spare_ids is None else self._spare_ids.drawing(self._checked_ids())
             try:
                 with self.repository.unit_of_work() as unit:
-                    decision, events = self._decide(unit, command)
+                    decision, events = self._decide(unit, command, ids=drawing)
                     records = unit.commit() if events or decision.changes else ()
                 return _result(decision, records)
             except WriteConflict as conflict:
+                if drawing is not None and isinstance(conflict, StaleView):  # nothing was stored: ids are spare
+                    drawing.give_back()
                 self._back_off(attempt, conflict)
         raise AssertionError("unreachable")
 
@@ -202,12 +209,25 @@ class Engine(CommandMethods, ReadMethods):
             position += count
         return results
 
+    def _checked_ids(self) -> IdFactory:
+        """The ids factory, checked unless it is one of the library's own and fast paths are on."""
+        new_id = self.ids
+        if not self.fast_paths or (type(new_id) is not UniqueIds and type(new_id) is not SequentialIds):
+            return checked_ids(new_id)
+        return new_id
+
     def _decide(
-        self, unit: UnitOfWork, command: Command, at: datetime | None = None, planned: ViewQuery | None = None
+        self,
+        unit: UnitOfWork,
+        command: Command,
+        at: datetime | None = None,
+        planned: ViewQuery | None = None,
+        ids: IdFactory | None = None,
     ) -> tuple[Decision, list[PendingEvent]]:
         """Load, decide and save one normalized command inside ``unit``; returns the decision and its events.
 
-        ``planned`` is the command's query if a batch already planned it for its read-ahead."""
+        ``planned`` is the command's query if a batch already planned it for its read-ahead; ``ids``, a factory
+        (already checked) to draw this command's ids from instead of the engine's."""
         account = channel = token = None
         if isinstance(command, _ROUTED_BY_ACCOUNT):
             account_id = command.channel_account_id
@@ -227,8 +247,8 @@ class Engine(CommandMethods, ReadMethods):
         # ``storable.is_plain_moment`` written out (it runs for every command); anything else is checked in full.
         if not (fast and now.__class__ is datetime and now.tzinfo is UTC and 1 < now.year < 9999):
             now = check_clock(now)
-        new_id = self.ids
-        if not fast or (type(new_id) is not UniqueIds and type(new_id) is not SequentialIds):
+        new_id = self.ids if ids is None else ids
+        if ids is None and (not fast or (type(new_id) is not UniqueIds and type(new_id) is not SequentialIds)):
             new_id = checked_ids(new_id)
         decision = rules.decide(view, command, now, self.policy, new_id, query if fast else None, self._memos)
         events = []
@@ -246,7 +266,8 @@ class Engine(CommandMethods, ReadMethods):
                 value=conflict.value,
                 rule=conflict.rule,
             ) from conflict
-        time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
+        if not isinstance(conflict, StaleView):  # a stale remembered view lost no race: the next try reads afresh
+            time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
 
     def _routing_for(self, unit: UnitOfWork, channel_account_id: str, rule: str) -> tuple[ChannelAccount, Channel]:
         """The account and channel a message is keyed by; read once, inside the unit, then cached.

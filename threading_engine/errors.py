@@ -96,3 +96,9 @@ class WriteConflict(StorageError):  # noqa: N818 - a condition the engine retrie
     """
 
     code = "WRITE_CONFLICT"
+
+
+class StaleView(WriteConflict):
+    """A view a backend remembered between commands turned out stale, or a rejection decided from one is still
+    to be confirmed: nothing was written, and the engine sends the command again at once, without back-off
+    (the backend then reads the view afresh)."""

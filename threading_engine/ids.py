@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -128,3 +130,54 @@ class HubSpotIds:
             return digits
         value = int(digits, 16)
         return str((value >> 80) << _LOW_BITS | value & ((1 << _LOW_BITS) - 1))
+
+
+class SpareIds:
+    """Ids drawn for an attempt that stored nothing, handed out again before any new one.
+
+    A store that remembers views may find, at commit, that the view a command was decided on was stale; nothing
+    is written and the command is decided again. The ids the first decision drew go back here, and the next
+    draws of each kind take them first, in the order they were drawn: a run then makes the same ids whether or
+    not a remembered view was stale on the way (replays and differential tests compare them).
+    """
+
+    def __init__(self) -> None:
+        self._spare: dict[str, collections.deque[str]] = {}
+        self._lock = threading.Lock()
+
+    def drawing(self, factory: Callable[[str], str]) -> DrawnIds:
+        """A factory for one attempt: spare ids first, then ``factory``'s; it records what it hands out."""
+        return DrawnIds(factory, self)
+
+    def take(self, kind: str) -> str | None:
+        with self._lock:
+            spare = self._spare.get(kind)
+            return spare.popleft() if spare else None
+
+    def give_back(self, drawn: list[tuple[str, str]]) -> None:
+        with self._lock:
+            for kind, made in reversed(drawn):
+                self._spare.setdefault(kind, collections.deque()).appendleft(made)
+
+
+class DrawnIds:
+    """The ids factory of one attempt (see :class:`SpareIds`)."""
+
+    __slots__ = ("_factory", "_spares", "drawn")
+
+    def __init__(self, factory: Callable[[str], str], spares: SpareIds) -> None:
+        self._factory = factory
+        self._spares = spares
+        self.drawn: list[tuple[str, str]] = []
+
+    def __call__(self, kind: str) -> str:
+        made = self._spares.take(kind)
+        if made is None:
+            made = self._factory(kind)
+        self.drawn.append((kind, made))
+        return made
+
+    def give_back(self) -> None:
+        """The attempt stored nothing: its ids are spare."""
+        self._spares.give_back(self.drawn)
+        self.drawn = []

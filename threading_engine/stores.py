@@ -36,7 +36,7 @@ StoreOpener = Callable[[str], Repository]
 
 STORE_URL_FORMS = (
     "memory, sqlite:///path/to.db[?synchronous=normal&view_cache=N], sqlite:///:memory:, "
-    "postgresql://user@host:5432[,host2:5432]/database[?schema=name] (or postgres://)"
+    "postgresql://user@host:5432[,host2:5432]/database[?schema=name&view_cache=N] (or postgres://)"
 )
 _SQLITE_OPTIONS = "its options are synchronous=full|normal and view_cache=<number of keys>"
 # A path that needs these cannot be written in a store URL: say how else to open it.
@@ -122,13 +122,15 @@ def _open_sqlite(url: str, parts: SplitResult) -> Repository:
 
 
 def _open_postgres(url: str, parts: SplitResult) -> Repository:
-    """``schema`` picks the PostgreSQL schema; every other query parameter is passed on to libpq."""
+    """``schema`` picks the PostgreSQL schema and ``view_cache`` how many keys' views to remember; every other
+    query parameter is passed on to libpq."""
     shown_url = masked(url)
     try:
         from psycopg import Error as DriverError
         from psycopg.conninfo import conninfo_to_dict
 
         from .backends.postgres import PostgresRepository
+        from .backends.viewcache import DEFAULT_VIEW_CACHE_SIZE
     except ImportError as error:
         raise _bad_url(
             shown_url, f"PostgreSQL needs the postgres extra: pip install 'threading-engine[postgres]' ({error})"
@@ -137,6 +139,10 @@ def _open_postgres(url: str, parts: SplitResult) -> Repository:
     schemas = options.pop("schema", [])
     if len(schemas) > 1:
         raise _bad_url(shown_url, "schema is given more than once")
+    view_cache = options.pop("view_cache", [])
+    if len(view_cache) > 1 or not all(given.isascii() and given.isdecimal() for given in view_cache):
+        raise _bad_url(shown_url, "view_cache is the number of keys whose views to remember, given once")
+    view_cache_size = int(view_cache[0]) if view_cache else DEFAULT_VIEW_CACHE_SIZE
     hosts = [parts.netloc.rpartition("@")[2], *options.get("host", []), *options.get("hostaddr", [])]
     chosen = "target_session_attrs" in options or "PGTARGETSESSIONATTRS" in os.environ
     if any("," in host for host in hosts) and not chosen:
@@ -154,8 +160,8 @@ def _open_postgres(url: str, parts: SplitResult) -> Repository:
             raise _bad_url(shown_url, f"port {port!r} is not a number from 1 to 65535")
     try:
         if schemas:
-            return PostgresRepository(conninfo, schema=schemas[0])
-        return PostgresRepository(conninfo)
+            return PostgresRepository(conninfo, schema=schemas[0], view_cache_size=view_cache_size)
+        return PostgresRepository(conninfo, view_cache_size=view_cache_size)
     except ValidationError as error:
         raise _bad_url(shown_url, error.message) from error
 

@@ -28,6 +28,7 @@ from threading_engine.events import (
     TicketReopened,
 )
 from threading_engine.repository import Repository
+from threading_engine.testing.roundtrips import RoundTripRelay
 
 from .three_stores import TrioFactory
 
@@ -139,3 +140,20 @@ def trios(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterat
 def assert_consistent() -> Callable[[Repository], None]:
     """The check :func:`assert_store_is_consistent`, for tests that cannot import this module."""
     return assert_store_is_consistent
+
+
+@pytest.fixture
+def relayed_url(postgres_url: str) -> Iterator[tuple[str, RoundTripRelay]]:
+    """A URL of the test server through a relay that counts round trips, and the relay."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(postgres_url)
+    host = str(params.get("host") or "127.0.0.1")
+    if host.startswith("/"):
+        pytest.skip("the round-trip relay needs a TCP server, not a Unix socket")
+    relay = RoundTripRelay(host, int(params.get("port") or 5432))
+    params.update(host="127.0.0.1", port=str(relay.port), sslmode="disable")
+    try:
+        yield make_conninfo(**params), relay  # type: ignore[arg-type]
+    finally:
+        relay.close()

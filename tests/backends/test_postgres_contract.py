@@ -64,9 +64,12 @@ def test_store_urls_name_the_server_and_the_schema(postgres_url: str, postgres_s
     assert isinstance(repository, PostgresRepository) and repository.schema == postgres_schema
     _engine_round(Engine(repository))
     repository.close()
-    other = open_repository(f"postgres://{postgres_url.split('://', 1)[1]}?schema={postgres_schema}")
+    other = open_repository(f"postgres://{postgres_url.split('://', 1)[1]}?schema={postgres_schema}&view_cache=0")
     assert len(other.list_threads()) == 1
+    assert isinstance(other, PostgresRepository) and other.remembered_views.size == 0
     other.close()
+    with pytest.raises(ValidationError, match="view_cache"):
+        open_repository(f"{postgres_url}?schema={postgres_schema}&view_cache=-1")
     with pytest.raises(ValidationError, match="schema"):
         open_repository(f"{postgres_url}?schema=Not-A-Schema")
     with pytest.raises(ValidationError, match=r"\*\*\*") as refused:

@@ -78,7 +78,7 @@ def test_a_version_1_store_is_migrated_forward_and_keeps_its_threads(postgres_ur
     try:
         with psycopg.connect(postgres_url, autocommit=True) as connection:
             versions = f'SELECT max(version) FROM "{postgres_schema}".schema_version'
-            assert connection.execute(versions).fetchone() == (SCHEMA_VERSION,) == (4,)
+            assert connection.execute(versions).fetchone() == (SCHEMA_VERSION,) == (5,)
         engine = Engine(repository, clock=lambda: T0)
         # Version 4's computed columns read the stored documents: the account is found by its portal and flag.
         found = engine.accounts_page(AccountFilter(portal_id=ACCOUNT.portal_id, archived=False)).results

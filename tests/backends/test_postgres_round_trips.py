@@ -6,13 +6,11 @@ relay that counts round trips on the wire, so pipelining is proved rather than a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 psycopg = pytest.importorskip("psycopg")
-
-from psycopg.conninfo import conninfo_to_dict, make_conninfo  # noqa: E402
 
 from threading_engine import (  # noqa: E402
     Capabilities,
@@ -34,25 +32,12 @@ from threading_engine.testing.roundtrips import RoundTripRelay  # noqa: E402
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def relayed_url(postgres_url: str) -> Iterator[tuple[str, RoundTripRelay]]:
-    params = conninfo_to_dict(postgres_url)
-    host = str(params.get("host") or "127.0.0.1")
-    if host.startswith("/"):
-        pytest.skip("the round-trip relay needs a TCP server, not a Unix socket")
-    relay = RoundTripRelay(host, int(params.get("port") or 5432))
-    params.update(host="127.0.0.1", port=str(relay.port), sslmode="disable")
-    try:
-        yield make_conninfo(**params), relay  # type: ignore[arg-type]
-    finally:
-        relay.close()
-
-
 def test_steady_state_costs_at_most_two_round_trips_per_unit_of_work(
     relayed_url: tuple[str, RoundTripRelay], postgres_schema: str
 ) -> None:
+    """Without remembered views (``test_postgres_remembered_views.py`` has them): load, then commit."""
     url, relay = relayed_url
-    repository = PostgresRepository(url, schema=postgres_schema, min_size=1, max_size=1)
+    repository = PostgresRepository(url, schema=postgres_schema, min_size=1, max_size=1, view_cache_size=0)
     with Engine(repository) as engine:
         capabilities = Capabilities(
             (IdentifierType.HS_PHONE_NUMBER,), ThreadingModel.DELIVERY_IDENTIFIER, allow_outgoing_messages=True

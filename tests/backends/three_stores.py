@@ -132,14 +132,16 @@ class TrioFactory:
     """Makes a fresh :class:`Trio` per example: a new memory store and SQLite file, and the one PostgreSQL
     schema emptied (creating a schema per example would cost a migration each)."""
 
-    def __init__(self, directory: Path, postgres_url: str) -> None:
+    def __init__(self, directory: Path, postgres_url: str, *, view_cache_size: int | None = None) -> None:
+        """``view_cache_size``: the PostgreSQL store's remembered views (its default if ``None``)."""
         import psycopg
 
         from threading_engine.backends.postgres import PostgresRepository
 
         self.directory = directory
         self.schema = f"te_test_{uuid.uuid4().hex[:16]}"
-        self.postgres = PostgresRepository(postgres_url, schema=self.schema, min_size=1, max_size=2)
+        sized = {} if view_cache_size is None else {"view_cache_size": view_cache_size}
+        self.postgres = PostgresRepository(postgres_url, schema=self.schema, min_size=1, max_size=2, **sized)
         self.admin = psycopg.connect(postgres_url, autocommit=True)
         self._files = itertools.count()
 

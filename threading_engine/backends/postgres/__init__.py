@@ -1,8 +1,9 @@
 """The PostgreSQL backend: one database shared by many server processes on many hosts (psycopg 3).
 
 Modules, each importing only those below it: ``repository`` (the :class:`PostgresRepository` and its reads),
-``unit`` (one unit of work), ``connections`` (the pool, driver errors translated, a lost COMMIT settled),
-``schema`` (tables, migrations, statements).
+``unit`` (one unit of work), ``viewrows`` (the views made of the view statements' rows), ``remembered`` (the
+views remembered between commands), ``connections`` (the pool, driver errors translated, a lost COMMIT
+settled), ``schema`` (tables, migrations, statements).
 
 Theory of operation
 -------------------
@@ -20,6 +21,14 @@ A unit of work is one READ COMMITTED transaction and, in steady state, two round
 2. ``commit`` sends one pipeline: the upserts, the events (whose insert takes the outbox lock), and
    ``COMMIT``. A unit of work that writes nothing (a DUPLICATE, a rejected command) ends its transaction
    instead: still two round trips.
+
+A command on a key this process wrote costs one round trip (``remembered.py``): its view is answered from
+memory, and its commit sends the key's ``LOCK``, a guard that fails the transaction unless the rows that view
+was read from are unchanged (their ``version``, raised by every write), the writes, the events, in one
+pipeline. That pipeline has no ``BEGIN`` and no ``COMMIT``: its one Sync commits it as one transaction, or
+rolls it back when the guard fails, which then costs no ``ROLLBACK`` of its own; the command is sent again at
+once on the two-round-trip path. Keys where such misses dominate (and the whole store, when they do overall)
+go the two-round-trip way.
 
 A batch (``Engine.execute_many``) costs two round trips too, however many commands it holds: ``prefetch``
 sends one ``LOCK`` for the subjects of every command (in name order, so two batches never wait for each other

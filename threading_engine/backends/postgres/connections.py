@@ -21,13 +21,13 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ...errors import StorageError, ValidationError, WriteConflict
+from ...errors import StaleView, StorageError, ValidationError, WriteConflict
 from ...events import EventRecord
 from ...model import Message
 from ...repository import PendingEvent, id_taken
 from ...storable import masked
 from .. import rows
-from .schema import CONFLICTS, INSERTED_IDS, Statements, migrate
+from .schema import CONFLICTS, INSERTED_IDS, STALE_VIEW, Statements, migrate
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 _Row = tuple[Any, ...]
@@ -67,6 +67,8 @@ def translate(error: BaseException, *, nothing_sent: bool = False) -> StorageErr
     state = getattr(error, "sqlstate", None)
     if state in _REFUSED and isinstance(error, psycopg.Error):
         return _refused(error)
+    if state == STALE_VIEW:
+        return StaleView(f"a remembered view was stale: {error}")
     if state in _LOST_RACES:
         return WriteConflict(f"lost a race to a concurrent writer, {_LOST_RACES[state]}: {error}")
     if connection_lost(error):
@@ -203,8 +205,10 @@ class Connections:
             self._pool.putconn(connection)
 
     def _configure(self, connection: Connection) -> None:
-        """Set up a connection of the repository's own pool: its sessions' ``lock_timeout``."""
+        """Set up a connection of the repository's own pool: its sessions' ``lock_timeout``, and READ COMMITTED
+        for the transactions a remembered view's pipeline runs without ``BEGIN`` (whatever the server's default)."""
         connection.execute(SET_LOCK_TIMEOUT, (self.lock_timeout_text, False))
+        connection.execute("SELECT set_config('default_transaction_isolation', 'read committed', false)")
 
     def _fresh_connection(self) -> Connection:
         """A new connection outside the pool, made the way the pool makes them."""

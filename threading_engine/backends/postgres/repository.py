@@ -11,11 +11,14 @@ from typing import Any
 
 from psycopg.pq import TransactionStatus
 
+from ...errors import StorageError, ThreadingError
 from ...events import EventRecord
 from ...model import Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
 from ...reads import AccountFilter, Page, ThreadFilter, page_of
 from .. import listing, rows
+from ..viewcache import DEFAULT_VIEW_CACHE_SIZE
 from .connections import Connection, Connections, Pool, in_one_round_trip
+from .remembered import RememberedViews
 from .schema import Statements, quoted_schema
 from .unit import PostgresUnitOfWork
 
@@ -30,6 +33,8 @@ class PostgresRepository:
     ``schema`` names the PostgreSQL schema that holds the tables; it is created and migrated on opening.
     ``lock_timeout`` bounds the wait for a key's lock (SQLSTATE 55P03 then makes the engine retry);
     ``pool_timeout`` bounds the wait for a free connection of the pool (then :class:`StorageError`).
+    ``view_cache_size``: how many keys' views to remember between commands (``remembered.py``), so that a
+    command on a key this process wrote costs one round trip; 0 turns it off.
 
     Durability follows the server's ``synchronous_commit``: with the default (``on``) a commit returns once it
     is flushed to disk, so at most a few hundred commits per second and connection on an ordinary disk. A
@@ -52,6 +57,7 @@ class PostgresRepository:
         lock_timeout: float = 10.0,
         connect_timeout: float = 10.0,
         pool_timeout: float = 30.0,
+        view_cache_size: int = DEFAULT_VIEW_CACHE_SIZE,
     ) -> None:
         quoted_schema(schema)
         if lock_timeout <= 0:
@@ -65,6 +71,10 @@ class PostgresRepository:
         self._dialect = listing.Dialect(prefix=f"{quoted_schema(schema)}.", parameter="%s")
         self._outbox_lock = f"{self._statements.lock_prefix}outbox"
         self._decoded = rows.Documents()
+        # The views remembered between commands, with their hit rates (``remembered.py``).
+        self.remembered_views = RememberedViews(view_cache_size)
+        # A command may be decided on a remembered view its commit then finds stale (and sent again).
+        self.may_answer_stale = view_cache_size > 0
         self._connections = Connections(
             target,
             schema=schema,
@@ -82,9 +92,16 @@ class PostgresRepository:
     def unit_of_work(self) -> Iterator[PostgresUnitOfWork]:
         connections = self._connections
         with connections.translated(), connections.connection() as connection:
-            unit = PostgresUnitOfWork(connections, connection, self._decoded)
+            unit = PostgresUnitOfWork(connections, connection, self._decoded, self.remembered_views)
             try:
                 yield unit
+                if unit.unconfirmed:  # an outcome without a commit, decided from memory: decide it again
+                    raise unit.forget_unconfirmed()
+            except ThreadingError as error:
+                if unit.unconfirmed and not isinstance(error, StorageError):
+                    # A rejection decided from a remembered view stands only once a fresh read confirms it.
+                    raise unit.forget_unconfirmed() from error
+                raise
             finally:
                 unit.end()
 

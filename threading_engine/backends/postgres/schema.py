@@ -23,6 +23,14 @@ keys never conflict, whatever their hashes. Its expression is the account id and
 the account id's length. Ids, idempotency ids and integration thread ids are short enough for a B-tree row at
 any UTF-8 width (``storable.py``), so U2-U4 stay unique B-tree indexes.
 
+Row versions. Every row of ``channels``, ``accounts``, ``threads`` and ``tickets`` carries a ``version`` that a
+trigger sets to 1 on insert and raises by one on every update (migration 3), whoever writes: a tool that is not
+this library included. A view a process remembers (``remembered.py``) is kept with the versions of the rows it
+was read from, and ``GUARD_KEY`` / ``GUARD_INTEGRATION`` fail the transaction (SQLSTATE ``TEV01``, raised by
+``view_unchanged``) unless those rows are still the ones the key's lookup finds, at those versions. Not ``xmin``:
+it names the transaction, not the row's history, so two updates in one transaction share it, and freezing may
+rewrite it.
+
 Every object lives in one PostgreSQL schema (``threading_engine`` unless told otherwise), so several stores
 can share a database; ``{schema}`` in the texts below is replaced by the quoted schema name.
 """
@@ -132,6 +140,37 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX accounts_by_portal ON {schema}.accounts (portal_id, channel_id, seq);
     CREATE INDEX accounts_by_channel ON {schema}.accounts (channel_id, seq);
     """,
+    # 5: row versions, for the views a process remembers (see "Row versions"), and the guard that checks them.
+    """
+    ALTER TABLE {schema}.channels ADD COLUMN version bigint NOT NULL DEFAULT 1;
+    ALTER TABLE {schema}.accounts ADD COLUMN version bigint NOT NULL DEFAULT 1;
+    ALTER TABLE {schema}.threads ADD COLUMN version bigint NOT NULL DEFAULT 1;
+    ALTER TABLE {schema}.tickets ADD COLUMN version bigint NOT NULL DEFAULT 1;
+    CREATE FUNCTION {schema}.next_version() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'UPDATE' THEN
+            NEW.version := OLD.version + 1;
+        ELSE
+            NEW.version := 1;
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER channels_version BEFORE INSERT OR UPDATE ON {schema}.channels
+        FOR EACH ROW EXECUTE FUNCTION {schema}.next_version();
+    CREATE TRIGGER accounts_version BEFORE INSERT OR UPDATE ON {schema}.accounts
+        FOR EACH ROW EXECUTE FUNCTION {schema}.next_version();
+    CREATE TRIGGER threads_version BEFORE INSERT OR UPDATE ON {schema}.threads
+        FOR EACH ROW EXECUTE FUNCTION {schema}.next_version();
+    CREATE TRIGGER tickets_version BEFORE INSERT OR UPDATE ON {schema}.tickets
+        FOR EACH ROW EXECUTE FUNCTION {schema}.next_version();
+    CREATE FUNCTION {schema}.view_unchanged(unchanged boolean) RETURNS boolean LANGUAGE plpgsql AS $$
+    BEGIN
+        IF unchanged IS NOT TRUE THEN
+            RAISE EXCEPTION 'a remembered view is stale' USING ERRCODE = 'TEV01';
+        END IF;
+        RETURN true;
+    END $$;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -145,6 +184,8 @@ CONFLICTS: dict[str, str] = {
     "threads_one_live_per_integration_id": "U3",
     "accounts_one_per_identifier": "U4",
 }
+# What ``view_unchanged`` raises when a remembered view's guard fails (see "Row versions").
+STALE_VIEW = "TEV01"
 # The ids only ever inserted (U0 of ``repository.py``), by their unique constraint's name, and the id's field.
 INSERTED_IDS: dict[str, str] = {"messages_id_key": "messageId", "events_event_id_key": "eventId"}
 
@@ -245,46 +286,48 @@ class Statements:
                     %(integration_thread_id)s::text AS integration_thread_id) AS q
                 LEFT JOIN subject AS s ON true
             ), account AS (
-                SELECT a.id, a.channel_id, a.data FROM {s}.accounts AS a JOIN wanted AS w ON a.id = w.account_id
+                SELECT a.id, a.channel_id, a.data, a.version FROM {s}.accounts AS a
+                JOIN wanted AS w ON a.id = w.account_id
             ), channel_wanted AS (
                 SELECT coalesce((SELECT channel_id FROM account), %(channel_id)s::text) AS id
             ), duplicate AS (
                 SELECT m.id, m.thread_id, m.data FROM {s}.messages AS m JOIN wanted AS w ON m.account_id = w.account_id
                 WHERE m.idempotency_id = %(idempotency_id)s::text
             ), found AS (
-                SELECT 'thread' AS role, {t_columns} FROM {s}.threads AS t WHERE t.id = %(thread_id)s::text
+                SELECT 'thread' AS role, t.version, {t_columns} FROM {s}.threads AS t WHERE t.id = %(thread_id)s::text
                 UNION ALL (
-                    SELECT 'key', {t_columns} FROM {s}.threads AS t
+                    SELECT 'key', t.version, {t_columns} FROM {s}.threads AS t
                     JOIN wanted AS w ON t.account_id = w.account_id
                     AND hashtextextended(t.key, 0) = hashtextextended(w.key, 0) AND t.key = w.key
                     WHERE t.archived = 0 AND t.integration_thread_id IS NULL
                     ORDER BY t.status = 'OPEN' DESC, t.closed_at DESC NULLS LAST, t.seq DESC LIMIT 1
                 )
                 UNION ALL
-                SELECT 'integration', {t_columns} FROM {s}.threads AS t
+                SELECT 'integration', t.version, {t_columns} FROM {s}.threads AS t
                 JOIN wanted AS w ON t.account_id = w.account_id AND t.integration_thread_id = w.integration_thread_id
                 WHERE t.archived = 0
                 UNION ALL
-                SELECT 'duplicate_thread', {t_columns} FROM {s}.threads AS t JOIN duplicate AS d ON t.id = d.thread_id
+                SELECT 'duplicate_thread', t.version, {t_columns} FROM {s}.threads AS t
+                JOIN duplicate AS d ON t.id = d.thread_id
             )
-            SELECT role, {columns}, NULL AS data FROM found
+            SELECT role, version, {columns}, NULL AS data FROM found
             UNION ALL
-            SELECT 'ticket', id, thread_id, status, {", ".join(["NULL"] * 7)}, NULL FROM {s}.tickets
+            SELECT 'ticket', version, id, thread_id, status, {", ".join(["NULL"] * 7)}, NULL FROM {s}.tickets
             WHERE id IN (SELECT ticket_id FROM found)
-            UNION ALL SELECT 'account', id, {nothing}, data FROM account
-            UNION ALL SELECT 'channel', c.id, {nothing}, c.data FROM {s}.channels AS c
+            UNION ALL SELECT 'account', version, id, {nothing}, data FROM account
+            UNION ALL SELECT 'channel', c.version, c.id, {nothing}, c.data FROM {s}.channels AS c
             JOIN channel_wanted AS w USING (id)
-            UNION ALL SELECT 'duplicate', id, {nothing}, data FROM duplicate
-            UNION ALL SELECT 'message', id, {nothing}, data FROM {s}.messages WHERE id = %(message_id)s::text
-            UNION ALL SELECT 'named', latest.seq::text, {nothing}, latest.data FROM (
+            UNION ALL SELECT 'duplicate', NULL, id, {nothing}, data FROM duplicate
+            UNION ALL SELECT 'message', NULL, id, {nothing}, data FROM {s}.messages WHERE id = %(message_id)s::text
+            UNION ALL SELECT 'named', NULL, latest.seq::text, {nothing}, latest.data FROM (
                 SELECT m.seq, m.data FROM {s}.messages AS m WHERE %(names)s::boolean
                 AND m.thread_id = %(thread_id)s::text ORDER BY m.seq DESC LIMIT {NAMES_FROM_MESSAGES}
             ) AS latest
-            UNION ALL SELECT 'identifier_type', NULL, {nothing}, used.identifier_type FROM (
+            UNION ALL SELECT 'identifier_type', NULL, NULL, {nothing}, used.identifier_type FROM (
                 SELECT DISTINCT a.identifier_type FROM {s}.accounts AS a
                 JOIN channel_wanted AS w ON a.channel_id = w.id WHERE %(identifier_types)s::boolean
             ) AS used
-            UNION ALL SELECT 'identifier_holder', a.id, {nothing}, a.data FROM {s}.accounts AS a
+            UNION ALL SELECT 'identifier_holder', a.version, a.id, {nothing}, a.data FROM {s}.accounts AS a
             JOIN channel_wanted AS w ON a.channel_id = w.id
             WHERE a.identifier_type = %(identifier_type)s::text AND a.identifier_value = %(identifier_value)s::text"""
         # The views of many queries that name an account and nothing a thread or channel would resolve (a
@@ -300,29 +343,53 @@ class Statements:
                 ON m.account_id = q.account_id AND m.idempotency_id = q.idempotency_id
             ), found AS (
                 SELECT q.position, k.* FROM q CROSS JOIN LATERAL (
-                    SELECT 'key' AS role, {t_columns} FROM {s}.threads AS t
+                    SELECT 'key' AS role, t.version, {t_columns} FROM {s}.threads AS t
                     WHERE t.account_id = q.account_id
                     AND hashtextextended(t.key, 0) = hashtextextended(q.key, 0) AND t.key = q.key
                     AND t.archived = 0 AND t.integration_thread_id IS NULL
                     ORDER BY t.status = 'OPEN' DESC, t.closed_at DESC NULLS LAST, t.seq DESC LIMIT 1
                 ) AS k
                 UNION ALL
-                SELECT q.position, 'integration', {t_columns} FROM q JOIN {s}.threads AS t
+                SELECT q.position, 'integration', t.version, {t_columns} FROM q JOIN {s}.threads AS t
                 ON t.account_id = q.account_id AND t.integration_thread_id = q.integration_thread_id
                 WHERE t.archived = 0
                 UNION ALL
-                SELECT d.position, 'duplicate_thread', {t_columns} FROM duplicate AS d
+                SELECT d.position, 'duplicate_thread', t.version, {t_columns} FROM duplicate AS d
                 JOIN {s}.threads AS t ON t.id = d.thread_id
             )
-            SELECT position, NULL::text AS for_account, role, {columns}, NULL::text AS data FROM found
+            SELECT position, NULL::text AS for_account, role, version, {columns}, NULL::text AS data FROM found
             UNION ALL
-            SELECT f.position, NULL, 'ticket', k.id, k.thread_id, k.status, {", ".join(["NULL"] * 7)}, NULL
+            SELECT f.position, NULL, 'ticket', k.version, k.id, k.thread_id, k.status, {", ".join(["NULL"] * 7)}, NULL
             FROM found AS f JOIN {s}.tickets AS k ON k.id = f.ticket_id
-            UNION ALL SELECT position, NULL, 'duplicate', id, {nothing}, data FROM duplicate
-            UNION ALL SELECT NULL, a.id, 'account', a.id, {nothing}, a.data FROM {s}.accounts AS a
+            UNION ALL SELECT position, NULL, 'duplicate', NULL, id, {nothing}, data FROM duplicate
+            UNION ALL SELECT NULL, a.id, 'account', a.version, a.id, {nothing}, a.data FROM {s}.accounts AS a
             WHERE a.id IN (SELECT account_id FROM q)
-            UNION ALL SELECT NULL, a.id, 'channel', c.id, {nothing}, c.data FROM {s}.accounts AS a
+            UNION ALL SELECT NULL, a.id, 'channel', c.version, c.id, {nothing}, c.data FROM {s}.accounts AS a
             JOIN {s}.channels AS c ON c.id = a.channel_id WHERE a.id IN (SELECT account_id FROM q)"""
+        # The guard of a remembered view (see "Row versions"): its account and channel at the versions it was
+        # read at, the thread its key's (or integration thread id's) lookup finds now the same at the same version
+        # with its ticket's (``id<US>version<US>ticket version``, or NULL for none), and its idempotency id free.
+        # Sent after the key's lock, as a statement of its own, so that it sees every commit of the lock's holders.
+        unchanged = (
+            f"SELECT {s}.view_unchanged("
+            f"(SELECT version FROM {s}.accounts WHERE id = %(account_id)s::text) = %(account_version)s::bigint "
+            f"AND (SELECT version FROM {s}.channels WHERE id = %(channel_id)s::text) = %(channel_version)s::bigint "
+            f"AND NOT EXISTS (SELECT 1 FROM {s}.messages WHERE account_id = %(account_id)s::text "
+            "AND idempotency_id = %(idempotency_id)s::text) "
+            "AND (SELECT t.id || chr(31) || t.version || chr(31) || coalesce(k.version::text, '') "
+            f"FROM {s}.threads AS t LEFT JOIN {s}.tickets AS k ON k.id = t.ticket_id "
+            "WHERE t.account_id = %(account_id)s::text AND t.archived = 0 AND {lookup} "
+            "ORDER BY t.status = 'OPEN' DESC, t.closed_at DESC NULLS LAST, t.seq DESC LIMIT 1) "
+            "IS NOT DISTINCT FROM %(thread)s::text "
+            # Sent without BEGIN (``unit.py``): only READ COMMITTED reads after the lock what its holders wrote.
+            "AND current_setting('transaction_isolation') = 'read committed')"
+        )
+        self.GUARD_KEY = unchanged.replace(
+            "{lookup}",
+            "t.integration_thread_id IS NULL AND hashtextextended(t.key, 0) = hashtextextended(%(key)s::text, 0) "
+            "AND t.key = %(key)s::text",
+        )
+        self.GUARD_INTEGRATION = unchanged.replace("{lookup}", "t.integration_thread_id = %(key)s::text")
         self.UPSERT_CHANNEL = (
             f"INSERT INTO {s}.channels (id, data) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data"
         )
@@ -342,12 +409,12 @@ class Statements:
             f"WITH ORDINALITY AS r ({columns}, position) ORDER BY position "
             "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, archived = EXCLUDED.archived, "
             "closed_at = EXCLUDED.closed_at, ticket_id = EXCLUDED.ticket_id, "
-            "latest_message_at = EXCLUDED.latest_message_at"
+            "latest_message_at = EXCLUDED.latest_message_at RETURNING id, version"
         )
         self.UPSERT_TICKETS = (
             f"INSERT INTO {s}.tickets (id, thread_id, status) SELECT id, thread_id, status "
             "FROM unnest(%b::text[], %b::text[], %b::text[]) WITH ORDINALITY AS r (id, thread_id, status, position) "
-            "ORDER BY position ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status"
+            "ORDER BY position ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status RETURNING id, version"
         )
         self.INSERT_MESSAGES = (
             f"INSERT INTO {s}.messages (id, thread_id, account_id, idempotency_id, data) "
@@ -361,11 +428,11 @@ class Statements:
             f"INSERT INTO {s}.threads ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, archived = EXCLUDED.archived, "
             "closed_at = EXCLUDED.closed_at, ticket_id = EXCLUDED.ticket_id, "
-            "latest_message_at = EXCLUDED.latest_message_at"
+            "latest_message_at = EXCLUDED.latest_message_at RETURNING id, version"
         )
         self.UPSERT_TICKET = (
             f"INSERT INTO {s}.tickets (id, thread_id, status) VALUES (%s, %s, %s) "
-            "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status"
+            "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status RETURNING id, version"
         )
         self.INSERT_MESSAGE = (
             f"INSERT INTO {s}.messages (id, thread_id, account_id, idempotency_id, data) VALUES (%s, %s, %s, %s, %s)"

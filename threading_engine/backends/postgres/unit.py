@@ -7,29 +7,41 @@ appends the events and commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
 
 from ...decisions import Changes, View, ViewQuery
-from ...errors import WriteConflict
+from ...errors import StaleView, WriteConflict
 from ...events import EventRecord, EventRecordByPosition
 from ...model import Message, StagingToken
 from ...repository import PendingEvent
 from .. import rows
 from ..readahead import ReadAhead
-from ..view import ViewRows
+from ..view import updated_view
+from ..viewcache import CacheKey, cache_key
 from .connections import SET_LOCK_TIMEOUT, Connection, Connections, connection_lost, in_one_round_trip, translate
+from .remembered import Guard, RememberedViews, Versions, plain_query, without_duplicate
+from .schema import STALE_VIEW
+from .viewrows import batch_parameters, batch_views, batchable, view_from_rows, view_parameters
 
 _Row = tuple[Any, ...]
 
 
 class PostgresUnitOfWork:
-    """One transaction on one connection of ``connections``: one pipeline to load, one to commit."""
+    """One transaction on one connection of ``connections``: one pipeline to load, one to commit; or, for a
+    command whose view ``remembered`` holds, one pipeline in all (``remembered.py``)."""
 
-    def __init__(self, connections: Connections, connection: Connection, decoded: rows.Documents) -> None:
+    def __init__(
+        self,
+        connections: Connections,
+        connection: Connection,
+        decoded: rows.Documents,
+        remembered: RememberedViews,
+    ) -> None:
         self._connections = connections
         self._decoded = decoded
         self._statements = connections.statements
@@ -47,6 +59,21 @@ class PostgresUnitOfWork:
         self._last_message: Message | None = None
         # Views read ahead by ``prefetch``, kept current with what is saved after (``readahead.py``).
         self._ahead = ReadAhead()
+        self._remembered = remembered
+        self._batch = False
+        # The remembered keys this unit loaded (from memory, or read): each one's view as the unit's
+        # saves left it (None: not certain) and the versions of its rows as read; and what else the saves wrote.
+        self._tracked: dict[CacheKey, tuple[View | None, Versions]] = {}
+        self._written: set[CacheKey] = set()
+        self._wrote_setup = False
+        # The cursors of the thread and ticket writes, which return each row's new version.
+        self._returned: list[tuple[str, psycopg.Cursor[tuple[Any, ...]]]] = []
+        # The key and query answered from memory and the guard that must pass before what was decided stands.
+        self._key: CacheKey | None = None
+        self._from_memory: ViewQuery | None = None
+        self._guard: Guard | None = None
+        self._guard_sent = False
+        self._guard_passed = False
 
     def _begin_if_idle(self) -> None:
         connection = self._connection
@@ -60,11 +87,23 @@ class PostgresUnitOfWork:
         ahead = self._ahead.take(query)
         if ahead is not None:
             return ahead
-        found, locked = self._load_views([query])
+        key = self._rememberable(query)
+        if key is not None and self._idle():
+            usable = self._remembered.usable(key)
+            if usable is not None:  # nothing is sent: the lock and the guard go with the writes
+                view, versions, self._guard = usable
+                self._key, self._from_memory = key, query
+                self._tracked[key] = (view, versions)
+                return view
+        read: list[Versions] = [{}]
+        found, locked = self._load_views([query], read)
         view = found[0]
         if view.thread is not None and self._statements.thread_lock_name(view.thread) not in locked:
             # The thread was committed between LOCK and VIEW, so its key was not locked: read again.
             raise WriteConflict(f"thread {view.thread.id} appeared while its lock was being taken")
+        if key is not None and key not in self._tracked:
+            self._remembered.read(key, view, read[0], view.duplicate is not None)
+            self._tracked[key] = (without_duplicate(view), read[0])
         return view
 
     def load_staging_token(self, token: str) -> StagingToken | None:
@@ -84,15 +123,63 @@ class PostgresUnitOfWork:
             row = found.fetchone()
         return None if row is None else rows.staging_token_from_json(row[0])
 
+    def _rememberable(self, query: ViewQuery) -> CacheKey | None:
+        """Where the view of ``query`` is remembered, if it is (``viewcache.cache_key``), the store remembers
+        views and the unit is not a batch's. A batch reads its views ahead in one round trip anyway, and
+        remembering a hundred views costs it more (some 30 us of CPU a message) than its round trips: what it
+        writes is forgotten instead."""
+        if not self._remembered.size or self._batch or query.channel_identifier_types or query.participant_names:
+            return None
+        return cache_key(query)
+
+    def _idle(self) -> bool:
+        """Whether nothing of this unit was sent or queued yet: a remembered view may answer its load."""
+        return self._connection.info.transaction_status == TransactionStatus.IDLE and not self._queued
+
+    @property
+    def unconfirmed(self) -> bool:
+        """Whether the unit answered a load from memory and no guard has confirmed that view yet."""
+        return self._from_memory is not None and not self._guard_passed
+
+    def forget_unconfirmed(self) -> StaleView:
+        """What to raise instead of an outcome decided from an unconfirmed remembered view: the engine sends the
+        command again at once, and the key's view is read afresh."""
+        assert self._key is not None
+        self._remembered.forget({self._key})
+        return StaleView("decided from a remembered view: confirming on a fresh read")
+
+    def _send_guard(self) -> None:
+        """Queue the key's lock and the guard of the view answered from memory, once, on the open pipeline."""
+        query, guard, key = self._from_memory, self._guard, self._key
+        if query is None or guard is None or key is None or self._guard_sent:
+            return
+        self._guard_sent = True
+        statements, connection = self._statements, self._connection
+        (name,) = statements.lock_names(query)
+        connection.execute(statements.LOCK_ONE, {"name": name}, prepare=True)
+        parameters = {
+            "account_id": guard.account_id,
+            "account_version": guard.account_version,
+            "channel_id": guard.channel_id,
+            "channel_version": guard.channel_version,
+            "idempotency_id": query.idempotency_id,
+            "thread": guard.thread,
+        }
+        if key[1] is not None:
+            connection.execute(statements.GUARD_KEY, {**parameters, "key": key[1]}, prepare=True)
+        else:
+            connection.execute(statements.GUARD_INTEGRATION, {**parameters, "key": key[2]}, prepare=True)
+
     def prefetch(self, queries: Sequence[ViewQuery]) -> None:
         """Lock the subjects of every query and load all their views in one round trip (see ``Repository``).
 
         A view whose thread was committed between LOCK and VIEW is dropped: its ``load`` reads it again.
         """
+        self._batch = True
         wanted = list(dict.fromkeys(queries))
         if not wanted:
             return
-        found, locked = self._load_views(wanted)
+        found, locked = self._load_views(wanted, [{} for _ in wanted])
         thread_lock_name = self._statements.thread_lock_name
         self._ahead = ReadAhead(
             {
@@ -102,46 +189,52 @@ class PostgresUnitOfWork:
             }
         )
 
-    def _load_views(self, queries: Sequence[ViewQuery]) -> tuple[list[View], set[str]]:
-        """One pipeline: the queued writes, one LOCK for every query's subjects, then the views: those of a
-        batch's publishes in one ``BATCH_VIEW``, any other with its own ``VIEW``."""
+    def _load_views(self, queries: Sequence[ViewQuery], versions: list[Versions]) -> tuple[list[View], set[str]]:
+        """One pipeline: the guard of a view answered from memory (if any), the queued writes, one LOCK for every
+        query's subjects, then the views: those of a batch's publishes in one ``BATCH_VIEW``, any other with its
+        own ``VIEW``. ``versions``, one per query, receives the versions of the rows of each view."""
         statements = self._statements
         names = sorted({name for query in queries for name in statements.lock_names(query)})
         thread_ids = [query.thread_id for query in queries if query.thread_id is not None]
         lock_parameters = {"names": names, "prefix": statements.lock_prefix, "thread_ids": thread_ids}
-        batched = [query for query in queries if _batchable(query)] if len(queries) > 1 else []
-        alone = [query for query in queries if not (batched and _batchable(query))]
-        with self._connections.translated(nothing_sent=True):
+        batched = [query for query in queries if batchable(query)] if len(queries) > 1 else []
+        alone = [query for query in queries if not (batched and batchable(query))]
+        with self._stale_views_missed(), self._connections.translated(nothing_sent=True):
             connection = self._connection
             lock, batch = connection.cursor(), connection.cursor()
             views = [connection.cursor() for _ in alone]
 
             def send() -> None:
                 self._begin_if_idle()
+                self._send_guard()
                 self._send_queued()
                 if len(names) == 1 and not thread_ids:
                     lock.execute(statements.LOCK_ONE, {"name": names[0]}, prepare=True)
                 else:
                     lock.execute(statements.LOCK, lock_parameters, prepare=True)
                 if batched:
-                    batch.execute(statements.BATCH_VIEW, _batch_parameters(batched), prepare=True)
+                    batch.execute(statements.BATCH_VIEW, batch_parameters(batched), prepare=True)
                 for query, view in zip(alone, views, strict=True):
-                    view.execute(statements.VIEW, _view_parameters(query), prepare=True)
+                    view.execute(statements.VIEW, view_parameters(query), prepare=True)
 
             in_one_round_trip(connection, send)
+            self._guard_passed = self._guard_sent
             locked = {row[0] for row in lock.fetchall()}
             decoded = self._decoded
+            versions_of = dict(zip(queries, versions, strict=True))
             found = {
                 query: view_from_rows(
                     view.fetchall(),
                     decoded,
                     asked_types=query.channel_identifier_types,
                     asked_names=query.participant_names,
+                    versions=versions_of[query],
                 )
                 for query, view in zip(alone, views, strict=True)
             }
             if batched:
-                found.update(zip(batched, _batch_views(batched, batch.fetchall(), self._decoded), strict=True))
+                read = batch_views(batched, batch.fetchall(), decoded, [versions_of[query] for query in batched])
+                found.update(zip(batched, read, strict=True))
             return [found[query] for query in queries], locked
 
     def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
@@ -152,6 +245,16 @@ class PostgresUnitOfWork:
         if changes.message is not None:
             self._last_message = changes.message
         self._ahead.saved(changes)
+        tracked = self._tracked
+        if changes.channel is not None or changes.account is not None:
+            self._wrote_setup = True
+            for key, (_, versions) in tracked.items():
+                tracked[key] = (None, versions)
+        for place in set(_places(changes)):
+            self._written.add(place)
+            known = tracked.get(place)
+            if known is not None and known[0] is not None:
+                tracked[place] = (updated_view(plain_query(place), known[0], changes), known[1])
 
     def _send_queued(self) -> None:
         """Queue the saved writes and events on the open pipeline (the caller syncs it): a few statements for
@@ -177,10 +280,14 @@ class PostgresUnitOfWork:
                 connection.execute(statements.UPSERT_STAGING_TOKEN, token_row, prepare=True)
         threads = [rows.thread_row(thread) for changes in saved for thread in changes.threads]
         for run in _runs_of_distinct_ids(threads):
-            self._write_rows(statements.UPSERT_THREAD, statements.UPSERT_THREADS, run)
+            self._returned.append(
+                ("thread", self._write_rows(statements.UPSERT_THREAD, statements.UPSERT_THREADS, run))
+            )
         tickets = [(t.id, t.thread_id, t.status.value) for changes in saved for t in changes.tickets]
         for run in _runs_of_distinct_ids(tickets):
-            self._write_rows(statements.UPSERT_TICKET, statements.UPSERT_TICKETS, run)
+            self._returned.append(
+                ("ticket", self._write_rows(statements.UPSERT_TICKET, statements.UPSERT_TICKETS, run))
+            )
         messages = [_message_row(changes.message) for changes in saved if changes.message is not None]
         if messages:
             self._write_rows(statements.INSERT_MESSAGE, statements.INSERT_MESSAGES, messages)
@@ -201,13 +308,12 @@ class PostgresUnitOfWork:
                 inserted.execute(statements.INSERT_EVENTS, many, prepare=True)
             self._inserted.append((inserted, events))
 
-    def _write_rows(self, one: str, many: str, found: Sequence[Sequence[Any]]) -> None:
+    def _write_rows(self, one: str, many: str, found: Sequence[Sequence[Any]]) -> psycopg.Cursor[tuple[Any, ...]]:
         """Write the rows ``found``: with ``one`` for a single row, else with ``many``, one array per column."""
         if len(found) == 1:
-            self._connection.execute(one, found[0], prepare=True)
-        else:
-            width = len(found[0])
-            self._connection.execute(many, [[row[i] for row in found] for i in range(width)], prepare=True)
+            return self._connection.execute(one, found[0], prepare=True)
+        width = len(found[0])
+        return self._connection.execute(many, [[row[i] for row in found] for i in range(width)], prepare=True)
 
     def commit(self) -> tuple[EventRecord, ...]:
         if self._committed:
@@ -215,17 +321,32 @@ class PostgresUnitOfWork:
         self._committed = True
         connection = self._connection
         commit_sent = False
+        # A unit whose view came from memory sends everything in one pipeline with no BEGIN and no COMMIT: the
+        # pipeline's one Sync commits it, or, when the guard fails, rolls it back, with no round trip of its own
+        # for the ROLLBACK an explicit transaction would need (the guard checks it runs READ COMMITTED).
+        implicit = (
+            self._from_memory is not None
+            and not self._guard_sent
+            and connection.info.transaction_status == TransactionStatus.IDLE
+        )
 
         def send() -> None:
             nonlocal commit_sent
-            self._begin_if_idle()
+            if not implicit:
+                self._begin_if_idle()
+            elif not self._connections.session_lock_timeout:
+                connection.execute(SET_LOCK_TIMEOUT, (self._connections.lock_timeout_text, True), prepare=True)
+            self._send_guard()
             self._send_queued()
             commit_sent = True
-            connection.execute("COMMIT", prepare=False)
+            if not implicit:
+                connection.execute("COMMIT", prepare=False)
 
         try:
-            in_one_round_trip(connection, send)
+            with self._stale_views_missed():
+                in_one_round_trip(connection, send)
         except psycopg.Error as error:
+            self._forget_written()  # whether anything was written is not known here
             if commit_sent and connection_lost(error, connection):
                 return self._connections.settle_lost_commit(
                     self._backend_pid, self._saved_events, self._last_message, error
@@ -233,6 +354,8 @@ class PostgresUnitOfWork:
             if connection_lost(error, connection):
                 self._connections.recover()
             raise translate(error, nothing_sent=True) from error
+        self._guard_passed = self._guard_sent
+        self._remember_committed()
         records: list[EventRecord] = []
         for cursor, events in self._inserted:
             sequences = {event_id: sequence for sequence, event_id in cursor.fetchall()}
@@ -240,6 +363,42 @@ class PostgresUnitOfWork:
                 EventRecordByPosition(sequences[p.event_id], p.event_id, p.timestamp, p.event) for p in events
             )
         return tuple(records)
+
+    @contextmanager
+    def _stale_views_missed(self) -> Iterator[None]:
+        """A guard that failed in the pipeline inside counts as a miss of the key's view."""
+        try:
+            yield
+        except psycopg.Error as error:
+            if self._key is not None and getattr(error, "sqlstate", None) == STALE_VIEW:
+                self._remembered.missed(self._key)
+            raise
+
+    def _forget_written(self) -> None:
+        remembered = self._remembered
+        if self._wrote_setup:
+            remembered.forget_all()
+        elif self._key is not None:
+            remembered.forget({*self._written, self._key})
+        elif self._written:
+            remembered.forget(self._written)
+
+    def _remember_committed(self) -> None:
+        """What this unit committed: each view it loaded as its saves left it, at the versions its writes
+        returned; any other remembered view its saves concern is forgotten (its guard would fail)."""
+        remembered, tracked = self._remembered, self._tracked
+        if not remembered.size:
+            return
+        if self._wrote_setup:
+            remembered.forget_all()
+        else:
+            remembered.forget(self._written - tracked.keys())
+        returned: Versions = {}
+        for table, cursor in self._returned:  # in the order written: a row written twice keeps its last version
+            returned.update(((table, row_id), version) for row_id, version in cursor.fetchall())
+        for key, (view, versions) in tracked.items():
+            guarded = key == self._key and self._guard_passed
+            remembered.committed(key, view, versions, returned, guarded=guarded)
 
     def end(self) -> None:
         """End the transaction if ``commit`` did not; a dead connection is left for the pool to discard.
@@ -258,6 +417,15 @@ class PostgresUnitOfWork:
                 connection.commit()
         except psycopg.Error:
             pass
+
+
+def _places(changes: Changes) -> Iterator[CacheKey]:
+    """The remembered views a save's threads appear in: their integration thread id's, or else their key's."""
+    for thread in changes.threads:
+        if thread.integration_thread_id is None:
+            yield (thread.channel_account_id, thread.key, None)
+        else:
+            yield (thread.channel_account_id, None, thread.integration_thread_id)
 
 
 def _runs_of_distinct_ids(found: list[_Row]) -> list[list[_Row]]:
@@ -281,85 +449,3 @@ def _message_row(message: Message) -> tuple[Any, ...]:
         message.integration_idempotency_id,
         rows.message_json(message),
     )
-
-
-def _batchable(query: ViewQuery) -> bool:
-    """Whether ``BATCH_VIEW`` can load ``query``: it names an account, and nothing that resolves otherwise."""
-    return (
-        query.channel_account_id is not None
-        and query.thread_id is None
-        and query.channel_id is None
-        and query.account_identifier is None
-        and query.message_id is None
-        and not query.channel_identifier_types
-        and not query.participant_names
-    )
-
-
-def _batch_parameters(queries: Sequence[ViewQuery]) -> dict[str, list[str | None]]:
-    return {
-        "account_ids": [query.channel_account_id for query in queries],
-        "keys": [query.key for query in queries],
-        "integration_thread_ids": [query.integration_thread_id for query in queries],
-        "idempotency_ids": [query.idempotency_id for query in queries],
-    }
-
-
-def _batch_views(queries: Sequence[ViewQuery], found: list[_Row], decoded: rows.Documents) -> list[View]:
-    """The view of each query from ``BATCH_VIEW``'s rows: its own, and its account's account and channel."""
-    own: list[list[_Row]] = [[] for _ in queries]
-    by_account: dict[str, list[_Row]] = {}
-    for position, account_id, *row in found:
-        if position is None:
-            by_account.setdefault(account_id, []).append(tuple(row))
-        else:
-            own[position - 1].append(tuple(row))
-    return [
-        view_from_rows(rows_ + by_account.get(query.channel_account_id or "", []), decoded)
-        for query, rows_ in zip(queries, own, strict=True)
-    ]
-
-
-def _view_parameters(query: ViewQuery) -> dict[str, Any]:
-    identifier = query.account_identifier
-    return {
-        "thread_id": query.thread_id,
-        "account_id": query.channel_account_id,
-        "key": query.key,
-        "integration_thread_id": query.integration_thread_id,
-        "idempotency_id": query.idempotency_id,
-        "channel_id": query.channel_id,
-        "identifier_type": None if identifier is None else identifier.type.value,
-        "identifier_value": None if identifier is None else identifier.value,
-        "message_id": query.message_id,
-        "identifier_types": query.channel_identifier_types,
-        "names": query.participant_names,
-    }
-
-
-def view_from_rows(
-    found: list[tuple[Any, ...]], decoded: rows.Documents, *, asked_types: bool = False, asked_names: bool = False
-) -> View:
-    """The :class:`View` from ``VIEW``'s rows: (role, ten thread columns or a ticket's three, document).
-
-    ``asked_types``: the query asked for the identifier types of the channel's accounts (V7), so that none
-    found means an empty set rather than "not asked"; ``asked_names``, likewise, the names on its thread (N1)."""
-    collected = ViewRows(decoded)
-    types: list[str] = []
-    named: list[tuple[int, str]] = []
-    for role, *columns, data in found:
-        if role == "ticket":
-            collected.ticket(rows.ticket_from_row(columns[:3]))
-        elif role == "identifier_type":
-            types.append(data)
-        elif role == "named":  # the thread's latest messages, with their order (a UNION keeps none)
-            named.append((int(columns[0]), data))
-        elif data is not None:
-            collected.document(role, data)
-        else:  # for "key", VIEW returns the open thread, else the latest closed one (R4b)
-            collected.thread(role, rows.thread_from_row(columns))
-    if asked_types:
-        collected.identifier_types_in_use(types)
-    if asked_names and "thread" in collected.threads:
-        collected.latest_messages(data for _, data in sorted(named, reverse=True))
-    return collected.view()
