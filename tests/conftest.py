@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, Verbosity, settings
 
 settings.register_profile(
@@ -59,3 +60,9 @@ def _profile() -> str:
 
 
 settings.load_profile(_profile())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests first (the model checker's, marked ``no_cover``): spread over pytest-xdist's workers in
+    collection order, a test of minutes collected last would leave one worker alone with it at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("no_cover") is None)
