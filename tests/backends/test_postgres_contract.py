@@ -27,7 +27,7 @@ from threading_engine import (  # noqa: E402
 )
 from threading_engine.backends.postgres import PostgresRepository  # noqa: E402
 from threading_engine.backends.postgres.connections import translate  # noqa: E402
-from threading_engine.backends.postgres.schema import SCHEMA_VERSION  # noqa: E402
+from threading_engine.backends.postgres.migrations import SCHEMA_VERSION  # noqa: E402
 from threading_engine.errors import StorageError, ValidationError, WriteConflict  # noqa: E402
 from threading_engine.repository import Repository  # noqa: E402
 from threading_engine.testing.conformance import RepositoryContract  # noqa: E402

@@ -23,7 +23,8 @@ from threading_engine import (  # noqa: E402
 )
 from threading_engine.backends import rows  # noqa: E402
 from threading_engine.backends.postgres import PostgresRepository  # noqa: E402
-from threading_engine.backends.postgres.schema import MIGRATIONS, SCHEMA_VERSION, quoted_schema  # noqa: E402
+from threading_engine.backends.postgres.migrations import MIGRATIONS, SCHEMA_VERSION  # noqa: E402
+from threading_engine.backends.postgres.schema import quoted_schema  # noqa: E402
 from threading_engine.decisions import Changes  # noqa: E402
 from threading_engine.identifiers import thread_key  # noqa: E402
 from threading_engine.model import Channel, ChannelAccount, Thread  # noqa: E402

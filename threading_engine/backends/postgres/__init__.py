@@ -3,7 +3,8 @@
 Modules, each importing only those below it: ``repository`` (the :class:`PostgresRepository` and its reads),
 ``unit`` (one unit of work), ``viewrows`` (the views made of the view statements' rows), ``remembered`` (the
 views remembered between commands), ``connections`` (the pool, driver errors translated, a lost COMMIT
-settled), ``schema`` (tables, migrations, statements).
+settled), ``schema`` (the statements, and running the migrations), ``migrations`` (the tables, version by
+version).
 
 Theory of operation
 -------------------
