@@ -120,8 +120,11 @@ def test_a_write_by_another_connection_fails_the_guard_and_the_command_is_decide
     # The other writer closes the thread: our remembered view still shows it open.
     other.engine.close_thread(thread_id)  # type: ignore[arg-type]
     outcome, round_trips = ours.counted(account_id, 0)
-    # The guard fails (one round trip, nothing written), the plain path reads and reopens (two more).
-    assert (outcome, round_trips) == (Outcome.REOPENED, 3)
+    # The guard fails (one round trip, nothing written), the plain path reads and reopens (two more). On a loaded
+    # machine the relay may count one more: a server answer that leaves before the rest of a pipeline arrives
+    # looks like a round trip of its own (``RoundTripRelay``), so a fourth is tolerated, never fewer than three.
+    assert outcome is Outcome.REOPENED
+    assert round_trips in (3, 4)
     assert ours.repository.remembered_views.misses == 1
     assert [m.thread_id for m in ours.engine.messages(thread_id)].count(thread_id) == 3  # type: ignore[arg-type]
     # The miss halved the key's hit rate: the next commands go the plain way (the reopened thread left its
@@ -138,7 +141,9 @@ def test_a_write_by_a_tool_that_is_not_this_library_fails_the_guard_too(
     assert ours.counted(account_id, 0) == (Outcome.APPENDED, 1)
     with psycopg.connect(postgres_url, autocommit=True) as connection:  # a row rewritten as it was: a write still
         connection.execute(f'UPDATE "{postgres_schema}".threads SET status = status WHERE id = %s', (thread_id,))
-    assert ours.counted(account_id, 0) == (Outcome.APPENDED, 3)
+    outcome, round_trips = ours.counted(account_id, 0)
+    assert outcome is Outcome.APPENDED
+    assert round_trips in (3, 4)  # three, or one more counted under load (see above)
     assert ours.repository.remembered_views.misses == 1
 
 
