@@ -41,7 +41,7 @@ import psycopg
 from threading_engine.backends.postgres.schema import Statements
 
 from .failover_check import Figures, check_store, stored_messages, timings, verdicts
-from .failover_workload import Accounts, Entry, WriterPlan, read_logs, redeliver, set_up, write
+from .failover_workload import ECHOES, Accounts, Entry, WriterPlan, read_logs, redeliver, set_up, write
 from .pg_cluster import ReplicatedCluster
 from .pg_relay import HoldingRelay
 
@@ -61,6 +61,7 @@ class Options:
     synchronous: bool = True
     writers: int = 3
     retries: bool = True  # whether writers send again what they were not told succeeded
+    echoes: float = ECHOES  # the share of deliveries that repeat another writer's message
     drop_idempotency_index: bool = False
     detection_delay: float = 1.0
     warm_up: int = 8  # acknowledged messages per writer before the kill point is armed
@@ -87,7 +88,15 @@ class Run:
 
     def start_writers(self, accounts: Accounts) -> None:
         for n, log in enumerate(self.logs):
-            plan = WriterPlan(self.store_url, accounts, n, self.options.writers, str(log), self.options.retries)
+            plan = WriterPlan(
+                self.store_url,
+                accounts,
+                n,
+                self.options.writers,
+                str(log),
+                self.options.retries,
+                echoes=self.options.echoes,
+            )
             self.writers.append(SPAWN.Process(target=write, args=(plan, self.stop), name=f"writer-{n}"))
             self.writers[-1].start()
 

@@ -79,6 +79,7 @@ class WriterPlan:
     log: str
     retries: bool = True
     give_up_after: float = 90.0
+    echoes: float = ECHOES
 
 
 def set_up(store_url: str) -> Accounts:
@@ -190,7 +191,7 @@ def write(plan: WriterPlan, stop: Event) -> None:
         step = changes = 0
         while not stop.is_set():
             others = [n for n in range(plan.writers) if n != plan.writer]
-            if step and others and rng.random() < ECHOES:
+            if step and others and rng.random() < plan.echoes:
                 idempotency_id = f"w{rng.choice(others)}-{rng.randrange(step)}"
             else:
                 idempotency_id, step = f"w{plan.writer}-{step}", step + 1
