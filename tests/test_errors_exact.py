@@ -301,6 +301,20 @@ def test_v2_identifier_already_taken() -> None:
     )
 
 
+def test_v2_identifier_taken_in_another_portal_does_not_name_that_portals_account() -> None:
+    """P1: an account id of one portal is not shown to another; the error names the field, value and rule."""
+    world = delivery_world()
+    message = (
+        "deliveryIdentifier 'HS_PHONE_NUMBER:+15550109999' "
+        "already belongs to an account of another portal of this channel (V2)"
+    )
+    assert_exact(
+        world,
+        create_account(world, delivery_identifier=OWN, portal_id="99887766"),
+        Expected(ValidationError, "deliveryIdentifier", "HS_PHONE_NUMBER:+15550109999", "V2", message),
+    )
+
+
 # -- V3: channel fields ----------------------------------------------------------------------------------
 
 

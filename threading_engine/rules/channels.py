@@ -217,13 +217,11 @@ def decide_create_account(view: View, command: CreateChannelAccount, now: dateti
             f"is not one of the channel's deliveryIdentifierTypes {[t.value for t in allowed]}",
             "V2",
         )
-    if view.account_with_identifier is not None:
-        raise fail(
-            "deliveryIdentifier",
-            str(identifier),
-            f"already belongs to account {view.account_with_identifier.id!r} of this channel",
-            "V2",
-        )
+    holder = view.account_with_identifier
+    if holder is not None:
+        # Another portal's account is named by its portal only: its id is not this portal's to learn (P1).
+        owner = f"account {holder.id!r}" if holder.portal_id == command.portal_id else "an account of another portal"
+        raise fail("deliveryIdentifier", str(identifier), f"already belongs to {owner} of this channel", "V2")
     account = ChannelAccount(
         id=new_id("account"),
         channel_id=channel.id,
