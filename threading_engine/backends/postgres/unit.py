@@ -299,9 +299,13 @@ class PostgresUnitOfWork:
         except psycopg.Error as error:
             self._forget_written()  # whether anything was written is not known here
             if commit_sent and connection_lost(error, connection):
-                return self._connections.settle_lost_commit(
+                settled = self._connections.settle_lost_commit(
                     self._backend_pid, self._saved_events, self._last_message, error
                 )
+                # Committed: the guard sent with the writes passed, in the same transaction. Left unconfirmed, the
+                # outcome would be taken for one decided on a stale view, and its stored ids handed out again.
+                self._guard_passed = self._guard_sent
+                return settled
             if connection_lost(error, connection):
                 self._connections.recover()
             raise translate(error, nothing_sent=True) from error
