@@ -242,7 +242,7 @@ class Ticket:
     status: TicketStatus = TicketStatus.OPEN
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Message:
     """A message as stored: ``timestamp`` is the provider's time, ``received_at`` the engine's.
 

@@ -55,6 +55,8 @@ class MemoryRepository:
         self._event_ids: set[str] = set()  # U0 for events
         self._pending: dict[str, EventRecord] = {}
         self._staging_tokens: dict[str, StagingToken] = {}  # T1
+        # The view's assembly bound to the store's lookups, once: a unit of work's ``load`` (see ``unit_of_work``).
+        self._load: Callable[[ViewQuery], View] = functools.partial(assemble_view, self)
 
     # -- the view's lookups (``view.ViewLookups``): the memory store is nothing more -----------------------
 
@@ -391,8 +393,8 @@ class _MemoryUnitOfWork:
         self.undo: list[_Undo] = []
         self._records: list[EventRecord] = []
         # The view's assembly bound to the store's lookups, rather than a method that calls it: one call less
-        # per command.
-        self.load: Callable[[ViewQuery], View] = functools.partial(assemble_view, repository)
+        # per command, and bound once per store rather than once per unit.
+        self.load: Callable[[ViewQuery], View] = repository._load
 
     def __enter__(self) -> _MemoryUnitOfWork:
         self._repository._lock.acquire()
