@@ -331,15 +331,17 @@ def are_known_canonical(participants: object, spellings: KnownSpellings) -> Type
 def check_types_allowed(participants: Iterable[Participant], channel: Channel, field: str, rule: str) -> None:
     """V2/V5: every identifier's type must be one the channel declared."""
     allowed = channel.capabilities.delivery_identifier_types
-    for index, participant in enumerate(participants):
-        identifier = participant.delivery_identifier
-        if identifier.type not in allowed:
-            raise fail(
-                f"{field}[{index}].deliveryIdentifier.type",
-                identifier.type.value,
-                f"is not one of the channel's deliveryIdentifierTypes {[t.value for t in allowed]}",
-                rule,
-            )
+    for participant in participants:  # run for every message: the position is found only for the error
+        if participant.delivery_identifier.type not in allowed:
+            for index, wrong in enumerate(participants):
+                identifier = wrong.delivery_identifier
+                if identifier.type not in allowed:
+                    raise fail(
+                        f"{field}[{index}].deliveryIdentifier.type",
+                        identifier.type.value,
+                        f"is not one of the channel's deliveryIdentifierTypes {[t.value for t in allowed]}",
+                        rule,
+                    )
 
 
 def check_takes_messages(account: ChannelAccount, channel: Channel) -> None:

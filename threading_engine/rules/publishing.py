@@ -26,15 +26,13 @@ from ..model import (
 )
 from ..validation import check_takes_messages, check_types_allowed, fail
 from .channels import IdFactory
-from .placing import Placement, append, create, message_decision, no_account, planned_key, reopen_elapsed
+from .placing import Placement, append, create, message_decision, no_account, reopen_elapsed
 from .planning import message_key
 from .remembered import Memos
 
 
-def _recipients(command: PublishMessage, account: ChannelAccount, memos: Memos | None) -> tuple[Participant, ...]:
+def _own_recipients(account: ChannelAccount, memos: Memos | None) -> tuple[Participant, ...]:
     # An incoming message is addressed to the account unless it says otherwise (SPEC section 8).
-    if command.recipients or command.direction is OUTGOING:
-        return command.recipients
     identifier = account.delivery_identifier
     if memos is None:
         return (Participant(identifier),)
@@ -81,7 +79,9 @@ def decide_publish(
     account, channel = view.account, view.channel
     if account is None or channel is None:
         raise no_account(command.channel_account_id, "V5")
-    recipients = _recipients(command, account, memos)
+    recipients = command.recipients
+    if not recipients and command.direction is INCOMING:  # the account's own (written out: nearly every message)
+        recipients = _own_recipients(account, memos)
     if command.integration_idempotency_id is not None and view.duplicate is not None:
         return _duplicate(view, view.duplicate, command, recipients)
     check_takes_messages(account, channel)
@@ -95,7 +95,7 @@ def decide_publish(
     # Under INTEGRATION_THREAD_ID the key is only needed for a new thread, and computed then.
     key = ""
     if not by_integration:
-        key = planned_key(planned) or message_key(account, (*command.senders, *recipients))
+        key = (planned.key if planned is not None else None) or message_key(account, (*command.senders, *recipients))
     if not by_integration and not key:
         raise fail("recipients", [], "leave an empty key: every participant is the account itself", "R0")
     message_id = new_id("message")
