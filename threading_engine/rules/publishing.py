@@ -17,7 +17,6 @@ from ..model import (
     BY_INTEGRATION_THREAD_ID,
     FROM_INTEGRATION,
     INCOMING,
-    OUTGOING,
     ChannelAccount,
     Direction,
     Message,
