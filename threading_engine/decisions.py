@@ -36,6 +36,7 @@ class Outcome(enum.StrEnum):
 CREATED: Final = Outcome.CREATED
 APPENDED: Final = Outcome.APPENDED
 REOPENED: Final = Outcome.REOPENED
+DUPLICATE: Final = Outcome.DUPLICATE
 
 
 class ReopenClock(enum.StrEnum):

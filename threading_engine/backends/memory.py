@@ -109,8 +109,11 @@ class MemoryRepository(MemoryPages):
     def unit_of_work(self) -> _MemoryUnitOfWork:
         return _MemoryUnitOfWork(self)
 
-    def _save(self, changes: Changes, events: Sequence[PendingEvent], undo: list[_Undo]) -> list[EventRecord]:
-        """Apply ``changes`` at once (the lock keeps them private), noting how to take each back."""
+    def _save(
+        self, changes: Changes, events: Sequence[PendingEvent], undo: list[_Undo], records: list[EventRecord]
+    ) -> None:
+        """Apply ``changes`` at once (the lock keeps them private), noting how to take each back; the events'
+        records are added to ``records``."""
         self._check_unique(changes, events)
         if changes.channel is not None:
             undo.append(("channel", changes.channel.id, self._channels.get(changes.channel.id)))
@@ -144,15 +147,14 @@ class MemoryRepository(MemoryPages):
             self._staging_tokens[token.id] = token
         stored = self._events
         undo.append(("events", "", len(stored)))
-        records = []
         event_ids, pending_by_id = self._event_ids, self._pending
         for pending in events:
-            record = EventRecordByPosition(len(stored) + 1, pending.event_id, pending.timestamp, pending.event)
+            event_id = pending.event_id
+            record = EventRecordByPosition(len(stored) + 1, event_id, pending.timestamp, pending.event)
             stored.append(record)
-            event_ids.add(record.event_id)
-            pending_by_id[record.event_id] = record
+            event_ids.add(event_id)
+            pending_by_id[event_id] = record
             records.append(record)
-        return records
 
     def _undo(self, undo: list[_Undo]) -> None:
         """Take back saved changes, newest first, so that a unit left without commit wrote nothing."""
@@ -364,7 +366,7 @@ class _MemoryUnitOfWork:
         self._repository._lock.acquire()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
         try:
             if not self.committed:
                 self._repository._undo(self.undo)
@@ -374,7 +376,7 @@ class _MemoryUnitOfWork:
     def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
         if self.committed:
             raise RuntimeError("this unit of work has committed")
-        self._records.extend(self._repository._save(changes, events, self.undo))
+        self._repository._save(changes, events, self.undo, self._records)
 
     def load_staging_token(self, token: str) -> StagingToken | None:
         return self._repository._staging_tokens.get(token)
