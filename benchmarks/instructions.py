@@ -98,7 +98,7 @@ def _child(scenario: str, store: str, commands: int, send: bool) -> None:
     _freeze()
     if send:
         # An error's repr only for an error: ``repr`` of every result (a default argument is evaluated whether or
-        # not it is used) cost some 51,000 instructions per append, a quarter of what was counted.
+        # not it is used) cost some 50,000 instructions per append, over a fifth of what was counted.
         outcomes = [answer.outcome.value if isinstance(answer, Result) else repr(answer) for answer in run()]
         if outcomes != expected:  # a count of commands that did something else would mean nothing
             raise SystemExit(f"{scenario} on {store}: expected {expected[:3]}..., got {outcomes[:3]}...")
