@@ -337,7 +337,7 @@ def _plain_participant(participant: object, spellings: KnownSpellings | None) ->
         return None
     if value == original.value:
         return participant
-    return Participant(delivery_identifier=DeliveryIdentifier(original.type, value), name=name)
+    return Participant(delivery_identifier=DeliveryIdentifier(type=original.type, value=value), name=name)
 
 
 def are_known_canonical(participants: object, spellings: KnownSpellings) -> TypeGuard[tuple[Participant, ...]]:
