@@ -36,6 +36,7 @@ class Outcome(enum.StrEnum):
 CREATED: Final = Outcome.CREATED
 APPENDED: Final = Outcome.APPENDED
 REOPENED: Final = Outcome.REOPENED
+DUPLICATE: Final = Outcome.DUPLICATE
 
 
 class ReopenClock(enum.StrEnum):
@@ -71,7 +72,8 @@ class Policy:
 
 # The values below are made afresh for every command, so they are frozen without ``__slots__``: attrs then
 # fills a frozen instance's ``__dict__`` directly, where a slotted one takes a call to ``object.__setattr__``
-# per field, about twice the time. Stored values (``model.py``) keep their slots, which keep them small.
+# per field, about twice the time. Stored values (``model.py``) keep their slots, which keep them small, but for
+# the message (see there).
 
 
 @attrs.frozen(slots=False)

@@ -42,8 +42,10 @@ class UniqueIds:
     Each millisecond starts from 73 fresh random bits; the ids made within it count up from there (RFC 9562,
     section 6.2, method 2: "monotonic random"). So one factory's ids are strictly increasing (while the clock
     does not step back), two factories on any hosts collide no more often than two random 73-bit numbers, and an
-    id costs no system call: ``os.urandom`` per id cost more than the rest of the id together. The top bit of
-    the random part starts at zero, so the counter never carries into the timestamp.
+    id costs no system call: ``os.urandom`` per id cost more than the rest of the id together. The 12 bits of
+    ``rand_a`` are random and the 62 of ``rand_b`` start with a zero bit, so the counter never carries out of
+    ``rand_b``: the first 16 hex digits (the millisecond, the version and ``rand_a``) are formatted once a
+    millisecond, and an id formats only its last 16.
 
     Safe between threads without a lock: a millisecond's state is replaced whole, and ``next`` on its
     ``itertools.count`` is one step under the GIL. A forked child forgets its parent's millisecond, so parent
@@ -54,21 +56,28 @@ class UniqueIds:
 
     def __init__(self, *, now_ns: Callable[[], int] = time.time_ns) -> None:
         self._now_ns = now_ns
-        self._state: tuple[int, int, Iterator[int]] = (-1, 0, itertools.count())
+        self._state: tuple[int, str, Iterator[int]] = (-1, "", itertools.count())
         _FORGET_IN_FORKED_CHILD.add(self)
 
     def __call__(self, kind: str) -> str:
-        millisecond = self._now_ns() // 1_000_000 & _MILLISECONDS
+        millisecond = self._now_ns() // 1_000_000
         state = self._state
         if state[0] != millisecond:
-            start = int.from_bytes(os.urandom(10), "big") >> 7  # 73 random bits
-            state = self._state = (millisecond, start, itertools.count())
-        random_bits = state[1] + next(state[2])
-        value = millisecond << 80 | _VERSION_7 | (random_bits >> 62) << 64 | _VARIANT_RFC | random_bits & _RAND_B
-        return f"{kind}-{value:032x}"
+            state = self._state = _millisecond_state(millisecond)
+        # The variant's bits (0b10) and ``rand_b``, counting up: from 2**63 to below 2**64, so always 16 hex
+        # digits, written without a width to pad to (which costs a third more).
+        return f"{kind}-{state[1]}{next(state[2]):x}"
 
     def _forget(self) -> None:
-        self._state = (-1, 0, itertools.count())
+        self._state = (-1, "", itertools.count())
+
+
+def _millisecond_state(millisecond: int) -> tuple[int, str, Iterator[int]]:
+    """A millisecond's first 16 hex digits (its time, version 7 and 12 random bits of ``rand_a``), and the count
+    of its last 16, from 61 random bits of ``rand_b``: 73 random bits in all."""
+    random_bits = int.from_bytes(os.urandom(10), "big") >> 7  # 73 random bits
+    high = (millisecond & _MILLISECONDS) << 16 | _VERSION_7 >> 64 | random_bits >> 61
+    return millisecond, f"{high:016x}", itertools.count(_VARIANT_RFC | random_bits & _RAND_B >> 1)
 
 
 # Every live factory, so that a forked child can make each forget its parent's millisecond.

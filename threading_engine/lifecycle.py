@@ -23,7 +23,7 @@ from .events import (
     TicketClosed,
     TicketReopened,
 )
-from .model import Thread, ThreadStatus, Ticket, TicketStatus
+from .model import THREAD_OPEN, TICKET_CLOSED, TICKET_OPEN, Thread, ThreadStatus, Ticket, TicketStatus
 from .positional import by_position
 
 _ThreadReopened = by_position(ThreadReopened, "thread_id", "rule")
@@ -167,12 +167,18 @@ def close(
     return thread, ticket
 
 
-def reopen(thread: Thread, ticket: Ticket | None, rule: str, events: list[Event]) -> tuple[Thread, Ticket | None]:
+def reopen(
+    thread: Thread, ticket: Ticket | None, rule: str, events: list[Event], message_at: datetime | None = None
+) -> tuple[Thread, Ticket | None]:
     """Reopen a closed thread and, by R6, its ticket. Every message R4 or I1 reopens a thread with comes here:
-    its values are built by position (see ``positional``)."""
-    thread = thread.in_state(ThreadStatus.OPEN, thread.archived, None)
+    its values are built by position (see ``positional``), and the thread, reopened and touched by the message
+    at ``message_at``, is one new value."""
+    if message_at is None:
+        thread = thread.in_state(THREAD_OPEN, thread.archived, None)
+    else:
+        thread = thread.touched(message_at, reopened=True)
     events.append(_ThreadReopened(thread.id, rule))
-    if ticket is not None and ticket.status is TicketStatus.CLOSED:
-        ticket = _Ticket(ticket.id, ticket.thread_id, TicketStatus.OPEN)
+    if ticket is not None and ticket.status is TICKET_CLOSED:
+        ticket = _Ticket(ticket.id, ticket.thread_id, TICKET_OPEN)
         events.append(_TicketReopened(thread.id, "R6", ticket.id))
     return thread, ticket

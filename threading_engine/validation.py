@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from .errors import NotAllowedError, NotFoundError, ValidationError
-from .identifiers import DeliveryIdentifier, IdentifierType, KnownSpellings, is_known_canonical
+from .identifiers import DeliveryIdentifier, IdentifierType, KnownSpellings, canonical_value, is_known_canonical
 from .model import Capabilities, Channel, ChannelAccount, Participant, ThreadingModel
 from .storable import (
     MAX_CAPABILITY_ENTRY_LENGTH,
@@ -294,7 +294,14 @@ def check_participants(
     if len(participants) > MAX_LIST_LENGTH:
         raise fail(field, participants, f"holds more than {MAX_LIST_LENGTH:,} participants", "V5")
     result = []
+    unchanged = True
     for index, participant in enumerate(participants):
+        known = _plain_participant(participant, spellings)
+        if known is not None:
+            unchanged = unchanged and known is participant
+            result.append(known)
+            continue
+        unchanged = False
         where = f"{field}[{index}]"
         if not isinstance(participant, Participant):
             raise fail(where, participant, "is not a participant {deliveryIdentifier, name?}", "V5")
@@ -308,7 +315,29 @@ def check_participants(
             if canonical and name == participant.name
             else Participant(delivery_identifier=identifier, name=name)
         )
-    return tuple(result)
+    # The tuple itself when nothing changed, so that a caller can tell by identity (as with ``spellings`` above).
+    return participants if unchanged and type(participants) is tuple else tuple(result)
+
+
+def _plain_participant(participant: object, spellings: KnownSpellings | None) -> Participant | None:
+    """The canonical form of a plain participant that passes every check, found without the field names an error
+    would need (each a string formatted per participant); ``None`` for any other, which is then checked in full
+    and, if wrong, rejected with those names."""
+    if type(participant) is not Participant:
+        return None
+    original = participant.delivery_identifier
+    if type(original) is not DeliveryIdentifier or original.type.__class__ is not IdentifierType:
+        return None
+    name = participant.name
+    try:
+        value = canonical_value(original.type, original.value, field="", spellings=spellings)
+        if name is not None:
+            check_text(name, "", allow_empty=False, limit=MAX_NAME_LENGTH)
+    except ValidationError:
+        return None
+    if value == original.value:
+        return participant
+    return Participant(delivery_identifier=DeliveryIdentifier(type=original.type, value=value), name=name)
 
 
 def are_known_canonical(participants: object, spellings: KnownSpellings) -> TypeGuard[tuple[Participant, ...]]:
@@ -331,15 +360,17 @@ def are_known_canonical(participants: object, spellings: KnownSpellings) -> Type
 def check_types_allowed(participants: Iterable[Participant], channel: Channel, field: str, rule: str) -> None:
     """V2/V5: every identifier's type must be one the channel declared."""
     allowed = channel.capabilities.delivery_identifier_types
-    for index, participant in enumerate(participants):
-        identifier = participant.delivery_identifier
-        if identifier.type not in allowed:
-            raise fail(
-                f"{field}[{index}].deliveryIdentifier.type",
-                identifier.type.value,
-                f"is not one of the channel's deliveryIdentifierTypes {[t.value for t in allowed]}",
-                rule,
-            )
+    for participant in participants:  # run for every message: the position is found only for the error
+        if participant.delivery_identifier.type not in allowed:
+            for index, wrong in enumerate(participants):
+                identifier = wrong.delivery_identifier
+                if identifier.type not in allowed:
+                    raise fail(
+                        f"{field}[{index}].deliveryIdentifier.type",
+                        identifier.type.value,
+                        f"is not one of the channel's deliveryIdentifierTypes {[t.value for t in allowed]}",
+                        rule,
+                    )
 
 
 def check_takes_messages(account: ChannelAccount, channel: Channel) -> None:

@@ -8,19 +8,17 @@ raises :class:`WriteConflict` rather than store a state the contract forbids.
 from __future__ import annotations
 
 import functools
-import itertools
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from ..decisions import Changes, View, ViewQuery
 from ..errors import WriteConflict
 from ..events import EventRecord, EventRecordByPosition
 from ..identifiers import DeliveryIdentifier, IdentifierType
 from ..model import THREAD_OPEN, Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
-from ..reads import AccountFilter, Page, ThreadFilter, page_of
 from ..repository import PendingEvent, id_taken
-from .listing import account_held, thread_held
+from .memory_pages import MemoryPages
 from .view import NAMES_FROM_MESSAGES, assemble_view
 
 _Pair = tuple[str, str]
@@ -28,7 +26,7 @@ _Pair = tuple[str, str]
 _Undo = tuple[str, str, object]
 
 
-class MemoryRepository:
+class MemoryRepository(MemoryPages):
     """Keeps everything in process memory; safe for the threads of one process.
 
     It is its own view's lookups (``view.ViewLookups``): a unit of work's ``load`` is ``view.assemble_view``
@@ -55,6 +53,8 @@ class MemoryRepository:
         self._event_ids: set[str] = set()  # U0 for events
         self._pending: dict[str, EventRecord] = {}
         self._staging_tokens: dict[str, StagingToken] = {}  # T1
+        # The view's assembly bound to the store's lookups, once: a unit of work's ``load`` (see ``unit_of_work``).
+        self._load: Callable[[ViewQuery], View] = functools.partial(assemble_view, self)
 
     # -- the view's lookups (``view.ViewLookups``): the memory store is nothing more -----------------------
 
@@ -109,8 +109,11 @@ class MemoryRepository:
     def unit_of_work(self) -> _MemoryUnitOfWork:
         return _MemoryUnitOfWork(self)
 
-    def _save(self, changes: Changes, events: Sequence[PendingEvent], undo: list[_Undo]) -> list[EventRecord]:
-        """Apply ``changes`` at once (the lock keeps them private), noting how to take each back."""
+    def _save(
+        self, changes: Changes, events: Sequence[PendingEvent], undo: list[_Undo], records: list[EventRecord]
+    ) -> None:
+        """Apply ``changes`` at once (the lock keeps them private), noting how to take each back; the events'
+        records are added to ``records``."""
         self._check_unique(changes, events)
         if changes.channel is not None:
             undo.append(("channel", changes.channel.id, self._channels.get(changes.channel.id)))
@@ -144,15 +147,14 @@ class MemoryRepository:
             self._staging_tokens[token.id] = token
         stored = self._events
         undo.append(("events", "", len(stored)))
-        records = []
         event_ids, pending_by_id = self._event_ids, self._pending
         for pending in events:
-            record = EventRecordByPosition(len(stored) + 1, pending.event_id, pending.timestamp, pending.event)
+            event_id = pending.event_id
+            record = EventRecordByPosition(len(stored) + 1, event_id, pending.timestamp, pending.event)
             stored.append(record)
-            event_ids.add(record.event_id)
-            pending_by_id[record.event_id] = record
+            event_ids.add(event_id)
+            pending_by_id[event_id] = record
             records.append(record)
-        return records
 
     def _undo(self, undo: list[_Undo]) -> None:
         """Take back saved changes, newest first, so that a unit left without commit wrote nothing."""
@@ -315,40 +317,6 @@ class MemoryRepository:
                 if channel_account_id is None or t.channel_account_id == channel_account_id
             ]
 
-    def page_channels(self, after: str | None, limit: int) -> Page[Channel]:
-        with self._lock:
-            channels = self._channels
-            return page_of(_after(list(channels.values()), after, channels), limit, _id_of, len(channels))
-
-    def page_accounts(self, where: AccountFilter, after: str | None, limit: int) -> Page[ChannelAccount]:
-        with self._lock:
-            held = [account for account in self._accounts.values() if account_held(where, account)]
-            return page_of(_after(held, after, self._accounts), limit, _id_of, len(held))
-
-    def page_threads(self, where: ThreadFilter, after: str | None, limit: int, newest_first: bool) -> Page[Thread]:
-        with self._lock:
-            accounts = self._accounts
-            held = [
-                thread
-                for thread in self._threads.values()
-                if thread_held(where, thread, accounts[thread.channel_account_id])
-            ]
-            if newest_first:
-                held.reverse()
-            return page_of(_after(held, after, self._threads, newest_first), limit, _id_of)
-
-    def page_messages(self, thread_id: str, after: str | None, limit: int, newest_first: bool) -> Page[Message]:
-        with self._lock:  # the thread's own index of its messages, in the order stored
-            ids = self._thread_messages.get(thread_id, [])
-            ordered = reversed(ids) if newest_first else iter(ids)
-            if after is not None:
-                if after not in ids:
-                    return Page(results=())
-                ordered = itertools.dropwhile(lambda message_id: message_id != after, ordered)
-                next(ordered)
-            wanted = [self._messages[message_id] for message_id in itertools.islice(ordered, limit + 1)]
-            return page_of(wanted, limit, _id_of)
-
     def list_tickets(self) -> list[Ticket]:
         with self._lock:
             return list(self._tickets.values())
@@ -391,14 +359,14 @@ class _MemoryUnitOfWork:
         self.undo: list[_Undo] = []
         self._records: list[EventRecord] = []
         # The view's assembly bound to the store's lookups, rather than a method that calls it: one call less
-        # per command.
-        self.load: Callable[[ViewQuery], View] = functools.partial(assemble_view, repository)
+        # per command, and bound once per store rather than once per unit.
+        self.load: Callable[[ViewQuery], View] = repository._load
 
     def __enter__(self) -> _MemoryUnitOfWork:
         self._repository._lock.acquire()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
         try:
             if not self.committed:
                 self._repository._undo(self.undo)
@@ -408,7 +376,7 @@ class _MemoryUnitOfWork:
     def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
         if self.committed:
             raise RuntimeError("this unit of work has committed")
-        self._records.extend(self._repository._save(changes, events, self.undo))
+        self._repository._save(changes, events, self.undo, self._records)
 
     def load_staging_token(self, token: str) -> StagingToken | None:
         return self._repository._staging_tokens.get(token)
@@ -418,28 +386,6 @@ class _MemoryUnitOfWork:
             raise RuntimeError("a unit of work commits at most once")
         self.committed = True
         return tuple(self._records)
-
-
-def _id_of(value: Channel | ChannelAccount | Thread | Message) -> str:
-    return value.id
-
-
-_V = TypeVar("_V", Channel, ChannelAccount, Thread)
-
-
-def _after(held: list[_V], after: str | None, stored: Mapping[str, object], newest_first: bool = False) -> list[_V]:
-    """What follows the item ``after`` names, in the store's creation order (or before it, newest first), as a
-    SQL store's ``seq`` comparison gives it: nothing if the store holds no such item; the item itself need not
-    be in ``held``."""
-    if after is None:
-        return held
-    if after not in stored:
-        return []
-    order = {value_id: position for position, value_id in enumerate(stored)}
-    mark = order[after]
-    if newest_first:
-        return [value for value in held if order[value.id] < mark]
-    return [value for value in held if order[value.id] > mark]
 
 
 def _holds(index: dict[_Pair, Thread], pair: _Pair, thread_id: str) -> bool:

@@ -3,6 +3,7 @@ returning each command in canonical form. Bad input stops here, before anything 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -95,7 +96,7 @@ def _normalize_publish(command: PublishMessage, spellings: KnownSpellings | None
     senders = check_participants(command.senders, "senders", spellings)
     if not senders:
         raise fail("senders", [], "needs at least one sender", "V5")
-    normalized = PublishMessageByPosition(
+    fields = (
         account_id,
         command.direction,
         senders,
@@ -109,9 +110,30 @@ def _normalize_publish(command: PublishMessage, spellings: KnownSpellings | None
         _optional_id(command.in_reply_to_id, "inReplyToId", "V5"),
         check_agent_actor(command.actor_id),
     )
-    # Always the rebuilt command: it may equal ``command`` and still differ, since a plain string equals its
-    # IdentifierType. (A canonical command never gets here: ``normalize`` returns it as it is.)
-    return normalized
+    # The command itself when every check handed back the very value it was given (a message from a sender
+    # not seen before, in canonical form); else the rebuilt command. Compared by identity, not equality: a
+    # plain string equals its IdentifierType and still is not canonical.
+    if type(command) is PublishMessage and all(map(operator.is_, fields, _publish_fields(command))):
+        return command
+    return PublishMessageByPosition(*fields)
+
+
+def _publish_fields(command: PublishMessage) -> tuple[object, ...]:
+    """The fields of ``command`` in ``PublishMessageByPosition``'s order."""
+    return (
+        command.channel_account_id,
+        command.direction,
+        command.senders,
+        command.text,
+        command.recipients,
+        command.timestamp,
+        command.integration_thread_id,
+        command.integration_idempotency_id,
+        command.attachments,
+        command.rich_text,
+        command.in_reply_to_id,
+        command.actor_id,
+    )
 
 
 def _is_canonical_publish(command: PublishMessage, spellings: KnownSpellings) -> bool:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Final
 
 from ..decisions import CREATED, REOPENED, Changes, Decision, Outcome, Policy, ReopenClock, View, ViewQuery
 from ..errors import NotFoundError
@@ -19,7 +20,7 @@ _MessageAppended = by_position(MessageAppended, "thread_id", "rule", "message_id
 _ThreadCreated = by_position(ThreadCreated, "thread_id", "rule", "channel_account_id", "key", "integration_thread_id")
 _TicketCreated = by_position(TicketCreated, "thread_id", "rule", "ticket_id")
 _Changes = by_position(Changes, "channel", "account", "threads", "tickets", "message")
-_Decision = by_position(
+DecisionByPosition = by_position(
     Decision,
     "outcome",
     "changes",
@@ -31,6 +32,9 @@ _Decision = by_position(
     "message_id",
 )
 
+# Read through a module-level name (see ``model.THREAD_OPEN`` for why): R4 reads it for every reopen.
+_BY_ARRIVAL: Final = ReopenClock.ARRIVAL
+
 # Where a message goes: the outcome, the thread as it will be stored, the tickets that change, and the events
 # so far (the message's own MESSAGE_APPENDED last). The message itself is built once its thread is known.
 Placement = tuple[Outcome, Thread, tuple[Ticket, ...], list[Event]]
@@ -38,7 +42,7 @@ Placement = tuple[Outcome, Thread, tuple[Ticket, ...], list[Event]]
 
 def reopen_elapsed(closed_at: datetime, now: datetime, timestamp: datetime, policy: Policy) -> timedelta:
     """R4: time since a thread closed, by the policy's clock; a clock behind ``closed_at`` counts as zero."""
-    measured_at = now if policy.reopen_clock is ReopenClock.ARRIVAL else min(timestamp, now)
+    measured_at = now if policy.reopen_clock is _BY_ARRIVAL else min(timestamp, now)
     return max(measured_at - closed_at, timedelta(0))
 
 
@@ -64,10 +68,11 @@ def append(
     events: list[Event] = []
     tickets: tuple[Ticket, ...] = ()
     if outcome is REOPENED:
-        thread, ticket = reopen(thread, view.ticket_of(thread), rule, events)
+        thread, ticket = reopen(thread, view.ticket_of(thread), rule, events, now)
         if ticket is not None:
             tickets = (ticket,)
-    thread = thread.touched(now)
+    else:
+        thread = thread.touched(now)
     events.append(_MessageAppended(thread.id, rule, message_id, direction))
     return outcome, thread, tickets, events
 
@@ -105,7 +110,7 @@ def message_decision(
     events: list[Event],
     channel_id: str | None = None,
 ) -> Decision:
-    return _Decision(
+    return DecisionByPosition(
         outcome,
         _Changes(None, None, (thread,), tickets, message),
         tuple(events),

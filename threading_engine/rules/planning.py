@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from ..commands import (
     UNSET,
@@ -30,10 +30,13 @@ _ViewQuery = by_position(
     ViewQuery, "channel_id", "channel_account_id", "thread_id", "key", "integration_thread_id", "idempotency_id"
 )
 
+# Commands that carry a message, as a tuple: a union written in the test would be built again on every call.
+_MESSAGES = (PublishMessage, StartConversation)
+
 
 def plan(command: Command, account: ChannelAccount | None = None, channel: Channel | None = None) -> ViewQuery:
     """What ``command`` (normalized) must read. Messages need their account and channel to compute the key."""
-    if isinstance(command, PublishMessage | StartConversation):
+    if isinstance(command, _MESSAGES):
         account_id = command.channel_account_id
         if account is None or channel is None:
             return ViewQuery(channel_account_id=account_id)
@@ -47,7 +50,8 @@ def plan(command: Command, account: ChannelAccount | None = None, channel: Chann
                 idempotency_id=idempotency_id,
             )
         # The recipients an incoming message defaults to (the account itself) would leave the key anyway.
-        key = message_key(account, (*command.senders, *command.recipients))
+        recipients = command.recipients
+        key = message_key(account, (*command.senders, *recipients) if recipients else command.senders)
         return _ViewQuery(None, account_id, None, key, None, idempotency_id)
     if isinstance(command, Reply):  # a reply names its recipients as the thread last named them (N1)
         return ViewQuery(thread_id=command.thread_id, participant_names=True)
@@ -70,8 +74,11 @@ def plan(command: Command, account: ChannelAccount | None = None, channel: Chann
     return ViewQuery()
 
 
-def message_key(account: ChannelAccount, participants: Iterable[Participant]) -> str:
+def message_key(account: ChannelAccount, participants: Sequence[Participant]) -> str:
     """R0: the set of the participants' identifiers minus the account's own, as key text (see ``thread_key``)."""
+    if len(participants) == 1:  # most messages: one customer writing to the account, no set to build or sort
+        part = key_part(participants[0].delivery_identifier)
+        return "" if part == key_part(account.delivery_identifier) else part
     # Built from each identifier's part of the text: strings hash and sort without calling back into Python.
     parts = set()
     for participant in participants:

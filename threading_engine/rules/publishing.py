@@ -3,21 +3,18 @@ thread (I1). See the package's docstring for the routing as a picture."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 import attrs
 
-from ..attachments import Attachment
 from ..commands import PublishMessage
-from ..decisions import APPENDED, REOPENED, Decision, Outcome, Policy, View, ViewQuery
+from ..decisions import APPENDED, DUPLICATE, NO_CHANGES, REOPENED, Decision, Policy, View, ViewQuery
 from ..errors import IdempotencyConflictError, ThreadNotOpenError
 from ..identifiers import key_part
 from ..model import (
     BY_INTEGRATION_THREAD_ID,
     FROM_INTEGRATION,
     INCOMING,
-    OUTGOING,
     ChannelAccount,
     Direction,
     Message,
@@ -26,15 +23,13 @@ from ..model import (
 )
 from ..validation import check_takes_messages, check_types_allowed, fail
 from .channels import IdFactory
-from .placing import Placement, append, create, message_decision, no_account, planned_key, reopen_elapsed
+from .placing import DecisionByPosition, Placement, append, create, message_decision, no_account, reopen_elapsed
 from .planning import message_key
 from .remembered import Memos
 
 
-def _recipients(command: PublishMessage, account: ChannelAccount, memos: Memos | None) -> tuple[Participant, ...]:
+def _own_recipients(account: ChannelAccount, memos: Memos | None) -> tuple[Participant, ...]:
     # An incoming message is addressed to the account unless it says otherwise (SPEC section 8).
-    if command.recipients or command.direction is OUTGOING:
-        return command.recipients
     identifier = account.delivery_identifier
     if memos is None:
         return (Participant(identifier),)
@@ -48,25 +43,26 @@ def _recipients(command: PublishMessage, account: ChannelAccount, memos: Memos |
     return recipients
 
 
-def _fingerprint(
-    direction: Direction,
-    senders: Iterable[Participant],
-    recipients: Iterable[Participant],
-    text: str,
-    integration_thread_id: str | None,
-    attachments: tuple[Attachment, ...],
-    rich_text: str | None,
-) -> tuple[object, ...]:
-    # D2: what makes two publishes "the same message"; names and timestamps may differ between retries.
+def _same_payload(original: Message, command: PublishMessage, recipients: tuple[Participant, ...]) -> bool:
+    """D2: what makes two publishes "the same message"; names and timestamps may differ between retries."""
     return (
-        direction,
-        frozenset(key_part(p.delivery_identifier) for p in senders),
-        frozenset(key_part(p.delivery_identifier) for p in recipients),
-        text,
-        integration_thread_id,
-        attachments,
-        rich_text,
+        original.direction is command.direction
+        and original.text == command.text
+        and original.integration_thread_id == command.integration_thread_id
+        and original.attachments == command.attachments
+        and original.rich_text == command.rich_text
+        and _same_identifiers(original.senders, command.senders)
+        and _same_identifiers(original.recipients, recipients)
     )
+
+
+def _same_identifiers(these: tuple[Participant, ...], those: tuple[Participant, ...]) -> bool:
+    """Whether two lists of participants name the same set of identifiers (by their key parts)."""
+    if these is those:  # the account's own recipients, one tuple per account (``_own_recipients``)
+        return True
+    if len(these) == 1 and len(those) == 1:  # nearly every retry: no sets to build
+        return key_part(these[0].delivery_identifier) == key_part(those[0].delivery_identifier)
+    return {key_part(p.delivery_identifier) for p in these} == {key_part(p.delivery_identifier) for p in those}
 
 
 def decide_publish(
@@ -81,7 +77,9 @@ def decide_publish(
     account, channel = view.account, view.channel
     if account is None or channel is None:
         raise no_account(command.channel_account_id, "V5")
-    recipients = _recipients(command, account, memos)
+    recipients = command.recipients
+    if not recipients and command.direction is INCOMING:  # the account's own (written out: nearly every message)
+        recipients = _own_recipients(account, memos)
     if command.integration_idempotency_id is not None and view.duplicate is not None:
         return _duplicate(view, view.duplicate, command, recipients)
     check_takes_messages(account, channel)
@@ -95,7 +93,7 @@ def decide_publish(
     # Under INTEGRATION_THREAD_ID the key is only needed for a new thread, and computed then.
     key = ""
     if not by_integration:
-        key = planned_key(planned) or message_key(account, (*command.senders, *recipients))
+        key = (planned.key if planned is not None else None) or message_key(account, (*command.senders, *recipients))
     if not by_integration and not key:
         raise fail("recipients", [], "leave an empty key: every participant is the account itself", "R0")
     message_id = new_id("message")
@@ -164,25 +162,7 @@ def _place_by_key(
 
 
 def _duplicate(view: View, original: Message, command: PublishMessage, recipients: tuple[Participant, ...]) -> Decision:
-    then = _fingerprint(
-        original.direction,
-        original.senders,
-        original.recipients,
-        original.text,
-        original.integration_thread_id,
-        original.attachments,
-        original.rich_text,
-    )
-    now = _fingerprint(
-        command.direction,
-        command.senders,
-        recipients,
-        command.text,
-        command.integration_thread_id,
-        command.attachments,
-        command.rich_text,
-    )
-    if then != now:
+    if not _same_payload(original, command, recipients):
         raise IdempotencyConflictError(
             f"integrationIdempotencyId {command.integration_idempotency_id!r} was already used for message "
             f"{original.id!r} with a different payload (D2)",
@@ -191,13 +171,15 @@ def _duplicate(view: View, original: Message, command: PublishMessage, recipient
             rule="D2",
         )
     thread = view.duplicate_thread
-    return Decision(
-        Outcome.DUPLICATE,
-        channel_id=view.channel.id if view.channel else None,
-        channel_account_id=original.channel_account_id,
-        thread_id=original.thread_id,
-        ticket_id=None if thread is None else thread.ticket_id,
-        message_id=original.id,
+    return DecisionByPosition(
+        DUPLICATE,
+        NO_CHANGES,
+        (),
+        view.channel.id if view.channel else None,
+        original.channel_account_id,
+        original.thread_id,
+        None if thread is None else thread.ticket_id,
+        original.id,
     )
 
 

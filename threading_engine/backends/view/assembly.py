@@ -125,8 +125,11 @@ def assemble_view(lookups: ViewLookups, query: ViewQuery) -> View:
         types_in_use = lookups.identifier_types_in_use(channel_id)
     tickets: dict[str, Ticket] = {}
     for shown in (thread, open_thread, latest_closed, integration_thread, duplicate_thread):
-        if shown is not None and shown.ticket_id is not None:
-            ticket = lookups.ticket(shown.ticket_id)
+        if shown is None:
+            continue
+        ticket_id = shown.ticket_id
+        if ticket_id is not None:
+            ticket = lookups.ticket(ticket_id)
             if ticket is not None:
                 tickets[ticket.id] = ticket
     # By position, in View's field order: one is made for every command.
