@@ -43,7 +43,7 @@ from threading_engine import (
 
 OWN = DeliveryIdentifier.of("HS_PHONE_NUMBER", "+15550100")
 INTEGRATION_OWN = DeliveryIdentifier.of("HS_PHONE_NUMBER", "+15550199")
-# Few customers and conversations, so that every key is shared by all writers.
+# Few customers and conversations, so that every key is shared by all writers (unless each keeps to its own).
 CUSTOMERS = tuple(DeliveryIdentifier.of("HS_PHONE_NUMBER", f"+4420794600{n:02}") for n in range(3))
 CONVERSATIONS = ("conv-0", "conv-1", "conv-2")
 ECHOES = 0.1  # the share of deliveries that repeat another writer's message
@@ -80,6 +80,9 @@ class WriterPlan:
     retries: bool = True
     give_up_after: float = 90.0
     echoes: float = ECHOES
+    # False: each writer's messages go to a customer and a conversation of its own (another's only as an echo),
+    # so the views its process remembers stay current and most of its commands are one round trip.
+    shared_keys: bool = True
 
 
 def set_up(store_url: str) -> Accounts:
@@ -101,12 +104,16 @@ def set_up(store_url: str) -> Accounts:
         return Accounts(*accounts)
 
 
-def message(idempotency_id: str) -> Message:
-    """The message ``idempotency_id`` names: the same in every process (a string seed is hashed with SHA-512)."""
+def message(idempotency_id: str, shared_keys: bool = True) -> Message:
+    """The message ``idempotency_id`` (``w<writer>-<step>``) names: the same in every process (a string seed is
+    hashed with SHA-512). Without ``shared_keys``, its customer and conversation are its writer's own."""
     rng = random.Random(idempotency_id)
-    kind, customer = rng.random(), rng.randrange(len(CUSTOMERS))
+    kind, customer, conversation = rng.random(), rng.randrange(len(CUSTOMERS)), rng.choice(CONVERSATIONS)
+    if not shared_keys:
+        writer = int(idempotency_id[1:].partition("-")[0])
+        customer, conversation = writer % len(CUSTOMERS), CONVERSATIONS[writer % len(CONVERSATIONS)]
     if kind < 0.2:
-        return Message(idempotency_id, True, customer, False, rng.choice(CONVERSATIONS))
+        return Message(idempotency_id, True, customer, False, conversation)
     return Message(idempotency_id, False, customer, kind < 0.35, None)
 
 
@@ -172,7 +179,7 @@ def deliver(
     engine: Engine, plan: WriterPlan, idempotency_id: str, note: Callable[..., None], rng: random.Random
 ) -> Result | None:
     """Publish the message ``idempotency_id`` names until told the outcome."""
-    sent = message(idempotency_id)
+    sent = message(idempotency_id, plan.shared_keys)
     return until_told(plan, note, rng, {"id": idempotency_id}, lambda: publish(engine, plan.accounts, sent))
 
 

@@ -6,11 +6,14 @@ and connections, as another process would have) or a plain connection that is no
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from threading_engine import (
     Capabilities,
@@ -27,6 +30,8 @@ from threading_engine.backends.postgres import PostgresRepository
 from threading_engine.backends.postgres.remembered import HIT_RATE_TO_USE, RememberedViews
 from threading_engine.decisions import View
 from threading_engine.testing.roundtrips import RoundTripRelay
+
+from .pg_relay import HoldingRelay
 
 pytestmark = pytest.mark.postgres
 
@@ -104,7 +109,8 @@ def test_a_command_on_a_warm_key_costs_one_round_trip(writers: tuple[Writer, Wri
     outcomes += [ours.publish(account_id, n % 10, direction=Direction.OUTGOING).outcome for n in range(100)]
     assert outcomes == [Outcome.APPENDED] * 200
     assert (ours.relay.round_trips - before) / 200 == 1.00
-    assert ours.repository.remembered_views.misses == 0
+    views = ours.repository.remembered_views
+    assert (views.misses, views.stale) == (0, 0) and views.answered >= 200
     # A retried idempotency id is a miss: the guard checks the id is free, and the plain path finds it.
     assert ours.counted(account_id, 0, idempotency_id="once") == (Outcome.APPENDED, 1)
     assert ours.counted(account_id, 0, idempotency_id="once") == (Outcome.DUPLICATE, 3)
@@ -125,7 +131,7 @@ def test_a_write_by_another_connection_fails_the_guard_and_the_command_is_decide
     # looks like a round trip of its own (``RoundTripRelay``), so a fourth is tolerated, never fewer than three.
     assert outcome is Outcome.REOPENED
     assert round_trips in (3, 4)
-    assert ours.repository.remembered_views.misses == 1
+    assert (ours.repository.remembered_views.misses, ours.repository.remembered_views.stale) == (1, 1)
     assert [m.thread_id for m in ours.engine.messages(thread_id)].count(thread_id) == 3  # type: ignore[arg-type]
     # The miss halved the key's hit rate: the next commands go the plain way (the reopened thread left its
     # place in the view, which is read again) until a read finds what was remembered, a hit that would have been.
@@ -207,6 +213,41 @@ def test_keys_another_writer_shares_switch_the_path_off_and_back_on(writers: tup
     trips = [ours.counted(account_id, 2)[1] for _ in range(12)]  # alone again: the hit rates climb back
     assert trips[0] == 2 and trips[-1] == 1
     assert views.hit_rate < 1 and views.hit_rate >= HIT_RATE_TO_USE
+
+
+def test_a_one_round_trip_commit_whose_answer_is_lost_is_settled_once(postgres_url: str, postgres_schema: str) -> None:
+    """The server commits a one-round-trip pipeline (no BEGIN, no COMMIT: its Sync commits), then its session ends
+    before the answer reaches the client. The unit settles the lost commit (``settle_lost_commit``): committed, so
+    the command's outcome is what it stored, with its events, told once (D1); its ids are not drawn again."""
+    params = conninfo_to_dict(postgres_url)
+    relay = HoldingRelay(str(params.get("host") or "127.0.0.1"), int(params.get("port") or 5432))
+    params.update(host="127.0.0.1", port=str(relay.port), sslmode="disable", application_name="te-held-answer")
+    ours = Writer(make_conninfo(**params), postgres_schema)  # type: ignore[arg-type]
+    try:
+        account_id = _account(ours.engine)
+        ours.publish(account_id, 4)
+        ours.publish(account_id, 4)  # the key is remembered: the next command is one pipeline
+        relay.hold_next_commit_answer(re.compile(rb"held-once"), implicit=True)
+        with ThreadPoolExecutor(1) as pool:
+            sent = pool.submit(ours.publish, account_id, 4, idempotency_id="held-once")
+            assert relay.held.wait(10), "no one-round-trip commit was held"
+            with psycopg.connect(postgres_url, autocommit=True) as connection:
+                connection.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                    ("te-held-answer",),
+                )
+                result = sent.result(timeout=30)
+                stored = connection.execute(
+                    f'SELECT id FROM "{postgres_schema}".messages WHERE idempotency_id = %s', ("held-once",)
+                ).fetchall()
+        assert result.outcome is Outcome.APPENDED  # as committed, not a DUPLICATE found by sending it again
+        assert stored == [(result.message_id,)] and result.events
+        outbox = {record.event_id: record.sequence for record in ours.repository.read_events()}
+        assert [outbox.get(e.event_id) for e in result.events] == [e.sequence for e in result.events]
+        assert ours.publish(account_id, 4).outcome is Outcome.APPENDED  # fresh ids: none of the stored ones
+    finally:
+        ours.close()
+        relay.close()
 
 
 def test_the_path_can_be_turned_off(relayed_url: tuple[str, RoundTripRelay], postgres_schema: str) -> None:

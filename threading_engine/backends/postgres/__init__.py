@@ -1,10 +1,10 @@
 """The PostgreSQL backend: one database shared by many server processes on many hosts (psycopg 3).
 
 Modules, each importing only those below it: ``repository`` (the :class:`PostgresRepository` and its reads),
-``unit`` (one unit of work), ``viewrows`` (the views made of the view statements' rows), ``remembered`` (the
-views remembered between commands), ``connections`` (the pool, driver errors translated, a lost COMMIT
-settled), ``schema`` (the statements, and running the migrations), ``migrations`` (the tables, version by
-version).
+``unit`` (one unit of work), ``writes`` (the statements that write what a unit saved), ``viewrows`` (the
+views made of the view statements' rows), ``remembered`` (the views remembered between commands),
+``connections`` (the pool, driver errors translated, a lost COMMIT settled), ``schema`` (the statements, and
+running the migrations), ``migrations`` (the tables, version by version).
 
 Theory of operation
 -------------------

@@ -141,8 +141,12 @@ class RememberedViews:
             raise ValueError(f"view cache size {size} is negative")
         self.size = size
         self.hit_rate = 1.0
+        # Outcomes counted in the hit rates, on the one-round-trip path or, while it is off, as they would have been.
         self.hits = 0
         self.misses = 0
+        # Loads answered from here (the one-round-trip path taken), and the guards of those that failed.
+        self.answered = 0
+        self.stale = 0
         self._entries: OrderedDict[CacheKey, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -158,6 +162,7 @@ class RememberedViews:
             self._entries.move_to_end(key)
             if entry.hit_rate < HIT_RATE_TO_USE or self.hit_rate < HIT_RATE_TO_USE:
                 return None
+            self.answered += 1
             return entry.known
 
     def read(self, key: CacheKey, view: View, versions: VersionsRead, idempotency_taken: bool) -> None:
@@ -187,6 +192,7 @@ class RememberedViews:
     def missed(self, key: CacheKey) -> None:
         """A guard failed: the view of ``key`` is stale, and the command goes the plain way."""
         with self._lock:
+            self.stale += 1
             entry = self._entries.get(key)
             if entry is not None:
                 self._count(entry, hit=False)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -27,8 +26,7 @@ from .connections import SET_LOCK_TIMEOUT, Connection, Connections, connection_l
 from .remembered import Guard, RememberedViews, Versions, plain_query, without_duplicate
 from .schema import STALE_VIEW
 from .viewrows import batch_parameters, batch_views, batchable, view_from_rows, view_parameters
-
-_Row = tuple[Any, ...]
+from .writes import Cursor, send_writes
 
 
 class PostgresUnitOfWork:
@@ -53,7 +51,7 @@ class PostgresUnitOfWork:
         # Saved decisions not yet sent: they travel with the next load's pipeline or with COMMIT's, so that
         # saving costs no round trip of its own.
         self._queued: list[tuple[Changes, Sequence[PendingEvent]]] = []
-        self._inserted: list[tuple[psycopg.Cursor[tuple[Any, ...]], Sequence[PendingEvent]]] = []
+        self._inserted: list[tuple[Cursor, Sequence[PendingEvent]]] = []
         # Everything saved in this unit, sent or not: what a lost COMMIT must be settled against.
         self._saved_events: list[PendingEvent] = []
         self._last_message: Message | None = None
@@ -67,7 +65,7 @@ class PostgresUnitOfWork:
         self._written: set[CacheKey] = set()
         self._wrote_setup = False
         # The cursors of the thread and ticket writes, which return each row's new version.
-        self._returned: list[tuple[str, psycopg.Cursor[tuple[Any, ...]]]] = []
+        self._returned: list[tuple[str, Cursor]] = []
         # The key and query answered from memory and the guard that must pass before what was decided stands.
         self._key: CacheKey | None = None
         self._from_memory: ViewQuery | None = None
@@ -257,63 +255,16 @@ class PostgresUnitOfWork:
                 tracked[place] = (updated_view(plain_query(place), known[0], changes), known[1])
 
     def _send_queued(self) -> None:
-        """Queue the saved writes and events on the open pipeline (the caller syncs it): a few statements for
-        any number of saves, each table's rows in the order saved, and the events last, in one statement."""
+        """Queue the saved writes and events on the open pipeline (``writes.py``); the caller syncs it."""
         if not self._queued:
             return
         self._writing = True
-        connection, statements = self._connection, self._statements
-        saved = [changes for changes, _ in self._queued]
-        events = [event for _, saved_events in self._queued for event in saved_events]
+        saved = list(self._queued)
         self._queued.clear()
-        for changes in saved:  # set-up commands only: rare, and at most one of each per save
-            if changes.channel is not None:
-                channel = changes.channel
-                connection.execute(statements.UPSERT_CHANNEL, (channel.id, rows.channel_json(channel)), prepare=True)
-            if changes.account is not None:
-                account, identifier = changes.account, changes.account.delivery_identifier
-                columns = (account.id, account.channel_id, identifier.type.value, identifier.value)
-                connection.execute(statements.UPSERT_ACCOUNT, (*columns, rows.account_json(account)), prepare=True)
-            if changes.staging_token is not None:  # T1
-                token = changes.staging_token
-                token_row = (token.id, token.channel_id, rows.staging_token_json(token))
-                connection.execute(statements.UPSERT_STAGING_TOKEN, token_row, prepare=True)
-        threads = [rows.thread_row(thread) for changes in saved for thread in changes.threads]
-        for run in _runs_of_distinct_ids(threads):
-            self._returned.append(
-                ("thread", self._write_rows(statements.UPSERT_THREAD, statements.UPSERT_THREADS, run))
-            )
-        tickets = [(t.id, t.thread_id, t.status.value) for changes in saved for t in changes.tickets]
-        for run in _runs_of_distinct_ids(tickets):
-            self._returned.append(
-                ("ticket", self._write_rows(statements.UPSERT_TICKET, statements.UPSERT_TICKETS, run))
-            )
-        messages = [_message_row(changes.message) for changes in saved if changes.message is not None]
-        if messages:
-            self._write_rows(statements.INSERT_MESSAGE, statements.INSERT_MESSAGES, messages)
-        for changes in saved:  # statuses (S1): rare
-            if changes.changed_message is not None:
-                changed = changes.changed_message
-                connection.execute(statements.CHANGE_MESSAGE, (rows.message_json(changed), changed.id), prepare=True)
-        if events:
-            inserted = connection.cursor()
-            outbox = self._outbox_lock
-            if len(events) == 1:
-                pending = events[0]
-                one = {"outbox": outbox, "event_ids": pending.event_id, "data": rows.event_json(pending)}
-                inserted.execute(statements.INSERT_EVENT, one, prepare=True)
-            else:
-                ids, data = [p.event_id for p in events], [rows.event_json(p) for p in events]
-                many = {"outbox": outbox, "event_ids": ids, "data": data}
-                inserted.execute(statements.INSERT_EVENTS, many, prepare=True)
-            self._inserted.append((inserted, events))
-
-    def _write_rows(self, one: str, many: str, found: Sequence[Sequence[Any]]) -> psycopg.Cursor[tuple[Any, ...]]:
-        """Write the rows ``found``: with ``one`` for a single row, else with ``many``, one array per column."""
-        if len(found) == 1:
-            return self._connection.execute(one, found[0], prepare=True)
-        width = len(found[0])
-        return self._connection.execute(many, [[row[i] for row in found] for i in range(width)], prepare=True)
+        sent = send_writes(self._connection, self._statements, self._outbox_lock, saved)
+        self._returned.extend(sent.returned)
+        if sent.inserted is not None:
+            self._inserted.append(sent.inserted)
 
     def commit(self) -> tuple[EventRecord, ...]:
         if self._committed:
@@ -348,9 +299,13 @@ class PostgresUnitOfWork:
         except psycopg.Error as error:
             self._forget_written()  # whether anything was written is not known here
             if commit_sent and connection_lost(error, connection):
-                return self._connections.settle_lost_commit(
+                settled = self._connections.settle_lost_commit(
                     self._backend_pid, self._saved_events, self._last_message, error
                 )
+                # Committed: the guard sent with the writes passed, in the same transaction. Left unconfirmed, the
+                # outcome would be taken for one decided on a stale view, and its stored ids handed out again.
+                self._guard_passed = self._guard_sent
+                return settled
             if connection_lost(error, connection):
                 self._connections.recover()
             raise translate(error, nothing_sent=True) from error
@@ -426,26 +381,3 @@ def _places(changes: Changes) -> Iterator[CacheKey]:
             yield (thread.channel_account_id, thread.key, None)
         else:
             yield (thread.channel_account_id, None, thread.integration_thread_id)
-
-
-def _runs_of_distinct_ids(found: list[_Row]) -> list[list[_Row]]:
-    """``found`` (rows whose first column is an id) cut, in order, into runs in which no id repeats."""
-    runs: list[list[_Row]] = []
-    ids: set[str] = set()
-    for row in found:
-        if not runs or row[0] in ids:
-            runs.append([])
-            ids = set()
-        runs[-1].append(row)
-        ids.add(row[0])
-    return runs
-
-
-def _message_row(message: Message) -> tuple[Any, ...]:
-    return (
-        message.id,
-        message.thread_id,
-        message.channel_account_id,
-        message.integration_idempotency_id,
-        rows.message_json(message),
-    )
