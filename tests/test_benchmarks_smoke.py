@@ -116,3 +116,33 @@ def test_http_publishes_run_against_the_engine_called_directly(tmp_path: Path) -
         _check_stats(row["direct"]["rate"])
         assert row["unexpected_outcomes"] == 0, row["first_unexpected"]
         assert row["http_over_direct"] == row["http"]["rate"]["median"] / row["direct"]["rate"]["median"]
+
+
+def test_sqlite_batch_instructions_are_split_by_library_without_losing_any(tmp_path: Path) -> None:
+    """``benchmarks.sqlite_batches`` reads callgrind_annotate's table: on a real callgrind run of a few SQLite
+    statements, SQLite's library, the interpreter and the C library each get instructions, and the groups add
+    up to the run's total."""
+    import shutil
+
+    from benchmarks.instructions import valgrind
+    from benchmarks.sqlite_batches import OTHER, by_group, table
+
+    annotate = shutil.which("callgrind_annotate")
+    if valgrind() is None or annotate is None:
+        import pytest
+
+        pytest.skip("valgrind is not installed")
+    out = tmp_path / "callgrind.out"
+    program = "import sqlite3; c = sqlite3.connect(':memory:'); c.execute('CREATE TABLE t (x)'); c.execute('SELECT 1')"
+    command = [str(valgrind()), "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-S", "-c", program]
+    subprocess.run(command, capture_output=True, check=True, timeout=300)
+    annotated = subprocess.run([annotate, "--threshold=100", str(out)], capture_output=True, text=True, check=True)
+    total = int(annotated.stdout.split("PROGRAM TOTALS")[0].split()[-2].replace(",", ""))
+
+    groups = by_group(annotated.stdout)
+
+    assert sum(groups.values()) == total
+    assert min(groups["SQLite"], groups["interpreter"], groups["C library"]) > 0
+    assert groups[OTHER] < total / 100
+    figures = {**{group: float(count) for group, count in groups.items()}, "total": float(total)}
+    assert "| SQLite |" in table(figures, figures) and "| 1.000 |" in table(figures, figures)
