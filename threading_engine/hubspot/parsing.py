@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from .. import rules
 from ..attachments import Attachment, AttachmentType, check_attachments
+from ..channel_validation import check_capabilities
 from ..commands import (
     UNSET,
     Command,
@@ -32,7 +33,7 @@ from ..model import (
 )
 from ..rules.statuses import SETTABLE_STATUSES
 from ..storable import shown
-from ..validation import check_capabilities, check_moment, fail
+from ..validation import check_moment, fail
 from .rendering import CAPABILITY_FIELDS
 
 _C = TypeVar("_C", bound=Command)

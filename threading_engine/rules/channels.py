@@ -10,6 +10,13 @@ from typing import Any
 
 import attrs
 
+from ..channel_validation import (
+    check_capabilities,
+    check_description,
+    check_logo_url,
+    check_redirect_url,
+    check_webhook_url,
+)
 from ..commands import (
     UNSET,
     ArchiveChannel,
@@ -25,20 +32,7 @@ from ..events import ChannelAccountCreated, ChannelAccountUpdated, ChannelCreate
 from ..identifiers import IdentifierType, KnownSpellings
 from ..model import Capabilities, Channel, ChannelAccount
 from ..storable import MAX_NAME_LENGTH, shown
-from ..validation import (
-    check_capabilities,
-    check_description,
-    check_id,
-    check_identifier,
-    check_logo_url,
-    check_portal_id,
-    check_redirect_url,
-    check_reference,
-    check_text,
-    check_webhook_url,
-    fail,
-    not_found,
-)
+from ..validation import check_id, check_identifier, check_portal_id, check_reference, check_text, fail, not_found
 
 IdFactory = Callable[[str], str]
 
