@@ -72,8 +72,7 @@ class Policy:
 
 # The values below are made afresh for every command, so they are frozen without ``__slots__``: attrs then
 # fills a frozen instance's ``__dict__`` directly, where a slotted one takes a call to ``object.__setattr__``
-# per field, about twice the time. Stored values (``model.py``) keep their slots, which keep them small, but for
-# the message (see there).
+# per field, about twice the time. Stored values (``model.py``) keep their slots, which keep them small.
 
 
 @attrs.frozen(slots=False)
