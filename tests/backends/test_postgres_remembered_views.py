@@ -205,8 +205,10 @@ def test_keys_another_writer_shares_switch_the_path_off_and_back_on(writers: tup
         other.publish(account_id, 2)
         costs.append(ours.counted(account_id, 2))
     assert {outcome for outcome, _ in costs} == {Outcome.APPENDED}
-    # One miss (three round trips), then the plain path's two: never the three of a miss again.
-    assert [trips for _, trips in costs] == [3] + [2] * 11
+    # One miss (three round trips, or a fourth the relay may count under load: see above), then the plain path's
+    # two: never a miss again.
+    trips = [trips for _, trips in costs]
+    assert trips[0] in (3, 4) and trips[1:] == [2] * 11
     assert views.misses == 12  # counted while off too, by comparing each fresh read with the remembered view
     key = ours.engine.thread(ours.publish(account_id, 2).thread_id).key  # type: ignore[arg-type]
     assert views.usable((account_id, key, None)) is None
