@@ -54,7 +54,7 @@ STORES: dict[str, Callable[[], Repository]] = {
 }
 FLOOR = "floor"
 OPEN_THREADS = 100
-_COLLECTED = re.compile(r"Collected : (\d+)")
+COLLECTED = re.compile(r"Collected : (\d+)")
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def _instructions(scenario: str, store: str, commands: int, send: bool, seed: in
         ]
         environment = {**os.environ, "PYTHONHASHSEED": str(seed)}
         done = subprocess.run(argv, cwd=ROOT, env=environment, capture_output=True, text=True, check=False)
-    found = _COLLECTED.search(done.stderr)
+    found = COLLECTED.search(done.stderr)
     if done.returncode != 0 or found is None:
         raise SystemExit(f"callgrind run of {scenario} on {store} failed:\n{done.stderr[-2000:]}")
     return int(found[1])

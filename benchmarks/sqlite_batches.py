@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .instructions import ROOT, valgrind
+from .instructions import COLLECTED, ROOT, valgrind
 
 OPEN_THREADS = 1_000
 SIDES = ("engine", "floor")
@@ -46,7 +46,6 @@ GROUPS = (
     ("C library", re.compile(r"libc\.so|ld-linux|^\./")),
 )
 OTHER = "unattributed"
-_COLLECTED = re.compile(r"Collected : (\d+)")
 # A line of callgrind_annotate's function table: "1,234 (0.5%)  file:function [object]", the object left out
 # for code inlined into another (a function's name may hold spaces: "(below main)").
 _ROW = re.compile(r"^\s*([\d,]+) \([^)]*\)\s+(\S+?):.*?(?:\s\[([^\]]+)\])?\s*$")
@@ -103,7 +102,7 @@ def _run(side: str, commands: int, open_threads: int, send: bool) -> tuple[int, 
         argv += ["--child", side, str(commands), str(open_threads), "send" if send else "prepare", directory]
         environment = {**os.environ, "PYTHONHASHSEED": "1"}
         done = subprocess.run(argv, cwd=ROOT, env=environment, capture_output=True, text=True, check=False)
-        found = _COLLECTED.search(done.stderr)
+        found = COLLECTED.search(done.stderr)
         if done.returncode != 0 or found is None:
             raise SystemExit(f"callgrind run of the {side} failed:\n{done.stderr[-2000:]}")
         annotated = subprocess.run([annotate, "--threshold=100", out], capture_output=True, text=True, check=True)

@@ -213,9 +213,8 @@ class CloseTicket(ThreadCommand):
     action: ClassVar[ThreadAction] = ThreadAction.CLOSE_TICKET
 
 
-# Built for every published message: by position (see ``positional``).
-PublishMessageByPosition = by_position(
-    PublishMessage,
+# Built for every published message: by position (see ``positional``), in this order.
+PUBLISH_MESSAGE_FIELDS = (
     "channel_account_id",
     "direction",
     "senders",
@@ -229,3 +228,4 @@ PublishMessageByPosition = by_position(
     "in_reply_to_id",
     "actor_id",
 )
+PublishMessageByPosition = by_position(PublishMessage, *PUBLISH_MESSAGE_FIELDS)

@@ -12,6 +12,7 @@ import attrs
 
 from ..attachments import check_attachments
 from ..commands import (
+    PUBLISH_MESSAGE_FIELDS,
     ArchiveChannel,
     ArchiveChannelAccount,
     Command,
@@ -118,22 +119,8 @@ def _normalize_publish(command: PublishMessage, spellings: KnownSpellings | None
     return PublishMessageByPosition(*fields)
 
 
-def _publish_fields(command: PublishMessage) -> tuple[object, ...]:
-    """The fields of ``command`` in ``PublishMessageByPosition``'s order."""
-    return (
-        command.channel_account_id,
-        command.direction,
-        command.senders,
-        command.text,
-        command.recipients,
-        command.timestamp,
-        command.integration_thread_id,
-        command.integration_idempotency_id,
-        command.attachments,
-        command.rich_text,
-        command.in_reply_to_id,
-        command.actor_id,
-    )
+# The fields of a publish in ``PublishMessageByPosition``'s order.
+_publish_fields = operator.attrgetter(*PUBLISH_MESSAGE_FIELDS)
 
 
 def _is_canonical_publish(command: PublishMessage, spellings: KnownSpellings) -> bool:
