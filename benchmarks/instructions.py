@@ -39,8 +39,11 @@ from pathlib import Path
 from threading_engine.backends.memory import MemoryRepository
 from threading_engine.backends.sqlite import SQLiteRepository
 from threading_engine.command_methods import Result
+from threading_engine.commands import PublishMessage
 from threading_engine.repository import Repository
+from threading_engine.rules import message_key
 
+from .contract_values import ContractValues, Fact
 from .floors import DictRouter, FloorCommands
 from .scenarios import SCENARIOS, make_scenario
 from .timing import SteppingClock
@@ -53,6 +56,8 @@ STORES: dict[str, Callable[[], Repository]] = {
     "sqlite": lambda: SQLiteRepository(":memory:", view_cache_size=1024),
 }
 FLOOR = "floor"
+# The values an append must build under today's contracts, and nothing else (``contract_values``).
+CONTRACT = "contract"
 OPEN_THREADS = 100
 COLLECTED = re.compile(r"Collected : (\d+)")
 
@@ -89,6 +94,9 @@ def _child(scenario: str, store: str, commands: int, send: bool) -> None:
             for command in prepared:
                 publish(command, now)
         return
+    if store == CONTRACT:
+        _contract_child(commands, send)
+        return
     fixture = new_fixture(STORES[store]())
     chosen = make_scenario(scenario, open_threads=OPEN_THREADS)
     chosen.prepare(fixture)
@@ -102,6 +110,29 @@ def _child(scenario: str, store: str, commands: int, send: bool) -> None:
         outcomes = [answer.outcome.value if isinstance(answer, Result) else repr(answer) for answer in run()]
         if outcomes != expected:  # a count of commands that did something else would mean nothing
             raise SystemExit(f"{scenario} on {store}: expected {expected[:3]}..., got {outcomes[:3]}...")
+
+
+def _contract_child(commands: int, send: bool) -> None:
+    """The append scenario's commands, each turned into the values its append must build, and nothing else."""
+    fixture = new_fixture(MemoryRepository())
+    chosen = make_scenario("append", open_threads=OPEN_THREADS)
+    chosen.prepare(fixture)
+    now = fixture.clock.next_round()
+    built, _ = chosen.commands(fixture, commands)
+    engine = fixture.engine
+    account = engine.channel_account(fixture.account_id)
+    open_threads = {thread.key: thread for thread in engine.repository.list_threads(fixture.account_id)}
+    facts: list[Fact] = []
+    for command in built:
+        assert isinstance(command, PublishMessage)
+        key = message_key(account, command.senders)
+        facts.append((command, key, open_threads[key]))
+    values = ContractValues(engine.channel(fixture.channel_id), account, now)
+    _freeze()
+    if send:
+        results = [values.append(fact) for fact in facts]
+        if len(results) != commands:
+            raise SystemExit("the contract's values were not built for every command")
 
 
 def _freeze() -> None:
@@ -153,20 +184,23 @@ def measure(scenario: str, store: str, *, commands: int, seeds: int, workers: in
     return Figure(scenario, store, statistics.median(by_seed), min(by_seed), max(by_seed), seeds)
 
 
-def _table(figures: Sequence[Figure], floor: Figure | None) -> str:
+def _table(figures: Sequence[Figure], floor: Figure | None, contract: Figure | None = None) -> str:
     lines = [
-        "| scenario | store | instructions per command | spread over seeds | floor | engine/floor |",
-        "|---|---|---|---|---|---|",
+        "| scenario | store | instructions per command | spread over seeds | floor | engine/floor "
+        "| the contracts' values | beyond them |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for figure in figures:
         # Ratios as the rate benchmarks give them: the engine's rate over the floor's, so the floor's count
-        # over the engine's. Only the append has a floor with the same semantics.
-        with_floor = floor is not None and figure.scenario == "append"
-        floor_text = f"{floor.per_command:,.0f}" if with_floor and floor else "-"
-        ratio = f"{floor.per_command / figure.per_command:.3f}" if with_floor and floor else "-"
+        # over the engine's. Only the append has a floor with the same semantics, and a contract bound.
+        append = figure.scenario == "append"
+        floor_text = f"{floor.per_command:,.0f}" if append and floor else "-"
+        ratio = f"{floor.per_command / figure.per_command:.3f}" if append and floor else "-"
+        values = f"{contract.per_command:,.0f}" if append and contract else "-"
+        beyond = f"{figure.per_command - contract.per_command:,.0f}" if append and contract else "-"
         lines.append(
             f"| {figure.scenario} | {figure.store} | {figure.per_command:,.0f} | {figure.spread:.2%} "
-            f"| {floor_text} | {ratio} |"
+            f"| {floor_text} | {ratio} | {values} | {beyond} |"
         )
     return "\n".join(lines)
 
@@ -186,6 +220,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--commands", type=int, default=2000, help="commands per run (default 2000)")
     parser.add_argument("--seeds", type=int, default=3, help="hash seeds per figure (default 3)")
     parser.add_argument("--no-floor", action="store_true", help="leave out the floor")
+    parser.add_argument(
+        "--no-contract",
+        action="store_true",
+        help="leave out the values the contracts require of an append (measured with the append scenario)",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
     options = parser.parse_args(arguments)
     scenarios = [name for name in options.scenarios.split(",") if name]
@@ -203,7 +242,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not options.no_floor:
         floor = measure("append", FLOOR, commands=options.commands, seeds=options.seeds)
         print(f"floor (append): {floor.per_command:,.0f} instructions per command", file=sys.stderr)
-    print(_table(figures, floor))
+    contract = None
+    if "append" in scenarios and not options.no_contract:
+        contract = measure("append", CONTRACT, commands=options.commands, seeds=options.seeds)
+        print(f"the contracts' values (append): {contract.per_command:,.0f} instructions per command", file=sys.stderr)
+    print(_table(figures, floor, contract))
     if options.json is not None:
         document = {
             "commands": options.commands,
@@ -211,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "python": sys.version.split()[0],
             "figures": [asdict(figure) | {"spread": figure.spread} for figure in figures],
             "floor": None if floor is None else asdict(floor),
+            "contract": None if contract is None else asdict(contract),
         }
         options.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -93,8 +93,10 @@ def test_instruction_counts_run_end_to_end_and_write_their_json(tmp_path: Path) 
     assert [(f["scenario"], f["store"]) for f in document["figures"]] == [("append", "memory"), ("duplicate", "memory")]
     append, duplicate = document["figures"]
     floor = document["floor"]["per_command"]
-    # An append does more than the dictionary router, and a duplicate (D1, no write) less than an append.
+    # An append does more than the dictionary router, and a duplicate (D1, no write) less than an append; the
+    # values the contracts require of an append cost more than the router and less than the append itself.
     assert 0 < floor < append["per_command"] and 0 < duplicate["per_command"] < append["per_command"]
+    assert floor < document["contract"]["per_command"] < append["per_command"]
     assert "| append | memory |" in completed.stdout
 
 
