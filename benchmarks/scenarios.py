@@ -35,17 +35,29 @@ class Scenario(Protocol):
 
 
 class Append:
-    """The steady state: incoming messages, each with its idempotency id, on ``open_threads`` open threads."""
+    """The steady state: incoming messages, each with its idempotency id, on ``open_threads`` open threads.
+
+    ``written_one_by_one``: the threads are opened by the measured engine one command at a time, as a server's
+    own traffic opens them, rather than in batches. A store that remembers the views of the keys its process
+    wrote one at a time (SQLite, PostgreSQL) then starts as it is in a running server that wrote its keys;
+    filled in batches, it starts as if another process had written every key.
+    """
 
     name = "append"
 
-    def __init__(self, open_threads: int, *, seed: int = 1) -> None:
+    def __init__(self, open_threads: int, *, seed: int = 1, written_one_by_one: bool = False) -> None:
         self.open_threads = open_threads
+        self.written_one_by_one = written_one_by_one
         self._random = random.Random(seed)
         self._ids = itertools.count(1)
 
     def prepare(self, fixture: Fixture) -> None:
-        settle(fixture.engine, [fixture.incoming(n) for n in range(self.open_threads)])
+        firsts = [fixture.incoming(n) for n in range(self.open_threads)]
+        if not self.written_one_by_one:
+            settle(fixture.engine, firsts)
+            return
+        for command in firsts:
+            fixture.engine.execute(command)  # raises if the set-up fails, as ``settle`` does
 
     def commands(self, fixture: Fixture, size: int) -> tuple[list[Command], list[str]]:
         pick = self._random.randrange
@@ -131,10 +143,11 @@ class Mixed:
         return self._trace.take(size)
 
 
-def make_scenario(name: str, *, open_threads: int) -> Scenario:
-    """A new scenario object (each keeps its own counters, so each store gets its own)."""
+def make_scenario(name: str, *, open_threads: int, written_one_by_one: bool = False) -> Scenario:
+    """A new scenario object (each keeps its own counters, so each store gets its own); ``written_one_by_one``
+    is the append's (see :class:`Append`)."""
     makers: dict[str, Callable[[], Scenario]] = {
-        "append": lambda: Append(open_threads),
+        "append": lambda: Append(open_threads, written_one_by_one=written_one_by_one),
         "new-thread": NewThread,
         "reopen": Reopen,
         "duplicate": lambda: Duplicate(open_threads),

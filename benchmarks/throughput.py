@@ -77,7 +77,9 @@ def _measure_one(
         repository = stores.open(backend)
         cleanup.callback(stores.release, repository)
         fixture = new_fixture(repository)
-        scenario = make_scenario(scenario_name, open_threads=open_threads)
+        # One by one, the append's threads are opened one by one too: the engine then starts from the state a
+        # server that wrote its keys is in (see ``scenarios.Append``); roundtrips.py measures the other case.
+        scenario = make_scenario(scenario_name, open_threads=open_threads, written_one_by_one=mode == "single")
         scenario.prepare(fixture)
 
         def engine(size: int) -> Round:
