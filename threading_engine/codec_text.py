@@ -9,7 +9,7 @@ every name here answers only for the classes it was written for.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -29,14 +29,19 @@ def _quoted(value: str | None) -> str:
     return "null" if value is None else encode_basestring(value)
 
 
-def _participants_text(participants: Iterable[Participant]) -> str:
-    return ",".join(
-        [
-            f'{{"delivery_identifier":[{encode_basestring(p.delivery_identifier.type)},'
-            f'{encode_basestring(p.delivery_identifier.value)}],"name":{_quoted(p.name)}}}'
-            for p in participants
-        ]
+def _participant_text(participant: Participant) -> str:
+    identifier, name = participant.delivery_identifier, participant.name
+    return (
+        f'{{"delivery_identifier":[{encode_basestring(identifier.type)},{encode_basestring(identifier.value)}],'
+        f'"name":{"null" if name is None else encode_basestring(name)}}}'
     )
+
+
+def _participants_text(participants: tuple[Participant, ...]) -> str:
+    # One participant, nearly always: its text alone, without a list comprehension's call and a join.
+    if len(participants) == 1:
+        return _participant_text(participants[0])
+    return ",".join([_participant_text(p) for p in participants])
 
 
 def _attachments_text(attachments: tuple[Attachment, ...]) -> str:

@@ -103,6 +103,8 @@ class UnitViews:
 
     def __init__(self, cache: ViewCache) -> None:
         self._cache = cache
+        # The cache's own views, read here directly: a lookup through ViewCache.get would add a call per message.
+        self._remembered = cache._views
         # Views as they now are inside the unit (read, taken from the cache, or brought up to date).
         self._current: dict[CacheKey, View] = {}
         # Keys whose cached view the unit's saves have made stale, and whether every view is (a channel or an
@@ -115,8 +117,9 @@ class UnitViews:
         view = self._current.get(key)
         if view is not None or self._all_stale or key in self._stale:
             return view
-        view = self._cache.get(key)
+        view = self._remembered.get(key)
         if view is not None:
+            self._remembered.move_to_end(key)  # as ViewCache.get: the least recently used is dropped first
             self._current[key] = view
         return view
 

@@ -87,38 +87,35 @@ class SQLiteUnitOfWork:
         finally:
             self._lock.release()
 
-    def load(self, query: ViewQuery) -> View:
-        # try/except rather than ``with translated``: free when nothing is raised, and this runs per command.
-        try:
-            return self._load(query)
-        except sqlite3.Error as error:
-            raise_translated(error)
-
     def load_staging_token(self, token: str) -> StagingToken | None:
         """T1: under the write lock this unit holds since BEGIN IMMEDIATE, so no other unit completes it."""
         with translated:
             row = self._connection.execute(STAGING_TOKEN_BY_ID, (token,)).fetchone()
         return None if row is None else rows.staging_token_from_json(row[0])
 
-    def _load(self, query: ViewQuery) -> View:
-        views = self._views
-        key = None if views is None else cache_key(query)
-        if views is None or key is None:
-            return self._read(query)
-        view = views.get(key)
-        if view is not None and (
-            query.idempotency_id is None
-            or self._execute(TAKEN, (query.channel_account_id, query.idempotency_id)).fetchone() is None
-        ):
-            stored = self._stored
-            for thread in (view.open_thread, view.latest_closed_thread, view.integration_thread):
-                if thread is not None:
-                    stored[thread.id] = thread
+    def load(self, query: ViewQuery) -> View:
+        # try/except rather than ``with translated``: free when nothing is raised, and this runs per command.
+        try:
+            views = self._views
+            key = None if views is None else cache_key(query)
+            if views is None or key is None:
+                return self._read(query)
+            view = views.get(key)
+            if view is not None and (
+                query.idempotency_id is None
+                or self._execute(TAKEN, (query.channel_account_id, query.idempotency_id)).fetchone() is None
+            ):
+                stored = self._stored
+                for thread in (view.open_thread, view.latest_closed_thread, view.integration_thread):
+                    if thread is not None:
+                        stored[thread.id] = thread
+                return view
+            view = self._read(query)
+            if view.duplicate is None:
+                views.loaded(key, view)
             return view
-        view = self._read(query)
-        if view.duplicate is None:
-            views.loaded(key, view)
-        return view
+        except sqlite3.Error as error:
+            raise_translated(error)
 
     def _read(self, query: ViewQuery) -> View:
         """At most two statements in the common case: the thread a query names, then everything else at once."""
