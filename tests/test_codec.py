@@ -122,3 +122,18 @@ def test_a_message_with_a_participant_name_and_no_ids() -> None:
         datetime(2024, 1, 1, tzinfo=UTC),
     )
     assert codec.message_json(message) == codec.dumps(codec.to_primitive(message))
+
+
+def test_a_thread_event_holding_a_value_that_is_not_text_takes_the_generic_encoding() -> None:
+    """Written out, a thread event's fields are quoted as text: one that holds anything else is encoded in full."""
+    at = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+    odd = MessageAppended("thread-1", "R4", "message-1", 7)  # type: ignore[arg-type]
+    written = codec.event_json("event-1", at, odd)
+    assert json.loads(written)["event"] == json.loads(codec.dumps(codec.to_primitive(odd)))
+    assert '"direction":7' in written
+
+
+@given(messages)
+def test_the_texts_of_a_message_s_times_given_write_what_its_times_would(message: Message) -> None:
+    given_texts = codec.message_json_with_times(message, message.timestamp.isoformat(), message.received_at.isoformat())
+    assert given_texts == codec.message_json(message)

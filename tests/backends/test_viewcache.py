@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from threading_engine.backends.memory import MemoryRepository
 from threading_engine.backends.view import updated_view
-from threading_engine.backends.view.updating import apply_changes
+from threading_engine.backends.view.updating import appended_to_open_thread, apply_changes
 from threading_engine.backends.viewcache import UnitViews, ViewCache, cache_key
 from threading_engine.decisions import Changes, View, ViewQuery
 from threading_engine.model import Ticket, TicketStatus
@@ -113,6 +113,19 @@ def test_the_shortcut_for_a_message_on_the_open_thread_answers_as_the_general_ru
             changes.message,
         )
     assert updated_view(query, view, changes) == apply_changes(query, view, changes)
+
+
+@given(st.data())
+def test_the_shortcut_on_its_own_is_the_general_answer_or_none(data: st.DataObject) -> None:
+    """``appended_to_open_thread``, which a store calls before making the general rules' query, answers a
+    remembered view's save as ``apply_changes`` does, or declines."""
+    repository = _random_store(data)
+    query = data.draw(_remembered_queries(repository), label="query")
+    with repository.unit_of_work() as unit:
+        view = unit.load(query)
+    changes = _draw_save(data, repository, ACCOUNT_IDS, frozenset(t.id for t in _shown(view)))
+    shortcut = appended_to_open_thread(view, changes)
+    assert shortcut is None or shortcut == apply_changes(query, view, changes)
 
 
 def _committed_unit(cache: ViewCache, *loaded: tuple[ViewQuery, View]) -> None:

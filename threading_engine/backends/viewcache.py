@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..decisions import Changes, View, ViewQuery, ViewQueryByPosition
-from .view import updated_view
+from .view.updating import appended_to_open_thread, apply_changes
 
 # Views remembered by default: a few megabytes, and every key of a busy inbox's day.
 DEFAULT_VIEW_CACHE_SIZE = 10_000
@@ -103,6 +103,8 @@ class UnitViews:
 
     def __init__(self, cache: ViewCache) -> None:
         self._cache = cache
+        # The cache's own views, read here directly: a lookup through ViewCache.get would add a call per message.
+        self._remembered = cache._views
         # Views as they now are inside the unit (read, taken from the cache, or brought up to date).
         self._current: dict[CacheKey, View] = {}
         # Keys whose cached view the unit's saves have made stale, and whether every view is (a channel or an
@@ -115,8 +117,9 @@ class UnitViews:
         view = self._current.get(key)
         if view is not None or self._all_stale or key in self._stale:
             return view
-        view = self._cache.get(key)
+        view = self._remembered.get(key)
         if view is not None:
+            self._remembered.move_to_end(key)  # as ViewCache.get: the least recently used is dropped first
             self._current[key] = view
         return view
 
@@ -133,7 +136,11 @@ class UnitViews:
         threads = changes.threads
         if len(threads) == 1 and not changes.tickets:  # a message on a thread, nearly always: one view to update
             thread = threads[0]
-            self._update(_thread_place(thread.channel_account_id, thread.key, thread.integration_thread_id), changes)
+            # _thread_place written out: this runs for every message.
+            if thread.integration_thread_id is None:
+                self._update((thread.channel_account_id, thread.key, None), changes)
+            else:
+                self._update((thread.channel_account_id, None, thread.integration_thread_id), changes)
             return
         thread_ids = {thread.id for thread in threads}
         if any(ticket.thread_id not in thread_ids for ticket in changes.tickets):
@@ -148,7 +155,14 @@ class UnitViews:
 
     def _update(self, place: CacheKey, changes: Changes) -> None:
         view = self._current.pop(place, None)
-        after = None if view is None else updated_view(_query_of(place), view, changes)
+        if view is None:
+            self._stale.add(place)
+            return
+        # updated_view, whose query (made here) is needed only past its common case: a remembered view's query
+        # has no idempotency id, so that case applies as it is.
+        after = appended_to_open_thread(view, changes)
+        if after is None:
+            after = apply_changes(_query_of(place), view, changes)
         if after is None:
             self._stale.add(place)
         else:

@@ -40,6 +40,10 @@ _THREAD_UPDATES = {
     for columns in itertools.combinations([index for index, _ in MUTABLE_THREAD_FIELDS], size)
 }
 thread_update_sql = _THREAD_UPDATES.__getitem__
+# A message appended to a thread: only its latest message's time changes (the UPDATE of that column alone).
+TOUCH_THREAD = thread_update_sql((THREAD_COLUMN_NAMES.index("latest_message_at"),))
+INSERT_MESSAGE = "INSERT INTO messages (id, thread_id, account_id, idempotency_id, data) VALUES (?, ?, ?, ?, ?)"
+INSERT_EVENT = "INSERT INTO events (event_id, data) VALUES (?, ?)"
 
 
 # -- the view in as few statements as possible --------------------------------------------------------------

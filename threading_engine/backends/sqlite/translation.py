@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import NoReturn
 
 from ...errors import StorageError, WriteConflict
 from ...repository import id_taken
@@ -34,6 +35,14 @@ def translate(error: sqlite3.Error, inserted_id: str | None = None) -> Exception
     if isinstance(error, sqlite3.DatabaseError):
         return StorageError(f"SQLite failed: {error}")
     return error
+
+
+def raise_translated(error: sqlite3.Error) -> NoReturn:
+    """Raise :func:`translate`'s error for ``error``, or ``error`` itself if it stays as it is."""
+    translated = translate(error)
+    if translated is error:
+        raise error
+    raise translated from error
 
 
 class Translated:

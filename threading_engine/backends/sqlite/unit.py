@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 
+from ... import codec
 from ...decisions import Changes, View, ViewQuery
 from ...events import EventRecord, EventRecordByPosition
 from ...model import StagingToken, Thread
@@ -17,19 +19,22 @@ from .statements import (
     CHANGE_MESSAGE,
     DUPLICATE_THREAD,
     IDENTIFIER_TYPES_IN_USE,
+    INSERT_EVENT,
+    INSERT_MESSAGE,
     LATEST_MESSAGES,
     MESSAGE_BY_ID,
     MUTABLE_THREAD_FIELDS,
     STAGING_TOKEN_BY_ID,
     TAKEN,
     THREAD_BY_ID,
+    TOUCH_THREAD,
     UPSERT_STAGING_TOKEN,
     UPSERT_THREAD,
     add_rows,
     thread_update_sql,
     view_sql,
 )
-from .translation import translate, translated
+from .translation import raise_translated, translate, translated
 
 
 class SQLiteUnitOfWork:
@@ -40,6 +45,9 @@ class SQLiteUnitOfWork:
         self, connection: sqlite3.Connection, lock: threading.RLock, cache: ViewCache, decoded: rows.Documents
     ) -> None:
         self._connection = connection
+        # One cursor for the statements of every command: ``Connection.execute`` makes a cursor per statement.
+        # (BEGIN, COMMIT and ROLLBACK, once per unit, still go through the connection.)
+        self._execute = connection.cursor().execute
         self._decoded = decoded
         self._lock = lock
         self._cache = cache
@@ -49,6 +57,10 @@ class SQLiteUnitOfWork:
         # The stored version of every thread this unit has read or written, by id: a change to one of them is
         # written as an UPDATE of the columns that differ, so SQLite maintains only the indexes it must.
         self._stored: dict[str, Thread] = {}
+        # The engine's time last written, and its ISO text: a command's message and events share one time, often
+        # a whole batch does, and ``isoformat`` costs more than the rest of an event's text.
+        self._now: datetime | None = None
+        self._now_text = ""
 
     def __enter__(self) -> SQLiteUnitOfWork:
         self._lock.acquire()
@@ -75,35 +87,35 @@ class SQLiteUnitOfWork:
         finally:
             self._lock.release()
 
-    def load(self, query: ViewQuery) -> View:
-        with translated:
-            return self._load(query)
-
     def load_staging_token(self, token: str) -> StagingToken | None:
         """T1: under the write lock this unit holds since BEGIN IMMEDIATE, so no other unit completes it."""
         with translated:
             row = self._connection.execute(STAGING_TOKEN_BY_ID, (token,)).fetchone()
         return None if row is None else rows.staging_token_from_json(row[0])
 
-    def _load(self, query: ViewQuery) -> View:
-        views = self._views
-        key = None if views is None else cache_key(query)
-        if views is None or key is None:
-            return self._read(query)
-        view = views.get(key)
-        if view is not None and (
-            query.idempotency_id is None
-            or self._connection.execute(TAKEN, (query.channel_account_id, query.idempotency_id)).fetchone() is None
-        ):
-            stored = self._stored
-            for thread in (view.open_thread, view.latest_closed_thread, view.integration_thread):
-                if thread is not None:
-                    stored[thread.id] = thread
+    def load(self, query: ViewQuery) -> View:
+        # try/except rather than ``with translated``: free when nothing is raised, and this runs per command.
+        try:
+            views = self._views
+            key = None if views is None else cache_key(query)
+            if views is None or key is None:
+                return self._read(query)
+            view = views.get(key)
+            if view is not None and (
+                query.idempotency_id is None
+                or self._execute(TAKEN, (query.channel_account_id, query.idempotency_id)).fetchone() is None
+            ):
+                stored = self._stored
+                for thread in (view.open_thread, view.latest_closed_thread, view.integration_thread):
+                    if thread is not None:
+                        stored[thread.id] = thread
+                return view
+            view = self._read(query)
+            if view.duplicate is None:
+                views.loaded(key, view)
             return view
-        view = self._read(query)
-        if view.duplicate is None:
-            views.loaded(key, view)
-        return view
+        except sqlite3.Error as error:
+            raise_translated(error)
 
     def _read(self, query: ViewQuery) -> View:
         """At most two statements in the common case: the thread a query names, then everything else at once."""
@@ -111,12 +123,12 @@ class SQLiteUnitOfWork:
         account_id, key, integration_thread_id = query.channel_account_id, query.key, query.integration_thread_id
         thread = None
         if query.message_id is not None:  # S1: the message, whose account the rest of the view is read for
-            add_rows(found, self._connection.execute(MESSAGE_BY_ID, (query.message_id,)).fetchall())
+            add_rows(found, self._execute(MESSAGE_BY_ID, (query.message_id,)).fetchall())
             data = found.documents.get("message")
             if data is not None and account_id is None:
                 account_id = rows.message_from_json(data).channel_account_id
         if query.thread_id is not None:
-            add_rows(found, self._connection.execute(THREAD_BY_ID, (query.thread_id,)).fetchall())
+            add_rows(found, self._execute(THREAD_BY_ID, (query.thread_id,)).fetchall())
             thread = found.threads.get("thread")
             if thread is not None:
                 account_id = thread.channel_account_id
@@ -146,18 +158,18 @@ class SQLiteUnitOfWork:
             identifier is not None and (has_account or query.channel_id is not None),  # identifier_holder
         )
         if sql:
-            add_rows(found, self._connection.execute(sql, parameters[:used]).fetchall())
+            add_rows(found, self._execute(sql, parameters[:used]).fetchall())
         duplicate = found.duplicate()
         if duplicate is not None:
-            add_rows(found, self._connection.execute(DUPLICATE_THREAD, (duplicate.thread_id,)).fetchall())
+            add_rows(found, self._execute(DUPLICATE_THREAD, (duplicate.thread_id,)).fetchall())
         if query.participant_names and thread is not None:
-            latest = self._connection.execute(LATEST_MESSAGES, (thread.id,)).fetchall()
+            latest = self._execute(LATEST_MESSAGES, (thread.id,)).fetchall()
             found.latest_messages(row[0] for row in latest)
         if query.channel_identifier_types:
             channel = found.documents.get("channel")
             if channel is not None:
                 channel_id = self._decoded.channel(channel).id
-                in_use = self._connection.execute(IDENTIFIER_TYPES_IN_USE, (channel_id,)).fetchall()
+                in_use = self._execute(IDENTIFIER_TYPES_IN_USE, (channel_id,)).fetchall()
                 found.identifier_types_in_use(row[0] for row in in_use)
         stored = self._stored
         for found_thread in (*found.threads.values(), *found.key_threads):
@@ -167,8 +179,10 @@ class SQLiteUnitOfWork:
     def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
         if self._committed:
             raise RuntimeError("this unit of work has committed")
-        with translated:
-            self._records.extend(self._write(changes, events))
+        try:
+            self._records += self._write(changes, events)
+        except sqlite3.Error as error:
+            raise_translated(error)
         if self._views is not None:
             self._views.saved(changes)
 
@@ -187,7 +201,7 @@ class SQLiteUnitOfWork:
         return tuple(self._records)
 
     def _write(self, changes: Changes, events: Sequence[PendingEvent]) -> list[EventRecord]:
-        execute = self._connection.execute
+        execute = self._execute
         if changes.channel is not None:
             execute(
                 "INSERT INTO channels (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
@@ -217,15 +231,22 @@ class SQLiteUnitOfWork:
             )
         if changes.message is not None:
             message = changes.message
+            received_at = message.received_at
+            if received_at is not self._now:
+                self._now, self._now_text = received_at, received_at.isoformat()
+            timestamp = message.timestamp
+            data = codec.message_json_with_times(
+                message, self._now_text if timestamp is received_at else timestamp.isoformat(), self._now_text
+            )
             try:
                 execute(
-                    "INSERT INTO messages (id, thread_id, account_id, idempotency_id, data) VALUES (?, ?, ?, ?, ?)",
+                    INSERT_MESSAGE,
                     (
                         message.id,
                         message.thread_id,
                         message.channel_account_id,
                         message.integration_idempotency_id,
-                        rows.message_json(message),
+                        data,
                     ),
                 )
             except sqlite3.IntegrityError as error:
@@ -238,24 +259,38 @@ class SQLiteUnitOfWork:
             execute(UPSERT_STAGING_TOKEN, (token.id, token.channel_id, rows.staging_token_json(token)))
         records = []
         for pending in events:
+            at = pending.timestamp
+            if at is not self._now:
+                self._now, self._now_text = at, at.isoformat()
             try:
                 cursor = execute(
-                    "INSERT INTO events (event_id, data) VALUES (?, ?)", (pending.event_id, rows.event_json(pending))
+                    INSERT_EVENT,
+                    (pending.event_id, codec.event_json_with_time(pending.event_id, self._now_text, pending.event)),
                 )
             except sqlite3.IntegrityError as error:
                 raise translate(error, pending.event_id) from error
             assert cursor.lastrowid is not None
-            records.append(EventRecordByPosition(cursor.lastrowid, pending.event_id, pending.timestamp, pending.event))
+            records.append(EventRecordByPosition(cursor.lastrowid, pending.event_id, at, pending.event))
         return records
 
     def _write_thread(self, thread: Thread) -> None:
         stored = self._stored.get(thread.id)
         if stored is None:
-            self._connection.execute(UPSERT_THREAD, rows.thread_row(thread))
+            self._execute(UPSERT_THREAD, rows.thread_row(thread))
+        elif (
+            thread.status is stored.status
+            and thread.archived is stored.archived
+            and thread.closed_at == stored.closed_at
+            and thread.ticket_id == stored.ticket_id
+        ):
+            # A message appended (nearly every save): of the columns a change may touch, only the latest message's
+            # time can differ. (Anything else takes the general path below, which compares every column.)
+            if thread.latest_message_at != stored.latest_message_at:
+                self._execute(TOUCH_THREAD, (rows.micros(thread.latest_message_at), thread.id))
         else:
             # The write lock is held since BEGIN IMMEDIATE, so the row is still as this unit last saw it.
             changed = tuple(i for i, name in MUTABLE_THREAD_FIELDS if getattr(thread, name) != getattr(stored, name))
             if changed:
                 row = rows.thread_row(thread)
-                self._connection.execute(thread_update_sql(changed), (*(row[i] for i in changed), thread.id))
+                self._execute(thread_update_sql(changed), (*(row[i] for i in changed), thread.id))
         self._stored[thread.id] = thread

@@ -109,8 +109,21 @@ def shown_threads(view: View) -> Iterator[Thread]:
 
 def updated_view(query: ViewQuery, view: View, changes: Changes) -> View | None:
     """``view``, loaded for ``query``, after ``changes`` were saved; ``None`` where that is not certain."""
-    # The common case without the general machinery: a message appended to the view's open thread, which
-    # keeps its place and its ticket, on a query that shows the thread in no other role.
+    if query.idempotency_id is None:
+        appended = appended_to_open_thread(view, changes)
+        if appended is not None:
+            return appended
+    return apply_changes(query, view, changes)
+
+
+def appended_to_open_thread(view: View, changes: Changes) -> View | None:
+    """The common case of :func:`updated_view` without the general machinery, for a query without an idempotency
+    id: a message appended to the view's open thread, which keeps its place and its ticket, on a query that
+    shows the thread in no other role. ``None`` for any other save (which :func:`apply_changes` then handles).
+
+    A store that remembers views calls this first, and makes the query of the general rules only when it answers
+    ``None``: it runs for nearly every message a SQLite store handles.
+    """
     threads = changes.threads
     if (
         len(threads) == 1
@@ -123,13 +136,12 @@ def updated_view(query: ViewQuery, view: View, changes: Changes) -> View | None:
         if (
             before is not None
             and before.id == thread.id
-            and query.idempotency_id is None
             and view.thread is None
             and view.duplicate_thread is None
             and (before.status, before.archived, before.closed_at, before.ticket_id)
             == (thread.status, thread.archived, thread.closed_at, thread.ticket_id)
         ):
-            # By position, in View's field order: this runs for nearly every message a SQLite store handles.
+            # By position, in View's field order.
             return ViewByPosition(
                 view.channel,
                 view.account,
@@ -145,7 +157,7 @@ def updated_view(query: ViewQuery, view: View, changes: Changes) -> View | None:
                 view.channel_identifier_types,
                 view.participant_names,
             )
-    return apply_changes(query, view, changes)
+    return None
 
 
 _ROLES = ("thread", "open_thread", "latest_closed_thread", "integration_thread", "duplicate_thread")
