@@ -16,7 +16,7 @@ from ..validation import not_found
 from .channels import IdFactory
 
 # Built for every message: by position (see ``positional``).
-_MessageAppended = by_position(MessageAppended, "thread_id", "rule", "message_id", "direction")
+MessageAppendedByPosition = by_position(MessageAppended, "thread_id", "rule", "message_id", "direction")
 _ThreadCreated = by_position(ThreadCreated, "thread_id", "rule", "channel_account_id", "key", "integration_thread_id")
 _TicketCreated = by_position(TicketCreated, "thread_id", "rule", "ticket_id")
 _Changes = by_position(Changes, "channel", "account", "threads", "tickets", "message")
@@ -73,7 +73,7 @@ def append(
             tickets = (ticket,)
     else:
         thread = thread.touched(now)
-    events.append(_MessageAppended(thread.id, rule, message_id, direction))
+    events.append(MessageAppendedByPosition(thread.id, rule, message_id, direction))
     return outcome, thread, tickets, events
 
 
@@ -98,7 +98,7 @@ def create(
     thread = ThreadByPosition(
         thread_id, account.id, key, now, THREAD_OPEN, False, None, integration_thread_id, ticket_id, now
     )
-    events.append(_MessageAppended(thread_id, rule, message_id, direction))
+    events.append(MessageAppendedByPosition(thread_id, rule, message_id, direction))
     return CREATED, thread, tickets, events
 
 
