@@ -25,7 +25,7 @@ from .commands import (
     PublishMessage,
     StartConversation,
 )
-from .decisions import Decision, Policy, ViewQuery
+from .decisions import NO_CHANGES, Decision, Policy, ViewQuery
 from .errors import StaleView, StorageError, ThreadingError, ValidationError, WriteConflict
 from .events import EventRecord
 from .ids import SequentialIds, SpareIds, UniqueIds
@@ -124,7 +124,9 @@ class Engine(CommandMethods, ReadMethods):
             try:
                 with self.repository.unit_of_work() as unit:
                     decision, events = self._decide(unit, command, ids=drawing)
-                    records = unit.commit() if events or decision.changes else ()
+                    # ``NO_CHANGES`` told by identity first, as in ``_decide``.
+                    changed = events or (decision.changes is not NO_CHANGES and decision.changes)
+                    records = unit.commit() if changed else ()
                 return _result(decision, records)
             except WriteConflict as conflict:
                 if drawing is not None and isinstance(conflict, StaleView):  # nothing was stored: ids are spare
@@ -263,7 +265,9 @@ class Engine(CommandMethods, ReadMethods):
         events = []
         for event in decision.events:
             events.append(_PendingEvent(new_id("event"), now, event))
-        if events or decision.changes:
+        # ``NO_CHANGES`` told by identity first: nearly every decision without events (a duplicate) has it, and
+        # ``Changes.__bool__`` reads all seven fields to say so.
+        if events or (decision.changes is not NO_CHANGES and decision.changes):
             unit.save(decision.changes, events)
         return decision, events
 
