@@ -68,7 +68,9 @@ def append(
     events: list[Event] = []
     tickets: tuple[Ticket, ...] = ()
     if outcome is REOPENED:
-        thread, ticket = reopen(thread, view.ticket_of(thread), rule, events, now)
+        # ``View.ticket_of`` written out, without its call: every reopen comes here.
+        ticket = None if thread.ticket_id is None else view.tickets.get(thread.ticket_id)
+        thread, ticket = reopen(thread, ticket, rule, events, now)
         if ticket is not None:
             tickets = (ticket,)
     else:
