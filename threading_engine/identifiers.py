@@ -193,10 +193,11 @@ def key_part(identifier: DeliveryIdentifier) -> str:
     """One identifier's part of a key's text: ``TYPE:value``."""
     # The ``TYPE:`` text made once per type, not formatted for every identifier: formatting a StrEnum member
     # runs through the enum's own ``__format__``, some four times the cost of this lookup and concatenation.
-    return _KEY_PREFIXES[identifier.type] + identifier.value
+    return KEY_PREFIXES[identifier.type] + identifier.value
 
 
-_KEY_PREFIXES: dict[IdentifierType, str] = {member: f"{member.value}:" for member in IdentifierType}
+# Public for the per-message paths that write ``key_part`` out (a call costs more than the lookup and concatenation).
+KEY_PREFIXES: dict[IdentifierType, str] = {member: f"{member.value}:" for member in IdentifierType}
 
 
 def key_identifiers(key: str) -> tuple[DeliveryIdentifier, ...]:

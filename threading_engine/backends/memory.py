@@ -109,18 +109,48 @@ class MemoryRepository(MemoryPages):
     def unit_of_work(self) -> _MemoryUnitOfWork:
         return _MemoryUnitOfWork(self)
 
-    def _save(
-        self, changes: Changes, events: Sequence[PendingEvent], undo: list[_Undo], records: list[EventRecord]
-    ) -> None:
-        """Apply ``changes`` at once (the lock keeps them private), noting how to take each back; the events'
-        records are added to ``records``."""
-        self._check_unique(changes, events)
+    def _save(self, changes: Changes, events: Sequence[PendingEvent], undo: list[_Undo]) -> None:
+        """Check every uniqueness rule, then apply ``changes`` at once (the lock keeps them private), noting how to
+        take each back; the events' undo is the unit's (it drops every event stored after its start).
+
+        The checks come first and written out here, not in a method of their own: a call costs as much as the
+        checks themselves, and an idempotency id's index key is then built once for both."""
+        account = changes.account
+        if account is not None:
+            holder = self._account_by_identifier.get((account.channel_id, account.delivery_identifier))
+            if holder is not None and holder != account.id:
+                raise WriteConflict(f"U4: {account.delivery_identifier} already belongs to account {holder}", rule="U4")
+        for thread in changes.threads:
+            if thread.integration_thread_id is None and thread.status is THREAD_OPEN and not thread.archived:
+                open_thread = self._open_by_key.get((thread.channel_account_id, thread.key))
+                if open_thread is not None and open_thread.id != thread.id:
+                    raise WriteConflict(f"U1: thread {open_thread.id} is already open for key {thread.key}", rule="U1")
+            if thread.integration_thread_id is not None and not thread.archived:
+                live = self._live_by_integration_id.get((thread.channel_account_id, thread.integration_thread_id))
+                if live is not None and live.id != thread.id:
+                    raise WriteConflict(f"U3: thread {live.id} is live for {thread.integration_thread_id}", rule="U3")
+        message = changes.message
+        idempotency_key = None
+        if message is not None:
+            if message.id in self._messages:
+                raise id_taken("messageId", message.id)
+            if message.integration_idempotency_id is not None:
+                idempotency_key = (message.channel_account_id, message.integration_idempotency_id)
+                if idempotency_key in self._message_by_idempotency_id:
+                    raise WriteConflict(f"U2: idempotency id {message.integration_idempotency_id} is used", rule="U2")
+        event_ids = self._event_ids
+        for pending in events:
+            if pending.event_id in event_ids:
+                raise id_taken("eventId", pending.event_id)
+        if len(events) > 1 and len({pending.event_id for pending in events}) < len(events):
+            repeated = [pending.event_id for pending in events]
+            raise id_taken("eventId", next(i for i in repeated if repeated.count(i) > 1))
         if changes.channel is not None:
             undo.append(("channel", changes.channel.id, self._channels.get(changes.channel.id)))
             self._channels[changes.channel.id] = changes.channel
-        if changes.account is not None:
-            undo.append(("account", changes.account.id, self._accounts.get(changes.account.id)))
-            self._put_account(changes.account)
+        if account is not None:
+            undo.append(("account", account.id, self._accounts.get(account.id)))
+            self._put_account(account)
         threads = self._threads
         for thread in changes.threads:
             old_thread = threads.get(thread.id)
@@ -129,15 +159,12 @@ class MemoryRepository(MemoryPages):
         for ticket in changes.tickets:
             undo.append(("ticket", ticket.id, self._tickets.get(ticket.id)))
             self._tickets[ticket.id] = ticket
-        message = changes.message
         if message is not None:  # stored here, without a call: a message is saved for nearly every command
             undo.append(("message", message.id, None))
             self._messages[message.id] = message
             self._thread_messages[message.thread_id].append(message.id)
-            if message.integration_idempotency_id is not None:
-                self._message_by_idempotency_id[(message.channel_account_id, message.integration_idempotency_id)] = (
-                    message
-                )
+            if idempotency_key is not None:
+                self._message_by_idempotency_id[idempotency_key] = message
         if changes.changed_message is not None:
             undo.append(("changed_message", changes.changed_message.id, self._messages[changes.changed_message.id]))
             self._replace_message(changes.changed_message)
@@ -145,27 +172,23 @@ class MemoryRepository(MemoryPages):
             token = changes.staging_token
             undo.append(("staging_token", token.id, self._staging_tokens.get(token.id)))
             self._staging_tokens[token.id] = token
-        stored = self._events
-        undo.append(("events", "", len(stored)))
-        event_ids, pending_by_id = self._event_ids, self._pending
+        stored, pending_by_id = self._events, self._pending
         for pending in events:
             event_id = pending.event_id
             record = EventRecordByPosition(len(stored) + 1, event_id, pending.timestamp, pending.event)
             stored.append(record)
             event_ids.add(event_id)
             pending_by_id[event_id] = record
-            records.append(record)
 
-    def _undo(self, undo: list[_Undo]) -> None:
-        """Take back saved changes, newest first, so that a unit left without commit wrote nothing."""
+    def _undo(self, undo: list[_Undo], events_before: int) -> None:
+        """Take back saved changes, newest first, and the events stored after the first ``events_before``, so that
+        a unit left without commit wrote nothing."""
+        for record in self._events[events_before:]:
+            self._pending.pop(record.event_id, None)
+            self._event_ids.discard(record.event_id)
+        del self._events[events_before:]
         for kind, value_id, old in reversed(undo):
-            if kind == "events":
-                assert isinstance(old, int)
-                for record in self._events[old:]:
-                    self._pending.pop(record.event_id, None)
-                    self._event_ids.discard(record.event_id)
-                del self._events[old:]
-            elif kind == "message":
+            if kind == "message":
                 message = self._messages.pop(value_id)
                 self._thread_messages[message.thread_id].remove(value_id)
                 if message.integration_idempotency_id is not None:
@@ -215,38 +238,6 @@ class MemoryRepository(MemoryPages):
         live = (thread.channel_account_id, thread.integration_thread_id or "")
         if _holds(self._live_by_integration_id, live, thread_id):
             del self._live_by_integration_id[live]
-
-    def _check_unique(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
-        account = changes.account
-        if account is not None:
-            holder = self._account_by_identifier.get((account.channel_id, account.delivery_identifier))
-            if holder is not None and holder != account.id:
-                raise WriteConflict(f"U4: {account.delivery_identifier} already belongs to account {holder}", rule="U4")
-        for thread in changes.threads:
-            pair = (thread.channel_account_id, thread.key)
-            if thread.integration_thread_id is None and thread.status is THREAD_OPEN and not thread.archived:
-                open_thread = self._open_by_key.get(pair)
-                if open_thread is not None and open_thread.id != thread.id:
-                    raise WriteConflict(f"U1: thread {open_thread.id} is already open for key {thread.key}", rule="U1")
-            if thread.integration_thread_id is not None and not thread.archived:
-                live = self._live_by_integration_id.get((thread.channel_account_id, thread.integration_thread_id))
-                if live is not None and live.id != thread.id:
-                    raise WriteConflict(f"U3: thread {live.id} is live for {thread.integration_thread_id}", rule="U3")
-        message = changes.message
-        if message is not None:
-            if message.id in self._messages:
-                raise id_taken("messageId", message.id)
-            if message.integration_idempotency_id is not None:
-                pair = (message.channel_account_id, message.integration_idempotency_id)
-                if pair in self._message_by_idempotency_id:
-                    raise WriteConflict(f"U2: idempotency id {message.integration_idempotency_id} is used", rule="U2")
-        taken = self._event_ids
-        for pending in events:
-            if pending.event_id in taken:
-                raise id_taken("eventId", pending.event_id)
-        if len(events) > 1 and len({pending.event_id for pending in events}) < len(events):
-            repeated = [pending.event_id for pending in events]
-            raise id_taken("eventId", next(i for i in repeated if repeated.count(i) > 1))
 
     def _put_account(self, account: ChannelAccount) -> None:
         old = self._accounts.get(account.id)
@@ -348,35 +339,39 @@ class MemoryRepository(MemoryPages):
 class _MemoryUnitOfWork:
     """Holds the repository's lock from entry to exit; takes back what it saved unless it committed.
 
-    A plain class rather than ``@contextmanager``: a unit of work is entered once per command.
+    A plain class rather than ``@contextmanager``: a unit of work is entered once per command. Its events are
+    those the store holds past the count it had at entry (the lock keeps others from adding any): a list of the
+    unit's own records, filled event by event and copied at commit, cost more.
     """
 
-    __slots__ = ("_records", "_repository", "committed", "load", "undo")
+    __slots__ = ("_events_before", "_repository", "committed", "load", "undo")
 
     def __init__(self, repository: MemoryRepository) -> None:
         self._repository = repository
         self.committed = False
         self.undo: list[_Undo] = []
-        self._records: list[EventRecord] = []
         # The view's assembly bound to the store's lookups, rather than a method that calls it: one call less
         # per command, and bound once per store rather than once per unit.
         self.load: Callable[[ViewQuery], View] = repository._load
 
     def __enter__(self) -> _MemoryUnitOfWork:
-        self._repository._lock.acquire()
+        repository = self._repository
+        repository._lock.acquire()
+        self._events_before = len(repository._events)
         return self
 
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
         try:
-            if not self.committed:
-                self._repository._undo(self.undo)
+            # A unit that saved nothing (a duplicate, a command rejected before its save) makes no call.
+            if not self.committed and (self.undo or len(self._repository._events) != self._events_before):
+                self._repository._undo(self.undo, self._events_before)
         finally:
             self._repository._lock.release()
 
     def save(self, changes: Changes, events: Sequence[PendingEvent]) -> None:
         if self.committed:
             raise RuntimeError("this unit of work has committed")
-        self._repository._save(changes, events, self.undo, self._records)
+        self._repository._save(changes, events, self.undo)
 
     def load_staging_token(self, token: str) -> StagingToken | None:
         return self._repository._staging_tokens.get(token)
@@ -385,7 +380,7 @@ class _MemoryUnitOfWork:
         if self.committed:
             raise RuntimeError("a unit of work commits at most once")
         self.committed = True
-        return tuple(self._records)
+        return tuple(self._repository._events[self._events_before :])
 
 
 def _holds(index: dict[_Pair, Thread], pair: _Pair, thread_id: str) -> bool:

@@ -16,7 +16,7 @@ from ..validation import not_found
 from .channels import IdFactory
 
 # Built for every message: by position (see ``positional``).
-_MessageAppended = by_position(MessageAppended, "thread_id", "rule", "message_id", "direction")
+MessageAppendedByPosition = by_position(MessageAppended, "thread_id", "rule", "message_id", "direction")
 _ThreadCreated = by_position(ThreadCreated, "thread_id", "rule", "channel_account_id", "key", "integration_thread_id")
 _TicketCreated = by_position(TicketCreated, "thread_id", "rule", "ticket_id")
 _Changes = by_position(Changes, "channel", "account", "threads", "tickets", "message")
@@ -68,12 +68,14 @@ def append(
     events: list[Event] = []
     tickets: tuple[Ticket, ...] = ()
     if outcome is REOPENED:
-        thread, ticket = reopen(thread, view.ticket_of(thread), rule, events, now)
+        # ``View.ticket_of`` written out, without its call: every reopen comes here.
+        ticket = None if thread.ticket_id is None else view.tickets.get(thread.ticket_id)
+        thread, ticket = reopen(thread, ticket, rule, events, now)
         if ticket is not None:
             tickets = (ticket,)
     else:
         thread = thread.touched(now)
-    events.append(_MessageAppended(thread.id, rule, message_id, direction))
+    events.append(MessageAppendedByPosition(thread.id, rule, message_id, direction))
     return outcome, thread, tickets, events
 
 
@@ -98,7 +100,7 @@ def create(
     thread = ThreadByPosition(
         thread_id, account.id, key, now, THREAD_OPEN, False, None, integration_thread_id, ticket_id, now
     )
-    events.append(_MessageAppended(thread_id, rule, message_id, direction))
+    events.append(MessageAppendedByPosition(thread_id, rule, message_id, direction))
     return CREATED, thread, tickets, events
 
 

@@ -21,7 +21,7 @@ from ..commands import (
     UpdateMessageStatus,
 )
 from ..decisions import ViewQuery
-from ..identifiers import KEY_SEPARATOR, key_part
+from ..identifiers import KEY_PREFIXES, KEY_SEPARATOR, key_part
 from ..model import BY_INTEGRATION_THREAD_ID, Channel, ChannelAccount, Participant
 from ..positional import by_position
 
@@ -77,8 +77,10 @@ def plan(command: Command, account: ChannelAccount | None = None, channel: Chann
 def message_key(account: ChannelAccount, participants: Sequence[Participant]) -> str:
     """R0: the set of the participants' identifiers minus the account's own, as key text (see ``thread_key``)."""
     if len(participants) == 1:  # most messages: one customer writing to the account, no set to build or sort
-        part = key_part(participants[0].delivery_identifier)
-        return "" if part == key_part(account.delivery_identifier) else part
+        # ``key_part`` written out, twice: this runs for every message, and each call cost more than its body.
+        identifier, own = participants[0].delivery_identifier, account.delivery_identifier
+        part = KEY_PREFIXES[identifier.type] + identifier.value
+        return "" if part == KEY_PREFIXES[own.type] + own.value else part
     # Built from each identifier's part of the text: strings hash and sort without calling back into Python.
     parts = set()
     for participant in participants:
