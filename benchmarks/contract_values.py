@@ -26,8 +26,8 @@ from types import MappingProxyType
 from threading_engine import SequentialIds
 from threading_engine.command_methods import Result
 from threading_engine.commands import PublishMessage
-from threading_engine.decisions import APPENDED, Changes, Decision, ViewByPosition, ViewQuery
-from threading_engine.events import EventRecordByPosition, MessageAppended
+from threading_engine.decisions import APPENDED, Changes, Decision, ViewByPosition
+from threading_engine.events import EventRecordByPosition
 from threading_engine.model import (
     FROM_INTEGRATION,
     Channel,
@@ -40,14 +40,11 @@ from threading_engine.model import (
 )
 from threading_engine.positional import by_position
 from threading_engine.repository import PendingEvent
-from threading_engine.rules.placing import DecisionByPosition
+from threading_engine.rules.placing import DecisionByPosition, MessageAppendedByPosition
+from threading_engine.rules.planning import MessageViewQueryByPosition
 
 # Every value by position, as the engine builds the ones it makes per message (see ``positional``): the
 # library's own constructors where it names them, the same checked form for the rest.
-_Query = by_position(
-    ViewQuery, "channel_id", "channel_account_id", "thread_id", "key", "integration_thread_id", "idempotency_id"
-)
-_Appended = by_position(MessageAppended, "thread_id", "rule", "message_id", "direction")
 _Changes = by_position(Changes, "channel", "account", "threads", "tickets", "message")
 _Pending = by_position(PendingEvent, "event_id", "timestamp", "event")
 _Result = by_position(
@@ -76,7 +73,7 @@ class ContractValues:
         the rules' output, the result the rest."""
         command, key, thread = fact
         now, account = self._now, self._account
-        query = _Query(None, account.id, None, key, None, command.integration_idempotency_id)
+        query = MessageViewQueryByPosition(None, account.id, None, key, None, command.integration_idempotency_id)
         view = ViewByPosition(self._channel, account, None, thread, None, None, None, None, None, _NO_TICKETS)
         message_id = self._ids("message")
         touched = ThreadByPosition(
@@ -91,7 +88,7 @@ class ContractValues:
             thread.ticket_id,
             now,
         )
-        event = _Appended(touched.id, "R4", message_id, command.direction)
+        event = MessageAppendedByPosition(touched.id, "R4", message_id, command.direction)
         message = MessageByPosition(
             message_id,
             touched.id,

@@ -26,7 +26,7 @@ from ..model import BY_INTEGRATION_THREAD_ID, Channel, ChannelAccount, Participa
 from ..positional import by_position
 
 # Built for every message: by position (see ``positional``).
-_ViewQuery = by_position(
+MessageViewQueryByPosition = by_position(
     ViewQuery, "channel_id", "channel_account_id", "thread_id", "key", "integration_thread_id", "idempotency_id"
 )
 
@@ -52,7 +52,7 @@ def plan(command: Command, account: ChannelAccount | None = None, channel: Chann
         # The recipients an incoming message defaults to (the account itself) would leave the key anyway.
         recipients = command.recipients
         key = message_key(account, (*command.senders, *recipients) if recipients else command.senders)
-        return _ViewQuery(None, account_id, None, key, None, idempotency_id)
+        return MessageViewQueryByPosition(None, account_id, None, key, None, idempotency_id)
     if isinstance(command, Reply):  # a reply names its recipients as the thread last named them (N1)
         return ViewQuery(thread_id=command.thread_id, participant_names=True)
     if isinstance(command, ThreadCommand):
