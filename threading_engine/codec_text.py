@@ -38,9 +38,13 @@ def _participant_text(participant: Participant) -> str:
 
 
 def _participants_text(participants: tuple[Participant, ...]) -> str:
-    # One participant, nearly always: its text alone, without a list comprehension's call and a join.
+    # One participant, nearly always: its text written here, without a call, a list comprehension and a join.
     if len(participants) == 1:
-        return _participant_text(participants[0])
+        identifier, name = participants[0].delivery_identifier, participants[0].name
+        return (
+            f'{{"delivery_identifier":[{encode_basestring(identifier.type)},{encode_basestring(identifier.value)}],'
+            f'"name":{"null" if name is None else encode_basestring(name)}}}'
+        )
     return ",".join([_participant_text(p) for p in participants])
 
 
