@@ -140,10 +140,12 @@ def connect(
     creates_tickets: bool = True,
     allow_outgoing_messages: bool = True,
     allow_conversation_start: bool = True,
+    types: tuple[IdentifierType, ...] = ALL_TYPES,
 ) -> tuple[str, str]:
-    """Create a channel of ``model`` that accepts every identifier type, and one account on it: their ids."""
+    """Create a channel of ``model`` that accepts the identifier ``types`` (every one by default), and one account
+    on it: their ids."""
     capabilities = Capabilities(
-        delivery_identifier_types=ALL_TYPES,
+        delivery_identifier_types=types,
         threading_model=model,
         allow_outgoing_messages=allow_outgoing_messages,
         allow_conversation_start=allow_conversation_start,

@@ -132,3 +132,18 @@ def test_ids_of_an_attempt_that_stored_nothing_are_handed_out_again_in_order() -
         "event-2",
     ]
     assert [spares.drawing(sequential)(kind) for kind in ("event", "message")] == ["event-3", "message-2"]
+
+
+def test_spare_ids_are_handed_out_first_by_a_factory_kept_while_its_source_stays() -> None:
+    """What an engine draws from after a message decided again gave its ids back (``deferred.py``): the spares
+    first, in the order drawn, then its own factory's; one factory while ``engine.ids`` stays the same."""
+    spares, sequential = SpareIds(), SequentialIds()
+    spares.give_back([("message", "message-7"), ("event", "event-8"), ("event", "event-9")])
+    assert spares.count == 3
+    first = spares.first(sequential, lambda: sequential)
+    assert spares.first(sequential, lambda: sequential) is first
+    made = [first("event"), first("message"), first("message"), first("event"), first("event")]
+    assert made == ["event-8", "message-7", "message-1", "event-9", "event-1"]
+    assert spares.count == 0
+    other = SequentialIds()
+    assert spares.first(other, lambda: other) is not first

@@ -9,7 +9,7 @@ round trip and commit in another.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Final
 
@@ -133,6 +133,19 @@ class View:
 
     def ticket_of(self, thread: Thread) -> Ticket | None:
         return None if thread.ticket_id is None else self.tickets.get(thread.ticket_id)
+
+
+def shown_threads(view: View) -> Iterator[Thread]:
+    """Every thread ``view`` shows, in any role (a thread in two roles twice)."""
+    for thread in (
+        view.thread,
+        view.open_thread,
+        view.latest_closed_thread,
+        view.integration_thread,
+        view.duplicate_thread,
+    ):
+        if thread is not None:
+            yield thread
 
 
 @attrs.frozen(slots=False)

@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import attrs
 
@@ -26,14 +26,15 @@ from .commands import (
     StartConversation,
 )
 from .decisions import NO_CHANGES, Decision, Policy, ViewQuery
-from .errors import StaleView, StorageError, ThreadingError, ValidationError, WriteConflict
+from .deferred import drawn_ids
+from .errors import StaleView, StorageError, ThreadingError, UnseenDuplicate, ValidationError, WriteConflict
 from .events import EventRecord
 from .ids import SequentialIds, SpareIds, UniqueIds
 from .memos import Memo
 from .model import Channel, ChannelAccount, Message, StagingToken, Thread, Ticket
 from .positional import by_position
 from .reads import ReadMethods
-from .repository import PendingEvent, Repository, UnitOfWork
+from .repository import DeferringUnitOfWork, PendingEvent, Repository, UnitOfWork
 from .rules import IdFactory
 from .rules.remembered import Memos
 from .storable import MAX_COUNT, is_id, shown
@@ -107,8 +108,12 @@ class Engine(CommandMethods, ReadMethods):
         # remembered (up to MAX_ROUTES_REMEMBERED accounts); anything that does change (``authorized``) is
         # read fresh in every view.
         self._routing: Memo[str, tuple[ChannelAccount, Channel]] = Memo(MAX_ROUTES_REMEMBERED if fast_paths else 0)
-        # Ids of attempts that stored nothing, for a store that may find a remembered view stale (``SpareIds``).
-        self._spare_ids = SpareIds() if getattr(repository, "may_answer_stale", False) else None
+        # Ids of attempts that stored nothing (``SpareIds``): recorded for every attempt on a store that may find
+        # a remembered view stale, and given back by a message decided again after a duplicate its view left out.
+        self._spare_ids = SpareIds()
+        self._records_attempts = bool(getattr(repository, "may_answer_stale", False))
+        # Whether a message's view may leave its duplicate out, to be found by the save (``deferred.py``).
+        self._defers_duplicates = fast_paths and bool(getattr(repository, "defers_duplicates", False))
 
     # -- the one entry point -------------------------------------------------------------------------------
 
@@ -120,7 +125,7 @@ class Engine(CommandMethods, ReadMethods):
         attempt = 1
         while True:
             # On a store that may decide from a stale remembered view, each attempt's ids are recorded.
-            drawing = None if self._spare_ids is None else self._spare_ids.drawing(self._checked_ids())
+            drawing = self._spare_ids.drawing(self._checked_ids()) if self._records_attempts else None
             try:
                 with self.repository.unit_of_work() as unit:
                     decision, events = self._decide(unit, command, ids=drawing)
@@ -244,7 +249,9 @@ class Engine(CommandMethods, ReadMethods):
         elif isinstance(command, CompleteStagingToken):  # T1: the token, read in this unit too
             token = command.account_token
         query = planned if planned is not None else rules.plan(command, account, channel)
-        view = unit.load(query)
+        deferring = self._defers_duplicates and query.idempotency_id is not None
+        # (Not through ``typing.cast``, a call at run time; ``deferring`` says the unit is a DeferringUnitOfWork.)
+        view = unit.load_deferring_duplicate(query) if deferring else unit.load(query)  # type: ignore[attr-defined]
         if token is not None:
             view = attrs.evolve(view, staging_token=unit.load_staging_token(token))
         now = self.clock() if at is None else at
@@ -253,6 +260,8 @@ class Engine(CommandMethods, ReadMethods):
         if not (fast and now.__class__ is datetime and now.tzinfo is UTC and 1 < now.year < 9999):
             now = check_clock(now)
         new_id = ids
+        if new_id is None and self._spare_ids.count:  # ids given back by a message decided again (``deferred``)
+            new_id = self._spare_ids.first(self.ids, self._checked_ids)
         if new_id is None:
             new_id = self.ids
             if fast and (new_id.__class__ is UniqueIds or new_id.__class__ is SequentialIds):
@@ -261,14 +270,28 @@ class Engine(CommandMethods, ReadMethods):
                 new_id = new_id.__call__
             else:
                 new_id = checked_ids(new_id)
-        decision = rules.decide(view, command, now, self.policy, new_id, query if fast else None, self._memos)
+        try:
+            decision = rules.decide(view, command, now, self.policy, new_id, query if fast else None, self._memos)
+        except ThreadingError:
+            # A rejection stands only if the view left out no duplicate, which D1 answers first. (A publish keyed by
+            # its participants draws no id before a rejection: ``tests/test_deferred.py``.)
+            if deferring and not cast(DeferringUnitOfWork, unit).confirm_not_duplicate(query):
+                return self._decide(unit, command, at, planned, ids)
+            raise
         events = []
         for event in decision.events:
             events.append(_PendingEvent(new_id("event"), now, event))
         # ``NO_CHANGES`` told by identity first: nearly every decision without events (a duplicate) has it, and
         # ``Changes.__bool__`` reads all seven fields to say so.
         if events or (decision.changes is not NO_CHANGES and decision.changes):
-            unit.save(decision.changes, events)
+            try:
+                unit.save(decision.changes, events)
+            except UnseenDuplicate:
+                if not deferring:
+                    raise
+                # Nothing of this save was written: its ids go to the next commands, as if never drawn.
+                self._spare_ids.give_back(drawn_ids(view, decision.changes, events))
+                return self._decide(unit, command, at, planned, ids)
         return decision, events
 
     def _back_off(self, attempt: int, conflict: WriteConflict) -> None:

@@ -102,3 +102,9 @@ class StaleView(WriteConflict):
     """A view a backend remembered between commands turned out stale, or a rejection decided from one is still
     to be confirmed: nothing was written, and the engine sends the command again at once, without back-off
     (the backend then reads the view afresh)."""
+
+
+class UnseenDuplicate(StaleView):
+    """A save found the idempotency id of its message taken, by a message the view it was decided on left out
+    (a view loaded with ``load_deferring_duplicate``, see ``repository.DeferringUnitOfWork``): nothing of that
+    save was written, and the engine decides the command again, in the same unit, on a view that shows it."""

@@ -153,6 +153,18 @@ class SpareIds:
     def __init__(self) -> None:
         self._spare: dict[str, collections.deque[str]] = {}
         self._lock = threading.Lock()
+        # How many ids are spare: read without the lock, to tell at the cost of an attribute whether a factory
+        # must look here at all (nearly always not).
+        self.count = 0
+        self._first: SparesFirst | None = None
+
+    def first(self, source: object, make_factory: Callable[[], Callable[[str], str]]) -> SparesFirst:
+        """A factory that hands out the spare ids first, then ``make_factory()``'s, kept while ``source`` (what that
+        factory is made from) stays the same."""
+        first = self._first
+        if first is None or first.source is not source:
+            first = self._first = SparesFirst(make_factory(), self, source)
+        return first
 
     def drawing(self, factory: Callable[[str], str]) -> DrawnIds:
         """A factory for one attempt: spare ids first, then ``factory``'s; it records what it hands out."""
@@ -161,12 +173,36 @@ class SpareIds:
     def take(self, kind: str) -> str | None:
         with self._lock:
             spare = self._spare.get(kind)
-            return spare.popleft() if spare else None
+            if not spare:
+                return None
+            self.count -= 1
+            return spare.popleft()
 
     def give_back(self, drawn: list[tuple[str, str]]) -> None:
         with self._lock:
             for kind, made in reversed(drawn):
                 self._spare.setdefault(kind, collections.deque()).appendleft(made)
+            self.count += len(drawn)
+
+
+class SparesFirst:
+    """A factory that hands out spare ids first (see :class:`SpareIds`), then ``factory``'s; it records nothing.
+
+    An engine keeps one for as long as ids are spare, rather than a :class:`DrawnIds` per command: commands that
+    draw no id (retried duplicates) may follow one another for long before a spare is taken.
+    """
+
+    __slots__ = ("_spares", "factory", "source")
+
+    def __init__(self, factory: Callable[[str], str], spares: SpareIds, source: object) -> None:
+        self.factory = factory
+        self._spares = spares
+        # What ``factory`` was made from (the engine's ``ids``): a factory replaced since is not drawn from.
+        self.source = source
+
+    def __call__(self, kind: str) -> str:
+        made = self._spares.take(kind) if self._spares.count else None
+        return self.factory(kind) if made is None else made
 
 
 class DrawnIds:

@@ -122,6 +122,37 @@ class PrefetchingUnitOfWork(UnitOfWork, Protocol):
         ...
 
 
+class DeferringUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that can leave a message's duplicate (D1) out of a view, to be found when the message is
+    saved: an optional addition to :class:`UnitOfWork`.
+
+    A store that remembers views between transactions can answer a message's load from memory, except for
+    whether its idempotency id is taken, which it must otherwise ask the database for every message. The
+    unique index on idempotency ids asks it anyway when the message is inserted, so such a store may offer
+    these two methods, and the engine, which then uses them for every message with an idempotency id, keeps
+    the rules' answers exactly those of :meth:`UnitOfWork.load`:
+
+    - if the message is saved and its idempotency id turns out taken, :meth:`UnitOfWork.save` raises
+      :class:`~threading_engine.errors.UnseenDuplicate` having written nothing of that save (the engine gives
+      back the ids the decision drew and decides again);
+    - if the rules reject the command instead, the engine asks :meth:`confirm_not_duplicate` before the
+      rejection stands.
+
+    Either way, the next load of the unit for that query shows the duplicate.
+    """
+
+    def load_deferring_duplicate(self, query: ViewQuery) -> View:
+        """:meth:`UnitOfWork.load`, except that ``duplicate`` (and ``duplicate_thread``) may be left out when
+        ``query`` has an idempotency id; the unit then remembers that it did, for this query only, until the
+        next load."""
+        ...
+
+    def confirm_not_duplicate(self, query: ViewQuery) -> bool:
+        """Whether the view last loaded for ``query`` is complete: ``False`` if it left out a duplicate that
+        exists, in which case the unit's next load of ``query`` shows it."""
+        ...
+
+
 @runtime_checkable
 class Repository(Protocol):
     """A store of channels, accounts, threads, tickets, messages and the event outbox."""

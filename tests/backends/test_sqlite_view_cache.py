@@ -178,13 +178,17 @@ def test_a_view_cache_size_of_zero_remembers_nothing(path: Path) -> None:
         SQLiteRepository(str(path), view_cache_size=-1)
 
 
-def test_r4_a_message_on_a_remembered_key_reads_only_whether_its_idempotency_id_is_taken(world: World) -> None:
-    """What the cache saves: the view's statement is not run again for a key whose view is remembered."""
+def test_r4_a_message_on_a_remembered_key_reads_nothing_and_writes_its_message_first(world: World) -> None:
+    """What the cache saves: no statement reads a key whose view is remembered, not even whether the message's
+    idempotency id is taken (D1): the unique index answers that, and the message is inserted first so that a
+    duplicate is found before anything else is written (``test_sqlite_deferred_duplicates.py``)."""
     repository = world.engine.repository
     assert isinstance(repository, SQLiteRepository)
     statements: list[str] = []
+    world.clock.advance(timedelta(minutes=1))  # so that the thread's latest-message time changes
     repository._connection.set_trace_callback(statements.append)
     assert world.incoming(A, idempotency_id="wamid.9").outcome is Outcome.APPENDED
     repository._connection.set_trace_callback(None)
-    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(reads) == 1 and reads[0].startswith("SELECT 1 FROM messages WHERE account_id = "), reads
+    assert [s for s in statements if s.lstrip().upper().startswith("SELECT")] == []
+    writes = [" ".join(s.split()[:3]) for s in statements if s.split()[0] in ("INSERT", "UPDATE")]
+    assert writes == ["INSERT INTO messages", "UPDATE threads SET", "INSERT INTO events"], writes

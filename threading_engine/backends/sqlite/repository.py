@@ -30,7 +30,8 @@ class SQLiteRepository:
     One connection per repository, guarded by a lock; open one repository per process.
 
     ``view_cache_size``: how many keys' views to remember between transactions (``viewcache.py``), so that a
-    message on a recently used key reads only whether its idempotency id is taken; 0 remembers none.
+    message on a recently used key reads nothing (whether its idempotency id is taken is left to the unique
+    index, when the message is inserted: ``repository.DeferringUnitOfWork``); 0 remembers none.
     """
 
     def __init__(
@@ -46,6 +47,8 @@ class SQLiteRepository:
         self.path = path
         self._lock = threading.RLock()
         self._views = ViewCache(view_cache_size)
+        # A remembered view leaves a message's duplicate to the unique index (``repository.DeferringUnitOfWork``).
+        self.defers_duplicates = view_cache_size > 0
         self._decoded = rows.Documents()
         with translated:
             self._connection = sqlite3.connect(

@@ -9,12 +9,19 @@ from datetime import datetime
 
 from ... import codec
 from ...decisions import Changes, View, ViewQuery
+from ...errors import UnseenDuplicate, WriteConflict
 from ...events import EventRecord, EventRecordByPosition
 from ...model import StagingToken, Thread
 from ...repository import PendingEvent
 from .. import rows
 from ..view import ViewRows
-from ..viewcache import UnitViews, ViewCache, cache_key
+from ..viewcache import (
+    DEFERRED_WHILE_TAKEN_AT_MOST_ONE_IN,
+    DUPLICATE_RATE_WINDOW,
+    UnitViews,
+    ViewCache,
+    cache_key,
+)
 from .statements import (
     CHANGE_MESSAGE,
     DUPLICATE_THREAD,
@@ -61,6 +68,13 @@ class SQLiteUnitOfWork:
         # a whole batch does, and ``isoformat`` costs more than the rest of an event's text.
         self._now: datetime | None = None
         self._now_text = ""
+        # The account and idempotency id of the last view loaded without asking whether that id is taken
+        # (``load_deferring_duplicate``), until the message is saved or the rejection confirmed; and whether a
+        # duplicate left out so has been found, after which this unit asks again for every view.
+        self._unchecked: tuple[str, str] | None = None
+        self._ask_taken = False
+        # Whether the next load is of a message decided again, not to be counted twice (``viewcache.py``).
+        self._deciding_again = False
 
     def __enter__(self) -> SQLiteUnitOfWork:
         self._lock.acquire()
@@ -94,17 +108,57 @@ class SQLiteUnitOfWork:
         return None if row is None else rows.staging_token_from_json(row[0])
 
     def load(self, query: ViewQuery) -> View:
+        return self.load_deferring_duplicate(query, False)
+
+    def confirm_not_duplicate(self, query: ViewQuery) -> bool:
+        unchecked, self._unchecked = self._unchecked, None
+        if unchecked is None or unchecked != (query.channel_account_id, query.idempotency_id):
+            return True
+        try:
+            taken = self._execute(TAKEN, unchecked).fetchone() is not None
+        except sqlite3.Error as error:
+            raise_translated(error)
+        if taken:
+            self._ask_taken = self._deciding_again = True
+            self._cache.ids_taken += 1
+        return not taken
+
+    def load_deferring_duplicate(self, query: ViewQuery, deferring: bool = True) -> View:
+        """:meth:`load`, except that a remembered view of a key (not of an integration thread id) is given without
+        asking whether the query's idempotency id is taken: the unique index asks when the message is saved, and
+        :meth:`save` raises :class:`UnseenDuplicate` if it is (``repository.DeferringUnitOfWork``). With
+        ``deferring`` false, :meth:`load` itself: the body is here because the engine calls this one for nearly
+        every message, and a call more would cost it some 700 instructions."""
         # try/except rather than ``with translated``: free when nothing is raised, and this runs per command.
         try:
+            self._unchecked = None
             views = self._views
             key = None if views is None else cache_key(query)
             if views is None or key is None:
                 return self._read(query)
             view = views.get(key)
-            if view is not None and (
-                query.idempotency_id is None
-                or self._execute(TAKEN, (query.channel_account_id, query.idempotency_id)).fetchone() is None
-            ):
+            idempotency_id = query.idempotency_id
+            if view is not None and idempotency_id is not None:
+                cache = self._cache
+                # A message decided again (its duplicate found after all) was counted by its first load.
+                counted = not self._deciding_again
+                self._deciding_again = False
+                if counted:
+                    cache.loads_with_id += 1
+                    if cache.loads_with_id >= DUPLICATE_RATE_WINDOW:
+                        cache.loads_with_id //= 2
+                        cache.ids_taken //= 2
+                if (
+                    deferring
+                    and key[1] is not None  # by a key: its publishes draw no id before a refusal (then confirmed)
+                    and not self._ask_taken
+                    and cache.ids_taken * DEFERRED_WHILE_TAKEN_AT_MOST_ONE_IN <= cache.loads_with_id
+                ):
+                    self._unchecked = (key[0], idempotency_id)
+                elif self._execute(TAKEN, (key[0], idempotency_id)).fetchone() is not None:
+                    cache.ids_taken += counted
+                    view = None
+            if view is not None:
                 stored = self._stored
                 for thread in (view.open_thread, view.latest_closed_thread, view.integration_thread):
                     if thread is not None:
@@ -202,6 +256,48 @@ class SQLiteUnitOfWork:
 
     def _write(self, changes: Changes, events: Sequence[PendingEvent]) -> list[EventRecord]:
         execute = self._execute
+        # The message first: a duplicate its view left out (load_deferring_duplicate) is then found before
+        # anything else of the save is written. (No foreign key orders the tables.)
+        if changes.message is not None:
+            message = changes.message
+            received_at = message.received_at
+            if received_at is not self._now:
+                self._now, self._now_text = received_at, received_at.isoformat()
+            timestamp = message.timestamp
+            data = codec.message_json_with_times(
+                message, self._now_text if timestamp is received_at else timestamp.isoformat(), self._now_text
+            )
+            try:
+                execute(
+                    INSERT_MESSAGE,
+                    (
+                        message.id,
+                        message.thread_id,
+                        message.channel_account_id,
+                        message.integration_idempotency_id,
+                        data,
+                    ),
+                )
+            except sqlite3.IntegrityError as error:
+                refused = translate(error, message.id)
+                if (
+                    self._unchecked is not None
+                    and isinstance(refused, WriteConflict)
+                    and refused.rule == "U2"
+                    and self._unchecked == (message.channel_account_id, message.integration_idempotency_id)
+                ):
+                    # The duplicate the view left out (load_deferring_duplicate): nothing of this save is written
+                    # yet, the message going first. Ask for every idempotency id in this unit from now on.
+                    self._unchecked = None
+                    self._ask_taken = self._deciding_again = True
+                    self._cache.ids_taken += 1
+                    raise UnseenDuplicate(
+                        f"message {message.id!r}: its idempotency id was taken (D1), unseen by its view",
+                        field="integrationIdempotencyId",
+                        value=message.integration_idempotency_id,
+                        rule="D1",
+                    ) from error
+                raise refused from error
         if changes.channel is not None:
             execute(
                 "INSERT INTO channels (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
@@ -229,28 +325,6 @@ class SQLiteUnitOfWork:
                 "ON CONFLICT (id) DO UPDATE SET status = excluded.status",
                 (ticket.id, ticket.thread_id, ticket.status.value),
             )
-        if changes.message is not None:
-            message = changes.message
-            received_at = message.received_at
-            if received_at is not self._now:
-                self._now, self._now_text = received_at, received_at.isoformat()
-            timestamp = message.timestamp
-            data = codec.message_json_with_times(
-                message, self._now_text if timestamp is received_at else timestamp.isoformat(), self._now_text
-            )
-            try:
-                execute(
-                    INSERT_MESSAGE,
-                    (
-                        message.id,
-                        message.thread_id,
-                        message.channel_account_id,
-                        message.integration_idempotency_id,
-                        data,
-                    ),
-                )
-            except sqlite3.IntegrityError as error:
-                raise translate(error, message.id) from error
         if changes.changed_message is not None:
             changed = changes.changed_message
             execute(CHANGE_MESSAGE, (rows.message_json(changed), changed.id))

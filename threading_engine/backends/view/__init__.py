@@ -16,9 +16,10 @@ are done with one, and each is done here once, for every backend:
 A fact the rules need one day is added in these three places, beside the lookup that finds it.
 """
 
+from ...decisions import shown_threads
 from .assembly import NAMES_FROM_MESSAGES, ViewLookups, assemble_view, names_in, open_or_latest_closed
 from .from_rows import ViewRows
-from .updating import Subject, shown_threads, subjects_read, subjects_written, updated_view
+from .updating import Subject, subjects_read, subjects_written, updated_view
 
 __all__ = [
     "NAMES_FROM_MESSAGES",

@@ -11,11 +11,9 @@ view again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import attrs
 
-from ...decisions import Changes, View, ViewByPosition, ViewQuery
+from ...decisions import Changes, View, ViewByPosition, ViewQuery, shown_threads
 from ...model import Thread, Ticket
 from .assembly import open_or_latest_closed
 
@@ -93,18 +91,6 @@ def _lookups(query: ViewQuery, view: View) -> tuple[str | None, str | None, str 
     if thread.integration_thread_id is None:
         return thread.channel_account_id, thread.key, query.integration_thread_id
     return thread.channel_account_id, query.key, thread.integration_thread_id
-
-
-def shown_threads(view: View) -> Iterator[Thread]:
-    for thread in (
-        view.thread,
-        view.open_thread,
-        view.latest_closed_thread,
-        view.integration_thread,
-        view.duplicate_thread,
-    ):
-        if thread is not None:
-            yield thread
 
 
 def updated_view(query: ViewQuery, view: View, changes: Changes) -> View | None:
