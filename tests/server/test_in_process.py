@@ -142,6 +142,9 @@ def test_the_asgi_app_threads_reads_and_delivers_as_the_served_process_does(
     assert client.get(THREADS, params={"associatedTicketId": "none"}).json()["results"] == []
     assert client.get(THREADS, params={"sort": "status"}).status_code == 400
     assert client.get(THREADS, params={"threadStatus": "ARCHIVED"}).status_code == 400
+    # Both spellings given: each is checked, though threadStatus is the one applied.
+    both = client.get(THREADS, params={"threadStatus": "OPEN", "status": "ARCHIVED"})
+    assert both.status_code == 400 and "status 'ARCHIVED'" in both.json()["message"]
     assert client.get(THREADS, params={"limit": "0"}).status_code == 400
     assert client.get(THREADS, params={"archived": "maybe"}).status_code == 400
     assert client.get("/_engine/clock").json() == {"clock": "manual", "now": "2026-01-05T09:01:00Z"}

@@ -55,10 +55,11 @@ async def list_threads(request: Request) -> JSONResponse:
     service = _service(request)
     portal = service.portal(request)
     query = request.query_params
+    for field in ("threadStatus", "status"):  # each checked, though threadStatus wins when both are given
+        named = query.get(field)
+        if named is not None and named not in ThreadStatus.__members__:
+            raise ValidationError(f"{field} {shown(named)} is not OPEN or CLOSED", field=field, value=named)
     status = query.get("threadStatus", query.get("status"))
-    if status is not None and status not in ThreadStatus.__members__:
-        field = "threadStatus" if "threadStatus" in query else "status"
-        raise ValidationError(f"{field} {shown(status)} is not OPEN or CLOSED", field=field, value=status)
     archived = bool(flag(request, "archived"))
     inboxes = query.getlist("inboxId")
     contact, ticket = query.get("associatedContactId"), query.get("associatedTicketId")
