@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -244,8 +245,13 @@ def test_resuming_to_standard_output_writes_every_result(trace: Path, reference:
 def test_ctrl_c_exits_130_and_the_replay_resumes(trace: Path, reference: Path, tmp_path: Path) -> None:
     store, out = f"sqlite:///{tmp_path / 'store.db'}", tmp_path / "out.jsonl"
     command = [sys.executable, "-m", "threading_engine", "replay", "-", "--ids", "sequential", "--store", store]
+    # PYTHONFAULTHANDLER: a replay that outlives its Ctrl-C is aborted, and prints where each thread stood.
     process = subprocess.Popen(
-        [*command, "--out", str(out)], stdin=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        [*command, "--out", str(out)],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
     )
     assert process.stdin is not None
     process.stdin.write(("\n".join(TRAFFIC[:10]) + "\n").encode())
@@ -258,8 +264,13 @@ def test_ctrl_c_exits_130_and_the_replay_resumes(trace: Path, reference: Path, t
     # Standard input stays open until the replay has exited: closing it at once (``communicate`` does) lets a
     # replay scheduled late on a busy machine read the end of its input before it handles the signal, and
     # finish as if the input had ended.
-    process.wait(timeout=60)
     assert process.stderr is not None
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        process.wait(timeout=30)
+        pytest.fail(f"the replay ignored Ctrl-C for 60 s:\n{process.stderr.read().decode(errors='replace')}")
     errors = process.stderr.read()
     process.stdin.close()
     process.stderr.close()
