@@ -242,12 +242,25 @@ def test_resuming_to_standard_output_writes_every_result(trace: Path, reference:
     assert resumed.stdout == reference.read_bytes()
 
 
+# Python, with SIGINT handled by default and not blocked, running the rest of its arguments as a new Python would
+# (a disposition of SIG_DFL and the signal mask both survive ``exec``).
+AS_FROM_A_SHELL = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
+]
+
+
 def test_ctrl_c_exits_130_and_the_replay_resumes(trace: Path, reference: Path, tmp_path: Path) -> None:
     store, out = f"sqlite:///{tmp_path / 'store.db'}", tmp_path / "out.jsonl"
     command = [sys.executable, "-m", "threading_engine", "replay", "-", "--ids", "sequential", "--store", store]
     # PYTHONFAULTHANDLER: a replay that outlives its Ctrl-C is aborted, and prints where each thread stood.
+    # AS_FROM_A_SHELL: the replay starts with SIGINT as a terminal's foreground job has it, whatever the test
+    # process inherited or was left with (a replay that ignores it because its parent did is right to).
     process = subprocess.Popen(
-        [*command, "--out", str(out)],
+        [*AS_FROM_A_SHELL, *command[1:], "--out", str(out)],
         stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
@@ -268,9 +281,11 @@ def test_ctrl_c_exits_130_and_the_replay_resumes(trace: Path, reference: Path, t
     try:
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
+        signals = [line for line in _proc_status(process.pid) if line.startswith(("SigBlk", "SigIgn", "SigCgt"))]
         process.send_signal(signal.SIGABRT)
         process.wait(timeout=30)
-        pytest.fail(f"the replay ignored Ctrl-C for 60 s:\n{process.stderr.read().decode(errors='replace')}")
+        stacks = process.stderr.read().decode(errors="replace")
+        pytest.fail(f"the replay ignored Ctrl-C for 60 s; its signals: {signals}\n{stacks}")
     errors = process.stderr.read()
     process.stdin.close()
     process.stderr.close()
@@ -279,6 +294,13 @@ def test_ctrl_c_exits_130_and_the_replay_resumes(trace: Path, reference: Path, t
     assert "lines: 10" in errors.decode()
     assert cli.main(["replay", str(trace), "--ids", "sequential", "--store", store, "--out", str(out), "--resume"]) == 0
     assert out.read_bytes() == reference.read_bytes()
+
+
+def _proc_status(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return []
 
 
 class InterruptedInput(io.RawIOBase):
