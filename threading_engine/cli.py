@@ -26,7 +26,7 @@ from typing import BinaryIO
 
 import attrs
 
-from . import hubspot, interruptible
+from . import hubspot
 from .decisions import Policy, ReopenClock
 from .engine import Engine
 from .errors import StorageError, ThreadingError, ValidationError
@@ -219,9 +219,8 @@ def _replay_stream(
 
 def _decoded_lines(source: BinaryIO, advance: Callable[[int], None]) -> Iterator[str]:
     # Bytes, not text, so that progress can count them and one badly encoded line cannot stop the replay: an
-    # undecodable byte arrives as a lone surrogate, which makes that line (and only it) an error line. Read so
-    # that a Ctrl-C is never lost while a pipe waits for input (``interruptible``).
-    for raw in interruptible.lines(source):
+    # undecodable byte arrives as a lone surrogate, which makes that line (and only it) an error line.
+    for raw in source:
         advance(len(raw))
         yield raw.decode("utf-8", errors="surrogateescape")
 
