@@ -167,7 +167,7 @@ def test_d1_duplicates_within_one_batch_on_remembered_keys(pair: Pair) -> None:
     ]
 
 
-def test_a_unit_confirms_a_view_only_when_the_idempotency_id_is_free(pair: Pair) -> None:
+def test_d1_a_unit_confirms_a_view_only_when_the_idempotency_id_is_free(pair: Pair) -> None:
     """``confirm_not_duplicate``, which the engine asks before a rejection stands: ``False`` (and the duplicate in
     the next load) for a taken id the remembered view left out; ``True`` for a free one, or a view read whole."""
     pair.same(publish("wamid.1"), publish(None))
@@ -190,7 +190,7 @@ def test_a_unit_confirms_a_view_only_when_the_idempotency_id_is_free(pair: Pair)
         assert unit.load(query("wamid.1")).duplicate == found  # load itself never leaves one out
 
 
-def test_a_store_that_remembers_no_views_defers_nothing(tmp_path: Path) -> None:
+def test_d1_a_store_that_remembers_no_views_defers_nothing(tmp_path: Path) -> None:
     assert SQLiteRepository(str(tmp_path / "a.db")).defers_duplicates
     assert not SQLiteRepository(str(tmp_path / "b.db"), view_cache_size=0).defers_duplicates
 
@@ -225,7 +225,7 @@ def test_d1_random_retries_answer_as_the_memory_store_does(tmp_path_factory: Any
         pair.close()
 
 
-def test_the_redo_is_not_taken_for_an_engine_without_fast_paths(tmp_path: Path) -> None:
+def test_d1_an_engine_without_fast_paths_asks_before_deciding(tmp_path: Path) -> None:
     """With fast paths off the engine loads every view whole (``test_fast_paths.py`` compares the two)."""
     repository = SQLiteRepository(str(tmp_path / "store.db"))
     engine = Engine(repository, clock=Clock(), ids=SequentialIds(), fast_paths=False)
