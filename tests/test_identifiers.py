@@ -7,7 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from threading_engine import DeliveryIdentifier, IdentifierType, ThreadingError, ValidationError
-from threading_engine.identifiers import key_identifiers, thread_key
+from threading_engine.identifiers import (
+    KnownSpellings,
+    canonical_value,
+    is_known_canonical,
+    key_identifiers,
+    thread_key,
+)
 from threading_engine.storable import is_invisible
 from threading_engine.testing.strategies import identifier_spellings, invalid_identifier_spellings
 
@@ -270,3 +276,50 @@ def test_v4_opaque_id_is_the_trimmed_input_or_an_error(spelling: str) -> None:
         assert canonical(OPAQUE, spelling) == trimmed
     else:
         assert rejected(OPAQUE, spelling).rule == "V4"
+
+
+# -- V4 with an engine's memo of spellings (KnownSpellings) -----------------------------------------------
+
+
+def test_v4_memo_answers_a_spelling_checked_before_with_its_canonical_form() -> None:
+    spellings = KnownSpellings(10)
+    first = canonical_value(PHONE, "+1 (555) 010-0000", field="value", spellings=spellings)
+    assert spellings.of_type[PHONE].get("+1 (555) 010-0000") == first == "+15550100000"
+    assert canonical_value(PHONE, "+1 (555) 010-0000", field="value", spellings=spellings) == first
+    assert len(spellings) == 1
+
+
+def test_v4_memo_keeps_each_type_apart() -> None:
+    """One text may be a spelling of two types (R0: two identifiers): known under one, it is not under the other."""
+    spellings = KnownSpellings(10)
+    canonical_value(SHORT, "12345", field="value", spellings=spellings)
+    assert is_known_canonical(DeliveryIdentifier(SHORT, "12345"), spellings)
+    assert not is_known_canonical(DeliveryIdentifier(OPAQUE, "12345"), spellings)
+
+
+def test_v4_memo_forgets_everything_past_its_bound_and_counts_a_spelling_once() -> None:
+    spellings = KnownSpellings(2)
+    spellings.remember(SHORT, "123", "123")
+    spellings.remember(SHORT, "123", "123")  # again: still one
+    spellings.remember(OPAQUE, "x", "x")
+    assert len(spellings) == 2
+    spellings.remember(EMAIL, "a@b.example", "a@b.example")
+    assert len(spellings) == 1
+    assert spellings.of_type[SHORT] == {} and spellings.of_type[OPAQUE] == {}
+    assert spellings.of_type[EMAIL] == {"a@b.example": "a@b.example"}
+
+
+def test_v4_memo_of_no_size_remembers_nothing_and_still_answers() -> None:
+    spellings = KnownSpellings(0)
+    assert canonical_value(EMAIL, " A@B.example ", field="value", spellings=spellings) == "a@b.example"
+    assert len(spellings) == 0 and all(not table for table in spellings.of_type.values())
+
+
+@given(identifier_spellings())
+def test_v4_memo_changes_no_answer(pair: tuple[IdentifierType, str]) -> None:
+    """Checked twice through a memo (the second time answered by it) and once without: the same canonical form."""
+    identifier_type, spelling = pair
+    spellings = KnownSpellings(10)
+    without = canonical_value(identifier_type, spelling, field="value")
+    assert canonical_value(identifier_type, spelling, field="value", spellings=spellings) == without
+    assert canonical_value(identifier_type, spelling, field="value", spellings=spellings) == without

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 import attrs
 
 from .errors import ValidationError
-from .memos import Memo
 from .storable import has_surrogate, is_invisible, shown
 
 
@@ -27,8 +26,39 @@ class IdentifierType(enum.StrEnum):
     CHANNEL_SPECIFIC_OPAQUE_ID = "CHANNEL_SPECIFIC_OPAQUE_ID"
 
 
-# Canonical forms (V4) of identifier spellings already checked: the same counterparties write again and again.
-KnownSpellings = Memo[tuple[IdentifierType, str], str]
+class KnownSpellings:
+    """Canonical forms (V4) of identifier spellings already checked: the same counterparties write again and
+    again. At most ``limit`` of them; past it every one is forgotten and the memo starts again, as a
+    :class:`~threading_engine.memos.Memo` does (what it holds never changes a result, only how soon it is known).
+
+    One dictionary per identifier type, keyed by the spelling: a ``(type, spelling)`` key would be a tuple kept
+    with every entry (56 bytes, for every new counterparty) and built for every lookup.
+    """
+
+    __slots__ = ("_count", "limit", "of_type")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._count = 0
+        # Type -> spelling -> canonical form, read as ``of_type[kind].get(spelling)`` for every identifier of
+        # every message: a subscript and a lookup, where a method of this class would add a call.
+        self.of_type: dict[IdentifierType, dict[str, str]] = {kind: {} for kind in IdentifierType}
+
+    def remember(self, kind: IdentifierType, spelling: str, canonical: str) -> None:
+        """Keep ``canonical`` as the form of ``spelling`` (forgetting everything first if the memo is full)."""
+        if self._count >= self.limit:
+            for table in self.of_type.values():
+                table.clear()
+            self._count = 0
+            if not self.limit:
+                return
+        table = self.of_type[kind]
+        self._count += spelling not in table
+        table[spelling] = canonical
+
+    def __len__(self) -> int:
+        return self._count
+
 
 _PHONE_PUNCTUATION = re.compile(r"[\s\-.()]")
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
@@ -97,11 +127,11 @@ def canonical_value(
         raise ValidationError(f"{field} {shown(raw)} is not a string (V4)", field=field, value=raw, rule="V4")
     if spellings is None:
         return _canonical_value(identifier_type, raw, field)
-    canonical = spellings.get((identifier_type, raw))
+    canonical = spellings.of_type[identifier_type].get(raw)
     if canonical is None:
         canonical = _canonical_value(identifier_type, raw, field)
         if len(raw) <= _MAX_REMEMBERED_SPELLING:  # padding around a short value is not worth the memory
-            spellings.remember((identifier_type, raw), canonical)
+            spellings.remember(identifier_type, raw, canonical)
     return canonical
 
 
@@ -118,7 +148,7 @@ def is_known_canonical(identifier: object, spellings: KnownSpellings) -> bool:
         return False
     kind, value = identifier.type, identifier.value
     # Exact classes only: a plain string equals its IdentifierType, so it would find the type's entries.
-    return kind.__class__ is IdentifierType and value.__class__ is str and spellings.get((kind, value)) == value
+    return kind.__class__ is IdentifierType and value.__class__ is str and spellings.of_type[kind].get(value) == value
 
 
 def _canonical_value(identifier_type: IdentifierType, raw: str, field: str) -> str:

@@ -19,7 +19,7 @@ class Memos:
     __slots__ = ("key_participants", "own_recipients", "spellings")
 
     def __init__(self) -> None:
-        self.spellings: KnownSpellings = Memo(MAX_KNOWN_SPELLINGS)
+        self.spellings = KnownSpellings(MAX_KNOWN_SPELLINGS)
         # account id -> (its identifier, the one-participant tuple an incoming message is addressed to)
         self.own_recipients: Memo[str, tuple[DeliveryIdentifier, tuple[Participant, ...]]] = Memo(
             MAX_ACCOUNTS_REMEMBERED

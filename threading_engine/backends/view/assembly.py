@@ -14,7 +14,9 @@ class ViewLookups(Protocol):
     """What a store must be able to find for :func:`assemble_view`, each by the index the contract names.
 
     Every lookup answers ``None`` for nothing found, and archived threads are never candidates (R2). A lookup
-    through a composite index takes that index's key as one tuple, as the index is keyed.
+    through a composite index takes that index's key as one tuple, as the index is keyed; a key's threads take
+    the account and the key apart, since the memory store keeps them by account and then by key (a tuple kept
+    for every key would cost 56 bytes).
     """
 
     def thread(self, thread_id: str, /) -> Thread | None: ...
@@ -25,11 +27,11 @@ class ViewLookups(Protocol):
 
     def ticket(self, ticket_id: str, /) -> Ticket | None: ...
 
-    def open_thread(self, account_and_key: tuple[str, str], /) -> Thread | None:
+    def open_thread(self, account_id: str, key: str, /) -> Thread | None:
         """The key's OPEN, non-archived thread without an integration thread id (U1)."""
         ...
 
-    def latest_closed_thread(self, account_and_key: tuple[str, str], /) -> Thread | None:
+    def latest_closed_thread(self, account_id: str, key: str, /) -> Thread | None:
         """The key's non-archived CLOSED thread without an integration thread id with the latest ``closed_at``;
         on a tie, the one created last (R4b)."""
         ...
@@ -106,9 +108,9 @@ def assemble_view(lookups: ViewLookups, query: ViewQuery) -> View:
     open_thread = latest_closed = integration_thread = duplicate = duplicate_thread = holder = None
     if account_id is not None:
         if key is not None:
-            open_thread = lookups.open_thread((account_id, key))
+            open_thread = lookups.open_thread(account_id, key)
             if open_thread is None:  # only then is the latest closed thread shown: see open_or_latest_closed
-                latest_closed = lookups.latest_closed_thread((account_id, key))
+                latest_closed = lookups.latest_closed_thread(account_id, key)
         if integration_thread_id is not None:
             integration_thread = lookups.live_integration_thread((account_id, integration_thread_id))
         if query.idempotency_id is not None:
