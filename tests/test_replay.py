@@ -378,13 +378,18 @@ def test_output_lines_are_compact_json_in_key_order() -> None:
         ("1d", timedelta(days=1)),
         ("86400", timedelta(days=1)),
         ("0.5H", timedelta(minutes=30)),
+        ("1h30m", timedelta(minutes=90)),
+        ("1d 12h", timedelta(hours=36)),
+        ("2h30m15s", timedelta(hours=2, minutes=30, seconds=15)),
+        ("1.5h 30m", timedelta(hours=2)),
     ],
 )
 def test_reopen_window_durations(text: str, expected: timedelta) -> None:
     assert cli.parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "-1h", "1w", "h", "24 hours"])
+# Compound durations take their parts in the order d, h, m, s, each once, and a bare number only alone.
+@pytest.mark.parametrize("text", ["", "-1h", "1w", "h", "24 hours", "30m1h", "1h1h", "1h30", "30 1h", "1h,30m"])
 def test_bad_reopen_windows_are_usage_errors(text: str) -> None:
     with pytest.raises(SystemExit) as exited:
         cli.build_parser().parse_args(["replay", "t.jsonl", "--reopen-window", text])

@@ -51,17 +51,27 @@ EXIT_STATUSES = {
     EXIT_INTERRUPTED: "interrupted; rerun with --resume to finish",
 }
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)", re.ASCII)
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_NUMBER = r"\d+(?:\.\d+)?"
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+# A bare number of seconds, or parts with units in the order d, h, m, s, each at most once: "1d12h", "1h 30m".
+_DURATION = re.compile(
+    rf"(?P<bare>{_NUMBER})|" + r"\s*".join(rf"(?:(?P<{unit}>{_NUMBER})\s*{unit})?" for unit in _UNIT_SECONDS),
+    re.ASCII,
+)
 
 
 def parse_duration(text: str) -> timedelta:
-    """A reopen window (R4): ``24h``, ``90m``, ``3600s``, ``1d``, or a bare number of seconds."""
+    """A reopen window (R4): ``24h``, ``90m``, ``3600s``, ``1d``, parts of those in that order (``1h30m``,
+    ``1d 12h``), or a bare number of seconds."""
     match = _DURATION.fullmatch(text.strip().lower())
-    if match is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 24h, 90m, 3600s, 1d or 86400")
+    if match is None or not any(match.groups()):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration such as 24h, 90m, 1h30m, 3600s, 1d or 86400 (parts in the order d, h, m, s)"
+        )
     try:
-        return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+        if match["bare"] is not None:
+            return timedelta(seconds=float(match["bare"]))
+        return timedelta(seconds=sum(float(match[unit] or 0) * seconds for unit, seconds in _UNIT_SECONDS.items()))
     except OverflowError:
         longest = timedelta.max.days
         raise argparse.ArgumentTypeError(f"{text!r} is longer than the longest duration, {longest}d") from None
